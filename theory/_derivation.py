@@ -1,0 +1,62 @@
+"""The record of a symbolic derivation: what SymPy derived, what the paper printed, and the proof.
+
+A theory module derives a closed form (integrates, differentiates, takes a limit) and then shows it
+equal to the form printed in the seed document. :func:`compare` does the showing: it simplifies
+``derived - printed`` and the identity is *proven* only when that difference simplifies to exactly
+zero. A difference SymPy cannot reduce is reported as not proven -- never silently accepted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import sympy as sp
+
+__all__ = ["Derivation", "compare"]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derived closed form set against the printed one.
+
+    statement: one line saying what was shown (e.g. "E[grad J] derived in the plane of w, w* equals
+    seed 000's printed form"); derived / printed: the two SymPy objects; difference: the simplified
+    ``derived - printed``; seconds: time SymPy took.
+    """
+
+    statement: str
+    derived: sp.Basic
+    printed: sp.Basic
+    difference: sp.Basic
+    seconds: float
+
+    @property
+    def proven(self) -> bool:
+        d = self.difference
+        if isinstance(d, sp.MatrixBase):
+            return all(sp.S(e) == 0 for e in d)
+        return sp.S(d) == 0
+
+    def to_json(self) -> dict:
+        return {
+            "statement": self.statement,
+            "derived": sp.sstr(self.derived),
+            "printed": sp.sstr(self.printed),
+            "derived_latex": sp.latex(self.derived),
+            "proven": self.proven,
+            "seconds": round(self.seconds, 6),
+        }
+
+
+def compare(statement: str, derived: sp.Basic, printed: sp.Basic, *, simplify=sp.simplify) -> Derivation:
+    """Show ``derived == printed`` by simplifying their difference to zero (entry-wise for matrices)."""
+    start = time.perf_counter()
+    if isinstance(derived, sp.MatrixBase) or isinstance(printed, sp.MatrixBase):
+        derived, printed = sp.Matrix(derived), sp.Matrix(printed)
+        if derived.shape != printed.shape:
+            raise ValueError(f"compare({statement!r}): shapes differ, derived {derived.shape} vs printed {printed.shape}")
+        difference = (derived - printed).applyfunc(simplify)
+    else:
+        difference = simplify(sp.S(derived) - sp.S(printed))
+    return Derivation(statement, derived, printed, difference, time.perf_counter() - start)

@@ -1,0 +1,7 @@
+"""``python -m verify`` is ``theorycheck``."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

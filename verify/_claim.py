@@ -1,0 +1,114 @@
+"""``Claim``: a closed form and an estimator of the same quantity, over declared parameters.
+
+A claim says: for every parameter value in the declared ranges, ``closed_form(**symbols)`` -- a SymPy
+expression or Matrix -- equals the expectation of ``monte_carlo(**tensors, n, generator)`` (per-sample
+estimates of shape ``(n, *shape)``), or equals ``exact(**tensors)`` (a deterministic tensor, e.g. from
+autograd) up to float64 round-off. The engine (``_engine.py``) decides which is the case.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ._errors import ClaimDefinitionError
+from ._params import ParamSpec
+
+__all__ = ["Claim"]
+
+VERDICTS = ("verified", "refuted")
+
+
+@dataclass(frozen=True, eq=False)
+class Claim:
+    """A checkable statement. Give exactly one of ``monte_carlo=`` or ``exact=``.
+
+    name: identifier used on the command line and in reports.
+    params: mapping parameter name -> spec (``Real``, ``Vector``, ``Matrix``).
+    closed_form(**symbols): SymPy expression or Matrix (Real -> Symbol, Vector(d) -> d x 1 Matrix).
+    monte_carlo(**tensors, n, generator): tensor of shape (n, *shape), one estimate per sample.
+    exact(**tensors): tensor of the closed form's shape, deterministic.
+    statement (LaTeX), reference (seed file / paper and equation), family: provenance.
+    examples: random examples drawn by hypothesis, on top of the boundary examples.
+    samples: Monte Carlo samples per example.
+    false_refutation_rate: probability bound that a *correct* claim is refuted (whole claim).
+    expected: "verified", or "refuted" for a statement the suite shows false on purpose.
+    derivation: zero-argument callable returning a ``theory.Derivation`` (derived vs printed form).
+    """
+
+    name: str
+    params: Mapping[str, ParamSpec]
+    closed_form: Callable[..., Any]
+    monte_carlo: Callable[..., Any] | None = None
+    exact: Callable[..., Any] | None = None
+    statement: str = ""
+    reference: str = ""
+    family: str = ""
+    examples: int = 50
+    samples: int = 100_000
+    false_refutation_rate: float = 1e-6
+    expected: str = "verified"
+    derivation: Callable[[], Any] | None = None
+    notes: str = ""
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        who = f"Claim({self.name!r})" if isinstance(self.name, str) else "Claim(...)"
+        if not isinstance(self.name, str) or not self.name.strip() or any(c.isspace() for c in self.name):
+            raise ClaimDefinitionError(f"Claim(name={self.name!r}): name must be a non-empty string without spaces, e.g. name=\"my-gradient\".")
+        if not isinstance(self.params, Mapping) or not self.params:
+            raise ClaimDefinitionError(f"{who}: params must be a non-empty dict of name -> Real/Vector/Matrix, got {self.params!r}; e.g. params={{\"w\": Vector(4)}}.")
+        for pname, spec in self.params.items():
+            if not isinstance(pname, str) or not pname.isidentifier() or keyword.iskeyword(pname) or pname in ("n", "generator"):
+                raise ClaimDefinitionError(f"{who}: parameter name {pname!r} must be a Python identifier other than 'n' and 'generator'; rename it.")
+            if not isinstance(spec, ParamSpec):
+                raise ClaimDefinitionError(f"{who}: params[{pname!r}] = {spec!r} is not a parameter spec; use Real(low, high), Vector(dim) or Matrix(rows, cols).")
+        object.__setattr__(self, "params", dict(self.params))
+        if not callable(self.closed_form):
+            raise ClaimDefinitionError(f"{who}: closed_form must be a function of the parameters returning a SymPy expression, got {self.closed_form!r}.")
+        if (self.monte_carlo is None) == (self.exact is None):
+            given = "both monte_carlo= and exact=" if self.monte_carlo is not None else "neither monte_carlo= nor exact="
+            raise ClaimDefinitionError(f"{who}: {given} given; give exactly one: monte_carlo= for per-sample estimates, exact= for a deterministic tensor.")
+        estimator = self.monte_carlo if self.monte_carlo is not None else self.exact
+        if not callable(estimator):
+            raise ClaimDefinitionError(f"{who}: {self.method}= must be a function, got {estimator!r}.")
+        names = list(self.params)
+        _check_signature(who, "closed_form", self.closed_form, names)
+        _check_signature(who, self.method, estimator, names + (["n", "generator"] if self.method == "monte_carlo" else []))
+        for fname, lo in (("examples", 0), ("samples", 2)):
+            v = getattr(self, fname)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ClaimDefinitionError(f"{who}: {fname} must be an integer >= {lo}, got {v!r}.")
+        r = self.false_refutation_rate
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not (0.0 < r < 1.0) or not math.isfinite(r):
+            raise ClaimDefinitionError(f"{who}: false_refutation_rate must be in (0, 1), got {r!r}; the default is 1e-6.")
+        if self.expected not in VERDICTS:
+            raise ClaimDefinitionError(f"{who}: expected must be one of {VERDICTS}, got {self.expected!r}.")
+        for fname in ("statement", "reference", "family", "notes"):
+            if not isinstance(getattr(self, fname), str):
+                raise ClaimDefinitionError(f"{who}: {fname} must be a string, got {getattr(self, fname)!r}.")
+        if self.derivation is not None and not callable(self.derivation):
+            raise ClaimDefinitionError(f"{who}: derivation must be a zero-argument function returning a theory.Derivation.")
+
+    @property
+    def method(self) -> str:
+        return "monte_carlo" if self.monte_carlo is not None else "exact"
+
+    @property
+    def estimator(self) -> Callable[..., Any]:
+        return self.monte_carlo if self.monte_carlo is not None else self.exact
+
+
+def _check_signature(who: str, what: str, fn: Callable, names: list[str]) -> None:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: let the call decide
+        return
+    try:
+        sig.bind(**{n: None for n in names})
+    except TypeError as exc:
+        accepted = ", ".join(names)
+        raise ClaimDefinitionError(f"{who}: {what}{sig} cannot be called with ({accepted}): {exc}; its parameters must be named like params.") from None

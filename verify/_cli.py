@@ -1,0 +1,195 @@
+"""``theorycheck`` command line: parses arguments and calls the library. No logic lives here.
+
+Exit codes: 0 every claim as expected (verified, or refuted where the claim is a statement shown false on
+purpose); 1 at least one claim refuted (or an expected refutation verified); 2 usage error, a derivation
+file that does not load, or any claim in error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+
+from ._claim import Claim
+from ._engine import check, parse_replay
+from ._errors import TheorycheckError, UsageError
+from ._loader import load_claims
+from ._results import ClaimResult, results_document, write_json_atomic
+
+__all__ = ["main", "EXIT_OK", "EXIT_REFUTED", "EXIT_ERROR"]
+
+EXIT_OK, EXIT_REFUTED, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        self.exit(EXIT_ERROR, f"theorycheck: error: {message}; see theorycheck {self.prog.split()[-1]} --help\n")
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed {text!r}: must be a non-negative integer, e.g. --seed 0") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"--seed {text!r}: must be a non-negative integer, e.g. --seed 0")
+    return v
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="theorycheck", description="Check closed forms of deep-learning theory against Monte Carlo and autograd.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="list the built-in claims")
+
+    def common(sp):
+        sp.add_argument("--seed", type=_seed, default=0, help="run seed: fixes every draw and estimate (default 0)")
+        sp.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
+        sp.add_argument("--json", metavar="FILE", help="write results (schema theorycheck.results/1) to FILE, atomically")
+        sp.add_argument("--replay", metavar="JSON", help="check one example only: the 'replay' object printed with a counterexample")
+
+    run = sub.add_parser("run", help="check built-in claims")
+    run.add_argument("names", nargs="*", metavar="NAME", help="claims to run (default: all; see theorycheck list)")
+    common(run)
+    val = sub.add_parser("validate", help="check the Claims defined in derivation files")
+    val.add_argument("files", nargs="+", metavar="FILE", help="Python files defining Claim objects at top level")
+    val.add_argument("--claim", action="append", metavar="NAME", help="only this claim (repeatable)")
+    common(val)
+    return p
+
+
+def _builtin() -> dict[str, Claim]:
+    from .claims import builtin_claims
+    return builtin_claims()
+
+
+def _line(r: ClaimResult) -> str:
+    verdict = r.verdict + (" (expected)" if r.verdict == "refuted" and r.as_expected else "")
+    if r.verdict == "error":
+        return f"{'error':<20} {r.name}  {r.source}: claim {r.name!r}: {r.error}"
+    stat = r.statistic
+    sym = "max|z|" if stat.get("name") == "max_abs_z" else "max err/bound"
+    value = stat.get("value", 0.0)
+    cmp = ">" if r.counterexample else "<="
+    if r.counterexample:
+        value, thr = r.counterexample["statistic"], r.counterexample["threshold"]
+    else:
+        thr = stat.get("threshold", 0.0)
+    size = f"{r.examples} examples" + (f" x {r.samples} samples" if r.method == "monte_carlo" else " (exact)")
+    return f"{verdict:<20} {r.name:<40} {size:<32} {sym} {value:.3g} {cmp} {thr:.3g}  {r.seconds:.2f}s"
+
+
+def _details(r: ClaimResult) -> list[str]:
+    out = []
+    if r.error and r.verdict != "error":
+        out.append(f"    {r.error}")
+    c = r.counterexample
+    if c:
+        params = "  ".join(f"{k}={v}" for k, v in c["params"].items())
+        out.append(f"    counterexample ({'shrunk' if c['shrunk'] else c['label']}): {params}")
+        j = c["component"]
+        se = "" if c["std_error"] is None else f" ± {c['std_error'][j]:.3g}"
+        out.append(f"    component {c['index']}: closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}; "
+                   f"statistic {c['statistic']:.3g} > {c['threshold']:.3g}")
+        out.append(f"    seeds: run {c['run_seed']}, example {c['example_seed']}")
+        out.append(f"    reproduce: {c['command']}")
+    return out
+
+
+def _progress(msg: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{msg}")
+        sys.stderr.flush()
+
+
+def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> int:
+    from numerics import resolve_device
+    try:
+        device = resolve_device(args.device)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    replay = None
+    if args.replay is not None:
+        if len(claims) != 1:
+            raise UsageError(f"--replay needs exactly one claim, got {len(claims)}; name it (theorycheck run NAME / validate FILE --claim NAME)")
+        replay = parse_replay(args.replay, claims[0][0])
+    start = time.perf_counter()
+    results = []
+    for claim, source in claims:
+        r = check(claim, seed=args.seed, device=device, replay=replay, source=source, progress=_progress)
+        _progress("")
+        results.append(r)
+        print(_line(r), flush=True)
+        for extra in _details(r):
+            print(extra, flush=True)
+    total = time.perf_counter() - start
+    counts = {v: sum(r.verdict == v for r in results) for v in ("verified", "refuted", "error")}
+    expected = sum(r.verdict == "refuted" and r.as_expected for r in results)
+    print(f"{counts['verified']} verified, {counts['refuted']} refuted ({expected} expected), {counts['error']} error "
+          f"in {total:.1f} s (seed {args.seed}, device {device.type})")
+    if args.json:
+        doc = results_document(results, seed=args.seed, device=str(device), seconds=total,
+                               command=" ".join(["theorycheck"] + [shlex.quote(a) for a in sys.argv[1:]]))
+        doc["file_errors"] = errors
+        write_json_atomic(args.json, doc)
+    if errors or counts["error"]:
+        return EXIT_ERROR
+    return EXIT_OK if all(r.as_expected for r in results) else EXIT_REFUTED
+
+
+def _cmd_list() -> int:
+    claims = _builtin()
+    width = max(len(n) for n in claims)
+    for name, c in claims.items():
+        tag = " [expected: refuted]" if c.expected == "refuted" else ""
+        print(f"{name:<{width}}  {c.method:<11}  {c.reference}{tag}")
+    return EXIT_OK
+
+
+def _cmd_run(args) -> int:
+    claims = _builtin()
+    unknown = [n for n in args.names if n not in claims]
+    if unknown:
+        raise UsageError(f"unknown claim {unknown[0]!r}; see theorycheck list for the {len(claims)} built-in claims")
+    names = args.names or list(claims)
+    return _run_claims([(claims[n], "builtin") for n in names], args, [])
+
+
+def _cmd_validate(args) -> int:
+    selected, errors = [], []
+    for path in args.files:
+        try:
+            selected += [(c, path) for c in load_claims(path)]
+        except TheorycheckError as exc:
+            errors.append(str(exc))
+            print(f"{'error':<20} {exc}", file=sys.stderr, flush=True)
+    if args.claim:
+        names = {c.name for c, _ in selected}
+        missing = [n for n in args.claim if n not in names]
+        if missing and not errors:
+            raise UsageError(f"--claim {missing[0]!r}: no such claim in {' '.join(args.files)}; it has {sorted(names)}")
+        selected = [(c, s) for c, s in selected if c.name in args.claim]
+    if not selected:
+        return EXIT_ERROR
+    return _run_claims(selected, args, errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _cmd_list()
+        if args.command == "run":
+            return _cmd_run(args)
+        return _cmd_validate(args)
+    except UsageError as exc:
+        print(f"theorycheck: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("theorycheck: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""SymPy closed form -> float64 numeric code. The project's one lambdify wrapper.
+
+``lambdify_torch(args, exprs)`` turns a list of SymPy expressions into a function of torch tensors
+(any broadcastable shapes) returning one float64 tensor of shape ``(*batch, len(exprs))``. SymPy 1.14's
+torch printer fails on ``Max``/``Min`` (prints a reduction), ``Heaviside`` (non-tensor ``values``),
+numeric constants such as ``sqrt(2)`` (``torch.sqrt`` of a Python int) and explicit ``Matrix``
+construction; they are handled here, once: Max/Min/Heaviside are rewritten as Piecewise (printed as
+``torch.where``), irrational constants become 30-digit Floats, and matrices are flattened before
+printing.
+
+``CompiledClosedForm.evaluate_f64`` evaluates in float64; entries that come out non-finite (``acos``
+of ``1 + 1e-16`` for parallel vectors) are re-evaluated with mpmath at 50 significant digits before a
+domain error is declared. ``CompiledClosedForm.evaluate`` -- what the engine compares against -- uses
+the 50-digit value as the reference at every example (see its docstring). An imaginary part below 1e-20 relative (far below float64 resolution, e.g.
+``acos(1 + 1e-50)``) is 50-digit round-off and is dropped.
+
+It also provides a *magnitude* for round-off bounds: the closed form with every sum replaced by the sum
+of the absolute values of its terms (Higham's running-error style bound: evaluating an expression with
+N floating-point operations commits an error of at most gamma_N * magnitude, gamma_N = N u / (1 - N u),
+u = 2**-53).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import mpmath
+import numpy as np
+import sympy as sp
+import torch
+
+__all__ = ["lambdify_torch", "CompiledClosedForm", "compile_closed_form", "gamma", "ClosedFormError"]
+
+UNIT_ROUNDOFF = 2.0**-53
+MP_DIGITS = 50
+
+
+class ClosedFormError(Exception):
+    """The closed form cannot be built or evaluated (raised, wrong type, non-finite)."""
+
+
+def gamma(n: int) -> float:
+    """Higham's gamma_n = n u / (1 - n u): relative error bound for n float64 operations."""
+    nu = n * UNIT_ROUNDOFF
+    return nu / (1.0 - nu)
+
+
+def _as64(v, like: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.as_tensor(v, dtype=torch.float64, device=None if like is None else like.device)
+
+
+def _where64(cond, a, b):
+    a = a if isinstance(a, torch.Tensor) else _as64(a)
+    b = b if isinstance(b, torch.Tensor) else _as64(b)
+    return torch.where(cond, a.to(torch.float64), b.to(torch.float64))
+
+
+_TORCH_FIXES = {"where": _where64}
+
+
+def _printable(expr: sp.Expr) -> sp.Expr:
+    """Rewrite the constructs the torch printer gets wrong into ones it prints correctly."""
+    expr = sp.sympify(expr)
+    expr = expr.replace(lambda e: isinstance(e, (sp.Max, sp.Min, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
+    return expr.replace(
+        lambda e: e.is_number and not e.is_Atom and not e.is_Rational,
+        lambda e: sp.Float(e.evalf(30), 30),
+    )
+
+
+def lambdify_torch(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Callable[..., torch.Tensor]:
+    """Compile expressions to ``f(*tensors) -> (*batch, len(exprs))`` float64 tensor."""
+    exprs = [_printable(e) for e in exprs]
+    fn = sp.lambdify(list(args), exprs, modules=[_TORCH_FIXES, "torch"], cse=True)
+
+    def call(*values: torch.Tensor) -> torch.Tensor:
+        values = [_as64(v) for v in values]
+        out = fn(*values)
+        like = values[0] if values else None
+        parts = [_as64(o, like) for o in out]
+        batch = torch.broadcast_shapes(*(p.shape for p in parts), *(v.shape for v in values))
+        return torch.stack([p.expand(batch) for p in parts], dim=-1)  # (*batch, k)
+
+    return call
+
+
+def _magnitude(e: sp.Expr) -> sp.Expr:
+    """|terms| summed: an upper bound of |e| that also measures the cancellation inside it."""
+    if e.is_Add or e.is_Mul:
+        return e.func(*[_magnitude(a) for a in e.args])
+    if e.is_Pow and e.exp.is_number:
+        return sp.Pow(_magnitude(e.base), e.exp)
+    return sp.Abs(e)
+
+
+@dataclass
+class CompiledClosedForm:
+    """A claim's closed form, flattened and compiled. ``shape`` is the SymPy shape (``()`` for scalars)."""
+
+    names: list[str]                # parameter names, in order
+    param_shapes: list[tuple]       # their tensor shapes
+    shape: tuple[int, ...]
+    components: list[sp.Expr]
+    ops: int                        # max operation count over components (for gamma_N)
+    _f64: Callable
+    _mag: Callable
+    _mp: Callable
+
+    @property
+    def size(self) -> int:
+        return len(self.components)
+
+    def _flat(self, params: Mapping[str, np.ndarray]) -> list[float]:
+        return [float(x) for n in self.names for x in np.asarray(params[n], dtype=np.float64).reshape(-1)]
+
+    def evaluate_f64(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, bool]:
+        """float64 values; entries non-finite in float64 are re-evaluated at 50 digits.
+
+        Returns (values, used_high_precision). Still non-finite entries are a domain error for the caller.
+        """
+        flat = self._flat(params)
+        values = self._f64(*flat).numpy().astype(np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            hp = self.evaluate_mp(flat)
+            values[bad] = hp[bad]
+        return values, bool(bad.any())
+
+    def evaluate_mp(self, flat: Sequence[float]) -> np.ndarray:
+        """Values at 50 significant digits, rounded once to float64 (nan where not real and finite)."""
+        with mpmath.workdps(MP_DIGITS):
+            hp = self._mp(*[mpmath.mpf(x) for x in flat])
+            return np.array([_mp_real(v) for v in hp], dtype=np.float64)
+
+    def evaluate(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, float]:
+        """Reference values for a check: (values, magnitude, float64_error).
+
+        The reference is the 50-digit value, correctly rounded to float64, so an ill-conditioned
+        closed form (acos near +-1 for nearly parallel vectors loses half the digits in float64) is not
+        mistaken for a discrepancy. float64_error = max |float64 lambdify - reference| is reported as a
+        diagnostic. Where mpmath cannot evaluate an expression, the float64 value is used.
+        """
+        flat = self._flat(params)
+        f64, _ = self.evaluate_f64(params)
+        mag = np.abs(self._mag(*flat).numpy().astype(np.float64))
+        try:
+            values = self.evaluate_mp(flat)
+        except Exception:
+            values = f64
+        if not np.isfinite(mag).all():
+            mag = np.where(np.isfinite(mag), mag, np.abs(values))
+        with np.errstate(invalid="ignore"):
+            err = float(np.nanmax(np.abs(f64 - values))) if np.isfinite(values).any() else float("nan")
+        return values, mag, err
+
+
+def _mp_real(v) -> float:
+    if isinstance(v, mpmath.mpc):
+        if abs(v.imag) > 1e-20 * max(1.0, abs(v.real)):
+            return math.nan
+        v = v.real
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def compile_closed_form(closed_form: Callable, names: list[str], specs: list) -> tuple[CompiledClosedForm, dict]:
+    """Call ``closed_form`` with SymPy objects and compile the result. Raises ClosedFormError."""
+    symbolic = {n: s.symbols(n) for n, s in zip(names, specs)}
+    try:
+        expr = closed_form(**symbolic)
+    except Exception as exc:  # the user's code: report, never a traceback
+        raise ClosedFormError(f"closed_form raised {_where(exc)}; it is called with SymPy symbols (Real -> Symbol, Vector(d) -> d x 1 Matrix) and must build a SymPy expression from them") from exc
+    if isinstance(expr, sp.MatrixBase):
+        shape, components = tuple(expr.shape), list(expr)
+    elif isinstance(expr, sp.Basic) or isinstance(expr, (int, float)):
+        expr = sp.sympify(expr)
+        if not isinstance(expr, sp.Expr):
+            raise ClosedFormError(f"closed_form returned {type(expr).__name__} {str(expr)[:80]!r}, not an expression; return a SymPy expression or Matrix")
+        shape, components = (), [expr]
+    else:
+        raise ClosedFormError(f"closed_form returned {type(expr).__name__} {str(expr)[:80]!r}; return a SymPy expression or Matrix built from its arguments (use sp.sin, not math.sin or torch.sin)")
+    args = [sym for n in names for sym in (list(symbolic[n]) if isinstance(symbolic[n], sp.MatrixBase) else [symbolic[n]])]
+    free = set().union(*(c.free_symbols for c in components))
+    stray = free - set(args)
+    if stray:
+        raise ClosedFormError(f"closed_form uses symbols {sorted(map(str, stray))} that are not parameters; declare them in params or substitute numbers")
+    if any(c.has(sp.I) or c.has(sp.zoo) or c.has(sp.nan) for c in components):
+        raise ClosedFormError(f"closed_form contains I, zoo or nan: {str(expr)[:120]}; it must be a real, finite expression")
+    try:
+        f64 = lambdify_torch(args, components)
+        mag = lambdify_torch(args, [_magnitude(_printable(c)) for c in components])
+        mp = sp.lambdify(args, [_printable(c) for c in components], modules="mpmath")
+    except Exception as exc:
+        raise ClosedFormError(f"closed_form could not be compiled: {_where(exc)}") from exc
+    ops = max(int(sp.count_ops(c)) for c in components) + 1
+    compiled = CompiledClosedForm(names, [tuple(s.shape) for s in specs], shape, components, ops, f64, mag, mp)
+    return compiled, symbolic
+
+
+def _where(exc: BaseException) -> str:
+    """``Type: message (file:line)`` for the innermost frame of user code."""
+    tb = exc.__traceback__
+    loc = ""
+    while tb is not None:
+        fname = tb.tb_frame.f_code.co_filename
+        if "site-packages" not in fname and "/verify/" not in fname and not fname.startswith("<"):
+            loc = f" ({fname}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {msg}{loc}" if msg else f"{type(exc).__name__}{loc}"

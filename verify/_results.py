@@ -1,0 +1,123 @@
+"""Results as data: per-claim records and the versioned JSON document (schema ``theorycheck.results/1``).
+
+The schema is documented in the README ("JSON schema"); bump ``SCHEMA`` on any incompatible change.
+Non-finite floats (an infinite z when the standard error is exactly zero) are written as the strings
+"inf", "-inf", "nan" so the file stays strict JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SCHEMA", "ClaimResult", "results_document", "write_json_atomic", "package_versions"]
+
+SCHEMA = "theorycheck.results/1"
+
+
+@dataclass
+class ClaimResult:
+    name: str
+    method: str                      # "monte_carlo" | "exact"
+    verdict: str                     # "verified" | "refuted" | "error"
+    expected: str = "verified"
+    family: str = ""
+    reference: str = ""
+    statement: str = ""
+    source: str = "builtin"          # "builtin" or the derivation file's path
+    examples: int = 0                # examples evaluated before the verdict (boundary + random)
+    boundary_examples: int = 0
+    samples: int = 0                 # Monte Carlo samples per example (0 for exact)
+    components: int = 0
+    tests: int = 0                   # examples x components planned: the Bonferroni divisor
+    statistic: dict = field(default_factory=dict)
+    false_refutation_rate: float = 0.0
+    detectable_discrepancy: float | None = None
+    detectable_relative: float | None = None
+    counterexample: dict | None = None
+    derivation: dict | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def as_expected(self) -> bool:
+        return self.verdict == self.expected
+
+    def to_json(self) -> dict:
+        return _finite(asdict(self))
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return "nan"
+        if math.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+        return obj
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("theorycheck", "torch", "sympy", "numpy", "scipy", "hypothesis", "mpmath"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent.parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def results_document(results: list[ClaimResult], *, seed: int, device: str, seconds: float, command: str) -> dict:
+    return {
+        "schema": SCHEMA,
+        "command": command,
+        "seed": seed,
+        "device": device,
+        "dtype": "float64",
+        "versions": package_versions(),
+        "git_commit": _git_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "summary": {v: sum(r.verdict == v for r in results) for v in ("verified", "refuted", "error")}
+        | {"unexpected": sum(not r.as_expected for r in results)},
+        "claims": [r.to_json() for r in results],
+    }
+
+
+def write_json_atomic(path: str | os.PathLike, document: dict) -> None:
+    """Write to a temporary file beside ``path`` and rename: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(document, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

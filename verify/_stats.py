@@ -1,0 +1,114 @@
+"""The error model: how a Monte Carlo verdict can be wrong, and the bounds the engine puts on it.
+
+A claim says E[X] = c for every parameter value, where X is the estimator's per-sample output and c the
+closed form. The engine draws n samples at each of E examples and tests every one of the K components
+of the mean. Two things can go wrong:
+
+* **False refutation** -- the claim is correct but a sample mean lands far from c by chance. Each of the
+  m = E * K component tests is a two-sided z-test at level alpha / m (Bonferroni), so by the union bound
+  a correct claim is refuted with probability at most alpha (``false_refutation_rate``, default 1e-6),
+  however the components are correlated. The z statistic is studentized with the sample standard error
+  and is normal only asymptotically; the leading-order error of that approximation is the skewness term
+  of the Edgeworth expansion of the studentized mean (Hall 1992, eq. 2.52): P(T <= x) = Phi(x) +
+  n^{-1/2} gamma (2 x^2 + 1) phi(x) / 6 + O(1/n). The critical value is widened by exactly that term,
+  |gamma| n^{-1/2} (2 z^2 + 1) / 6, using the measured skewness gamma of each component. Heavier
+  departures (infinite variance) are outside the model: the estimator must have finite variance.
+* **False verification** -- the claim is wrong but the discrepancy is too small to see with n samples.
+  The run reports the *detectable discrepancy*: the difference |E[X] - c| that a test would catch with
+  probability 0.9, (z_crit + z_0.9) * SE + r. A discrepancy below it can pass; a larger one is caught
+  with probability >= 0.9 per test.
+
+Float64 round-off r is added to the allowed difference so that exactly-zero standard errors (an
+estimator that is deterministic at some example, such as w = w*) do not turn round-off into a
+refutation: r = gamma_N * |c|_mag (closed-form evaluation, see ``_compile.py``) + gamma_k * mean|X|
+(summation of the samples, k = log2(n) + number of batches).
+
+Exact claims (``exact=``) have no chance component: the closed form and the estimate are two float64
+computations of one quantity, each within gamma_N * ||c|_mag||_inf of the truth, so they are compared
+with the bound 2 gamma_N ||c|_mag||_inf (normwise; ``statistic`` = max |difference| / bound, refuted
+above 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from scipy.special import ndtri
+
+from ._compile import gamma
+
+__all__ = ["critical_z", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops"]
+
+Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
+
+
+def critical_z(rate: float, tests: int) -> float:
+    """Two-sided critical |z| so that ``tests`` independent-or-not tests jointly refute w.p. <= rate."""
+    if not (0.0 < rate < 1.0) or tests < 1:
+        raise ValueError(f"critical_z(rate={rate!r}, tests={tests!r}): need 0 < rate < 1 and tests >= 1")
+    return float(-ndtri(rate / (2.0 * tests)))
+
+
+def edgeworth_widening(z: float, skewness: torch.Tensor, n: int) -> torch.Tensor:
+    """First-order Edgeworth correction to the critical value of a studentized mean."""
+    return skewness.abs() / math.sqrt(n) * (2.0 * z * z + 1.0) / 6.0
+
+
+def summation_ops(n: int, batches: int) -> int:
+    return int(math.ceil(math.log2(max(n, 2)))) + batches + 1
+
+
+@dataclass
+class Moments:
+    """Streaming mean, second and third central moment sums, and mean |x|, per component.
+
+    Batches are merged with the pairwise update of Chan, Golub & LeVeque (1979) extended to the third
+    moment (Pebay 2008), so memory stays bounded by one batch whatever n is.
+    """
+
+    n: int = 0
+    mean: torch.Tensor | None = None
+    m2: torch.Tensor | None = None
+    m3: torch.Tensor | None = None
+    abs_sum: torch.Tensor | None = None
+    batches: int = 0
+
+    def update(self, x: torch.Tensor) -> None:
+        """x: (b, k) float64."""
+        nb = x.shape[0]
+        mb = x.mean(0)                      # (b, k) -> (k,)
+        c = x - mb
+        m2b = (c * c).sum(0)
+        m3b = (c * c * c).sum(0)
+        ab = x.abs().sum(0)
+        self.batches += 1
+        if self.n == 0:
+            self.n, self.mean, self.m2, self.m3, self.abs_sum = nb, mb, m2b, m3b, ab
+            return
+        na, n = self.n, self.n + nb
+        d = mb - self.mean
+        self.m3 = (self.m3 + m3b + d**3 * na * nb * (na - nb) / n**2
+                   + 3.0 * d * (na * m2b - nb * self.m2) / n)
+        self.m2 = self.m2 + m2b + d * d * na * nb / n
+        self.mean = self.mean + d * nb / n
+        self.abs_sum = self.abs_sum + ab
+        self.n = n
+
+    @property
+    def std_error(self) -> torch.Tensor:
+        return torch.sqrt(self.m2 / (self.n - 1) / self.n)
+
+    @property
+    def skewness(self) -> torch.Tensor:
+        var = self.m2 / self.n
+        safe = torch.where(var > 0, var, torch.ones_like(var))
+        return torch.where(var > 0, (self.m3 / self.n) / safe**1.5, torch.zeros_like(var))
+
+    @property
+    def abs_mean(self) -> torch.Tensor:
+        return self.abs_sum / self.n
+
+    def summation_error(self) -> torch.Tensor:
+        return gamma(summation_ops(self.n, self.batches)) * self.abs_mean

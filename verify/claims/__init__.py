@@ -1,0 +1,15 @@
+"""The built-in claims, one module per result family (theory closed form + numerics estimator)."""
+
+from __future__ import annotations
+
+from .._claim import Claim
+
+__all__ = ["builtin_claims"]
+
+
+def builtin_claims() -> dict[str, Claim]:
+    """name -> Claim, in the order ``theorycheck list`` shows them."""
+    from ._population_gradient import CLAIMS as population_gradient
+
+    claims = [*population_gradient]
+    return {c.name: c for c in claims}
