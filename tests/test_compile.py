@@ -1,0 +1,84 @@
+"""The one lambdify wrapper: torch-printer edge cases, 50-digit fallback, round-off magnitudes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from verify import Claim, Real, Vector, check
+from verify._compile import ClosedFormError, compile_closed_form, lambdify_torch
+
+x, y = sp.symbols("x y", real=True)
+X = torch.tensor([-0.5, 0.0, 0.3], dtype=torch.float64)
+Y = torch.tensor([2.0, 3.0, 0.1], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("expr, expected", [
+    (sp.Max(x, 0), [0.0, 0.0, 0.3]),
+    (sp.Min(x, y, 1), [-0.5, 0.0, 0.1]),
+    (sp.Heaviside(x), [0.0, 0.5, 1.0]),
+    (sp.Heaviside(x, 0), [0.0, 0.0, 1.0]),
+    (sp.sqrt(2) * x, [-0.5 * 2**0.5, 0.0, 0.3 * 2**0.5]),
+    (sp.Piecewise((sp.Rational(1, 3), x > 0), (y, True)), [2.0, 3.0, 1 / 3]),
+    (sp.Integer(0) * x, [0.0, 0.0, 0.0]),
+    (sp.pi * sp.exp(1) * x / 7, [-0.5 * np.pi * np.e / 7, 0.0, 0.3 * np.pi * np.e / 7]),
+])
+def test_torch_printer_edge_cases(expr, expected):
+    out = lambdify_torch([x, y], [expr])(X, Y)
+    assert out.dtype == torch.float64 and out.shape == (3, 1)
+    # equal up to a few ulp: the expected values are computed in a different operation order
+    np.testing.assert_allclose(out[:, 0].numpy(), np.array(expected), rtol=4 * np.finfo(float).eps, atol=0)
+
+
+def test_matrix_closed_form_is_flattened_in_row_major_order():
+    cf, _ = compile_closed_form(lambda a: sp.Matrix([[a, 2 * a], [3 * a, sp.Max(a, 1)]]), ["a"], [Real(0, 1)])
+    assert cf.shape == (2, 2)
+    values, mag, _ = cf.evaluate({"a": np.asarray(0.5)})
+    np.testing.assert_array_equal(values, [0.5, 1.0, 1.5, 1.0])
+    assert np.all(mag >= np.abs(values))
+
+
+def _angle_form(w, v):
+    return sp.Matrix([sp.acos((w.T * v)[0] / sp.sqrt((w.T * w)[0] * (v.T * v)[0]))])
+
+
+def test_parallel_vectors_fall_back_to_50_digits():
+    cf, _ = compile_closed_form(_angle_form, ["w", "v"], [Vector(3), Vector(3)])
+    w = np.array([0.3, 0.7, 1.1])
+    v = w * 3.0  # float64 rounding can put cos(theta) just above 1
+    params = {"w": w, "v": v}
+    f64, used_hp = cf.evaluate_f64(params)
+    assert np.isfinite(f64).all()
+    ref, _, _ = cf.evaluate(params)
+    assert abs(ref[0]) < 1e-7            # theta is 0 up to the float64 rounding of v
+    # equal vectors: acos(1 +- 1e-50) is complex at 50 digits with a 1e-25 imaginary part -> real 0
+    ref, _, _ = cf.evaluate({"w": w, "v": w.copy()})
+    assert ref[0] == pytest.approx(0.0, abs=1e-20)
+
+
+def test_magnitude_measures_cancellation():
+    cf, _ = compile_closed_form(lambda a, b: a - b, ["a", "b"], [Real(0, 2), Real(0, 2)])
+    values, mag, _ = cf.evaluate({"a": np.asarray(1.0), "b": np.asarray(1.0)})
+    assert values[0] == 0.0 and mag[0] == 2.0
+
+
+@pytest.mark.parametrize("closed_form, fragment", [
+    (lambda a: 1 / 0, "closed_form raised ZeroDivisionError"),
+    (lambda a: "a + 1", "closed_form returned str"),
+    (lambda a: torch.tensor(1.0), "closed_form returned Tensor"),
+    (lambda a: a + sp.Symbol("b"), "symbols ['b'] that are not parameters"),
+    (lambda a: sp.sqrt(-1 - a ** 2) * sp.I, "contains I"),
+])
+def test_bad_closed_forms_are_reported(closed_form, fragment):
+    with pytest.raises(ClosedFormError) as info:
+        compile_closed_form(closed_form, ["a"], [Real(0, 1)])
+    assert fragment in str(info.value)
+
+
+def test_non_finite_closed_form_is_an_error_verdict_not_a_pass():
+    claim = Claim(name="log-domain", params={"a": Real(-1, 1)}, closed_form=lambda a: sp.log(a),
+                  exact=lambda a: torch.log(a))
+    r = check(claim)
+    assert r.verdict == "error" and "non-finite" in r.error and "also at 50 digits" in r.error

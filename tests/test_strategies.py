@@ -1,0 +1,89 @@
+"""Parameter specs, boundary examples on purpose, and the hypothesis strategy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from verify import Matrix, ParameterSpecError, Real, Vector
+from verify._examples import boundary_examples, example_seed, parameters
+
+
+def _cos(a, b):
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda: Real(3, 1), "low must be < high, got low=3.0 >= high=1.0; swap them"),
+    (lambda: Real(0, float("nan")), "must be finite"),
+    (lambda: Vector(0), "dim must be an integer >= 1, got 0"),
+    (lambda: Vector(2.5), "dim must be an integer >= 1, got 2.5"),
+    (lambda: Vector(3, norm=(0, 1)), "norm must be > 0, got low=0.0"),
+    (lambda: Vector(3, norm=(2, 1)), "low must be < high"),
+    (lambda: Matrix(0, 3), "rows must be an integer >= 1, got 0"),
+])
+def test_bad_specs_say_what_and_how_to_fix(make, fragment):
+    with pytest.raises(ParameterSpecError, match=None) as info:
+        make()
+    assert fragment in str(info.value)
+
+
+def test_boundary_examples_cover_ends_and_degenerate_geometry():
+    specs = {"w": Vector(4), "w_star": Vector(4)}
+    examples = dict(boundary_examples(specs))
+    for label in ("typical", "w=low", "w=high", "w=1", "w_star=low", "w_star=high", "all=low", "all=high",
+                  "w_star || w", "w_star || -w", "w_star = w"):
+        assert label in examples, label
+    assert np.linalg.norm(examples["w=low"]["w"]) == pytest.approx(0.1)
+    assert np.linalg.norm(examples["all=high"]["w_star"]) == pytest.approx(10.0)
+    assert _cos(examples["w_star || w"]["w"], examples["w_star || w"]["w_star"]) == pytest.approx(1.0, abs=1e-15)
+    assert _cos(examples["w_star || -w"]["w"], examples["w_star || -w"]["w_star"]) == pytest.approx(-1.0, abs=1e-15)
+    eq = examples["w_star = w"]
+    assert np.array_equal(eq["w"], eq["w_star"])
+    t = examples["typical"]
+    assert abs(_cos(t["w"], t["w_star"])) < 0.99   # typical means general position
+
+
+def test_boundary_examples_for_matrices_and_reals():
+    specs = {"W": Matrix(3, 4), "W_star": Matrix(2, 4), "c": Real(-1, 2)}
+    examples = dict(boundary_examples(specs))
+    assert examples["c=low"]["c"] == -1.0 and examples["c=high"]["c"] == 2.0
+    ex = examples["W rows parallel"]["W"]
+    assert _cos(ex[0], ex[1]) == pytest.approx(1.0, abs=1e-15)
+    ex = examples["W_star || W"]
+    assert _cos(ex["W"][0], ex["W_star"][0]) == pytest.approx(1.0, abs=1e-15)
+    assert examples["W=high"]["W"].shape == (3, 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_drawn_values_respect_their_specs(data):
+    v = data.draw(Vector(5, norm=(1e-3, 1e3)).strategy())
+    assert v.shape == (5,) and 1e-3 * (1 - 1e-12) <= np.linalg.norm(v) <= 1e3 * (1 + 1e-12)
+    m = data.draw(Matrix(2, 3, norm=(0.5, 2)).strategy())
+    assert m.shape == (2, 3) and np.all((np.linalg.norm(m, axis=1) >= 0.5 - 1e-12) & (np.linalg.norm(m, axis=1) <= 2 + 1e-12))
+    r = data.draw(Real(-2, 3).strategy())
+    assert r.shape == () and -2 <= r <= 3
+
+
+def test_random_draws_reach_parallel_and_antiparallel_pairs():
+    strategy = parameters({"w": Vector(3), "w_star": Vector(3)})
+    par = find(strategy, lambda p: _cos(p["w"], p["w_star"]) > 1 - 1e-12)
+    anti = find(strategy, lambda p: _cos(p["w"], p["w_star"]) < -1 + 1e-12)
+    assert par and anti
+
+
+def test_shrinking_reaches_simple_directions_and_unit_norm():
+    """Minimal examples are axis-aligned with norm 1: readable counterexamples."""
+    v = find(Vector(4).strategy(), lambda v: True)
+    np.testing.assert_allclose(np.abs(v), [1.0, 0, 0, 0])
+
+
+def test_example_seed_is_stable_and_distinguishes_parameters():
+    a = {"w": np.array([1.0, 2.0])}
+    b = {"w": np.array([1.0, 2.0 + 2**-51])}
+    assert example_seed(0, a) == example_seed(0, {"w": np.array([1.0, 2.0])})
+    assert example_seed(0, a) != example_seed(0, b) != example_seed(1, b)
+    assert 0 <= example_seed(7, a) < 2**63
