@@ -107,6 +107,7 @@ class CompiledClosedForm:
     _f64: Callable
     _mag: Callable
     _mp: Callable
+    _mp_mag: Callable
 
     @property
     def size(self) -> int:
@@ -149,8 +150,10 @@ class CompiledClosedForm:
             values = self.evaluate_mp(flat)
         except Exception:
             values = f64
-        if not np.isfinite(mag).all():
-            mag = np.where(np.isfinite(mag), mag, np.abs(values))
+        if not np.isfinite(mag).all():  # same 50-digit fallback for the magnitude
+            with mpmath.workdps(MP_DIGITS):
+                hp = np.array([abs(_mp_real(v)) for v in self._mp_mag(*[mpmath.mpf(x) for x in flat])])
+            mag = np.where(np.isfinite(mag), mag, hp)
         with np.errstate(invalid="ignore"):
             err = float(np.nanmax(np.abs(f64 - values))) if np.isfinite(values).any() else float("nan")
         return values, mag, err
@@ -194,10 +197,11 @@ def compile_closed_form(closed_form: Callable, names: list[str], specs: list) ->
         f64 = lambdify_torch(args, components)
         mag = lambdify_torch(args, [_magnitude(_printable(c)) for c in components])
         mp = sp.lambdify(args, [_printable(c) for c in components], modules="mpmath")
+        mp_mag = sp.lambdify(args, [_magnitude(_printable(c)) for c in components], modules="mpmath")
     except Exception as exc:
         raise ClosedFormError(f"closed_form could not be compiled: {_where(exc)}") from exc
     ops = max(int(sp.count_ops(c)) for c in components) + 1
-    compiled = CompiledClosedForm(names, [tuple(s.shape) for s in specs], shape, components, ops, f64, mag, mp)
+    compiled = CompiledClosedForm(names, [tuple(s.shape) for s in specs], shape, components, ops, f64, mag, mp, mp_mag)
     return compiled, symbolic
 
 

@@ -80,8 +80,9 @@ class Moments:
         nb = x.shape[0]
         mb = x.mean(0)                      # (b, k) -> (k,)
         c = x - mb
-        m2b = (c * c).sum(0)
-        m3b = (c * c * c).sum(0)
+        c2 = c * c
+        m2b = c2.sum(0)
+        m3b = (c2 * c).sum(0)
         ab = x.abs().sum(0)
         self.batches += 1
         if self.n == 0:
