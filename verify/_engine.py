@@ -64,6 +64,7 @@ class _Example:
     threshold: np.ndarray       # per component
     detectable: np.ndarray      # per component
     float64_error: float        # |float64 lambdify - 50-digit reference| of the closed form
+    scale: float                # max over components of the closed form's |terms| sum (its magnitude)
 
     @property
     def failed(self) -> bool:
@@ -130,7 +131,7 @@ class _Checker:
             bound = 2.0 * gamma(self.cf.ops) * max(cf_scale, float(np.max(np.abs(est))))
             excess = np.where(diff == 0, 0.0, diff / bound if bound > 0 else np.inf)
             return _Example(label, params, seed, closed, est, None, excess, np.ones(self.k),
-                            np.full(self.k, bound), f64_err)
+                            np.full(self.k, bound), f64_err, cf_scale)
         m = self._monte_carlo(tensors, seed, where)
         mean = m.mean.cpu().numpy()
         se = m.std_error.cpu().numpy()
@@ -140,7 +141,7 @@ class _Checker:
             excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
         threshold = self.z + edgeworth_widening(self.z, m.skewness, m.n).cpu().numpy()
         detectable = (threshold + Z_POWER) * se + r
-        return _Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err)
+        return _Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale)
 
     def _check_output(self, out, where: str, batch: int | None) -> torch.Tensor:
         what = self.claim.method
@@ -328,7 +329,8 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
     res.examples = len(evaluated)
     res.statistic["value"] = float(max(float(np.max(e.excess)) for e in evaluated))
     res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in evaluated))
-    rel = [float(np.max(e.detectable)) / float(np.max(np.abs(e.closed))) for e in evaluated if np.max(np.abs(e.closed)) > 0]
+    # relative to the size of the closed form's terms (not its value, which vanishes at w = w*)
+    rel = [float(np.max(e.detectable)) / e.scale for e in evaluated if e.scale > 0]
     res.detectable_relative = max(rel) if rel else None
     derivation_failed = res.derivation is not None and not res.derivation["proven"]
     if failure is not None:

@@ -1,0 +1,39 @@
+"""Slow tier (pytest -m slow): many seeds, more samples, and the n^-1/2 resolution law."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from verify import check, load_claims
+from verify.claims import builtin_claims
+
+pytestmark = pytest.mark.slow
+EXAMPLE = Path(__file__).parent / "data" / "my_derivation.py"
+
+
+@pytest.mark.parametrize("source", ["issue-example", "population-gradient-network-mc"])
+def test_correct_claim_is_never_refuted_over_20_seeds(source):
+    """At the default false-refutation rate 1e-6 per claim, 20 seeds refute with probability <= 2e-5."""
+    claim = load_claims(str(EXAMPLE))[0] if source == "issue-example" else builtin_claims()[source]
+    verdicts = [check(claim, seed=s).verdict for s in range(1, 21)]
+    assert verdicts == ["verified"] * 20
+
+
+def test_detectable_discrepancy_shrinks_like_n_to_the_minus_half():
+    """The run's resolution follows the CLT: log-log slope of detectable discrepancy vs n in [-0.6, -0.4]."""
+    base = dataclasses.replace(builtin_claims()["population-gradient-mc"], examples=5, derivation=None)
+    ns = [10_000, 100_000, 1_000_000]
+    detect = [check(dataclasses.replace(base, samples=n), seed=3).detectable_discrepancy for n in ns]
+    slope = np.polyfit(np.log(ns), np.log(detect), 1)[0]
+    assert -0.6 <= slope <= -0.4, (slope, detect)
+
+
+def test_builtin_claims_verified_with_ten_times_the_samples():
+    for claim in builtin_claims().values():
+        r = check(dataclasses.replace(claim, samples=1_000_000, examples=20), seed=11)
+        assert r.verdict == "verified", (claim.name, r.counterexample)
