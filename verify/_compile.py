@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import mpmath
@@ -205,13 +206,17 @@ def compile_closed_form(closed_form: Callable, names: list[str], specs: list) ->
     return compiled, symbolic
 
 
+_LIBRARY_DIRS = tuple(str(Path(m.__file__).resolve().parent) for m in (sp, torch, np, mpmath)) + (
+    str(Path(__file__).resolve().parent),)
+
+
 def _where(exc: BaseException) -> str:
     """``Type: message (file:line)`` for the innermost frame of user code."""
     tb = exc.__traceback__
     loc = ""
     while tb is not None:
         fname = tb.tb_frame.f_code.co_filename
-        if "site-packages" not in fname and "/verify/" not in fname and not fname.startswith("<"):
+        if not fname.startswith(_LIBRARY_DIRS) and not fname.startswith("<"):
             loc = f" ({fname}:{tb.tb_lineno})"
         tb = tb.tb_next
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -17,9 +17,7 @@ Order of work: the derivation (if any), the closed form compiled once, the bound
 from __future__ import annotations
 
 import json
-import math
 import shlex
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping

@@ -26,7 +26,7 @@ from typing import Mapping
 import numpy as np
 from hypothesis import strategies as st
 
-from ._params import Matrix, ParamSpec, Real, Vector
+from ._params import Matrix, ParamSpec, Vector
 
 __all__ = ["boundary_examples", "parameters", "example_seed", "example_key"]
 
