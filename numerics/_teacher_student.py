@@ -7,6 +7,7 @@ population gradient E[grad_W J] with J = 1/2 E[(f(x) - f*(x))^2].
 | code           | paper         | meaning                                                      |
 |----------------|---------------|--------------------------------------------------------------|
 | ``w, w_star``  | w, w*         | one student / teacher node, shape (d,)                       |
+| ``w, v``       | w, v          | the two arguments of a kernel g(w, v), k(w, v), shape (d,)   |
 | ``W, W_star``  | {w_j}, {w*_k} | student (K, d) and teacher (M, d) first-layer weights        |
 | ``v, v_star``  | --            | output weights (K,) / (M,), default all ones                 |
 | ``x``          | x             | Gaussian inputs, shape (n, d), drawn from ``generator`` only |
@@ -22,9 +23,12 @@ from torch.func import functional_call, grad, vmap
 
 __all__ = [
     "TwoLayerReLU",
-    "population_gradient_samples",
-    "network_gradient_samples",
     "autograd_gradient_samples",
+    "gating_kernel_samples",
+    "network_gradient_samples",
+    "population_gradient_samples",
+    "population_loss_samples",
+    "relu_kernel_samples",
 ]
 
 
@@ -81,6 +85,33 @@ def population_gradient_samples(w: Tensor, w_star: Tensor, n: int, generator: to
     if w.ndim != 1 or w.shape != w_star.shape:
         raise ValueError(f"w and w_star must be (d,) tensors of the same shape, got {tuple(w.shape)} and {tuple(w_star.shape)}.")
     return network_gradient_samples(w[None, :], w_star[None, :], n, generator)[:, 0, :]  # (n, 1, d) -> (n, d)
+
+
+def _check_pair(w: Tensor, v: Tensor, names: str = "w and v") -> None:
+    if w.ndim != 1 or w.shape != v.shape:
+        raise ValueError(f"{names} must be (d,) tensors of the same shape, got {tuple(w.shape)} and {tuple(v.shape)}.")
+
+
+def gating_kernel_samples(w: Tensor, v: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """Per-sample x 1(w^T x > 0) relu(v^T x), whose mean is g(w, v); shape (n, d)."""
+    _check_pair(w, v)
+    x = _gaussian(n, w[None, :], generator)  # (n, d)
+    pre = x @ w  # (n, d) @ (d,) -> (n,)
+    return ((pre > 0).to(w.dtype) * torch.relu(x @ v))[:, None] * x  # (n,) -> (n, 1) * (n, d) -> (n, d)
+
+
+def relu_kernel_samples(w: Tensor, v: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """Per-sample relu(w^T x) relu(v^T x), whose mean is k(w, v); shape (n,)."""
+    _check_pair(w, v)
+    x = _gaussian(n, w[None, :], generator)  # (n, d)
+    return torch.relu(x @ w) * torch.relu(x @ v)  # (n, d) @ (d,) -> (n,)
+
+
+def population_loss_samples(w: Tensor, w_star: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """Per-sample 1/2 (relu(w^T x) - relu(w*^T x))^2, whose mean is J(w); shape (n,)."""
+    _check_pair(w, w_star, "w and w_star")
+    x = _gaussian(n, w[None, :], generator)  # (n, d)
+    return (torch.relu(x @ w) - torch.relu(x @ w_star)) ** 2 / 2  # (n, d) @ (d,) -> (n,)
 
 
 def autograd_gradient_samples(W: Tensor, W_star: Tensor, n: int, generator: torch.Generator,

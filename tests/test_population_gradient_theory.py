@@ -7,12 +7,12 @@ through ``sp.lambdify`` at seeded random points, as the engine does.
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 import pytest
 import sympy as sp
 
+from theory import _population_gradient as pg
 from theory import (
     compare,
     derivation_kernel,
@@ -25,7 +25,7 @@ from theory import (
     printed_population_gradient,
     relu_kernel,
 )
-from theory import _population_gradient as pg
+from theory._population_gradient import derivation_gradient_limits, population_loss
 
 D = 4
 
@@ -59,7 +59,8 @@ def _points(seed: int, count: int = 20):
 # --------------------------------------------------------------------------- symbolic
 
 
-@pytest.mark.parametrize("derivation", [derivation_kernel, derivation_loss_kernel, derivation_population_gradient, derivation_loss_gradient])
+@pytest.mark.parametrize("derivation", [derivation_kernel, derivation_loss_kernel, derivation_population_gradient, derivation_loss_gradient,
+                                        derivation_gradient_limits])
 def test_derivation_is_proven(derivation):
     result = derivation()
     assert result.proven, f"{result.statement}: difference {result.difference}"
@@ -91,11 +92,19 @@ def test_population_gradient_vanishes_at_the_teacher():
     np.testing.assert_array_equal(_numeric(population_gradient, exact, exact), np.zeros(D))
 
 
-def test_derivation_is_fast():
-    pg._derived.cache_clear()
-    start = time.perf_counter()
-    derivation_population_gradient()
-    assert time.perf_counter() - start < 2.0
+def test_population_loss_vanishes_at_the_teacher_and_is_the_expanded_square():
+    w, w_star = _vector("w"), _vector("s")
+    assert sp.simplify(population_loss(w, w)) == 0
+    assert population_loss(w, w_star) == relu_kernel(w, w) / 2 - relu_kernel(w, w_star) + relu_kernel(w_star, w_star) / 2
+    for a, b in _points(6, 5):
+        assert _numeric(population_loss, a, b) >= 0.0
+
+
+def test_gradient_limits_are_the_degenerate_values():
+    at_0, at_pi = pg.population_gradient_limits()
+    norm_ws = sp.Symbol("norm_w_star", positive=True)
+    assert sp.simplify(at_0 - sp.Matrix([(pg.norm_w - norm_ws) / 2, 0])) == sp.zeros(2, 1)  # w* || w
+    assert sp.simplify(at_pi - sp.Matrix([pg.norm_w / 2, 0])) == sp.zeros(2, 1)  # w* || -w: g(w, w*) = 0
 
 
 def test_sign_flipped_printed_form_is_not_proven():

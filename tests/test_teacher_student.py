@@ -18,6 +18,11 @@ from numerics import (
     population_gradient_samples,
     resolve_device,
 )
+from numerics._teacher_student import (
+    gating_kernel_samples,
+    population_loss_samples,
+    relu_kernel_samples,
+)
 from theory import network_population_gradient
 
 F64 = torch.float64
@@ -68,6 +73,24 @@ def test_autograd_equals_analytic_one_node():
     x = torch.randn(2000, 4, generator=_gen(7), dtype=F64)  # the same draws, by hand
     by_hand = ((torch.relu(x @ w) - torch.relu(x @ w_star)) * (x @ w > 0))[:, None] * x  # (n,) -> (n, 1) * (n, d)
     torch.testing.assert_close(one, by_hand)
+
+
+def test_kernel_and_loss_samples_by_hand():
+    W, W_star = _weights(14, K=1, M=1)
+    w, v = W[0], W_star[0]
+    x = torch.randn(1000, 4, generator=_gen(15), dtype=F64)  # the same draws as each estimator's
+    rw, rv = torch.relu(x @ w), torch.relu(x @ v)  # (n,)
+    torch.testing.assert_close(gating_kernel_samples(w, v, 1000, _gen(15)), ((x @ w > 0) * rv)[:, None] * x)
+    torch.testing.assert_close(relu_kernel_samples(w, v, 1000, _gen(15)), rw * rv)
+    torch.testing.assert_close(population_loss_samples(w, v, 1000, _gen(15)), (rw - rv) ** 2 / 2)
+    # the loss per sample is 1/2 rw^2 - rw rv + 1/2 rv^2: the kernel decomposition behind population_loss
+    torch.testing.assert_close(population_loss_samples(w, v, 1000, _gen(15)),
+                               relu_kernel_samples(w, w, 1000, _gen(15)) / 2 - relu_kernel_samples(w, v, 1000, _gen(15))
+                               + relu_kernel_samples(v, v, 1000, _gen(15)) / 2)
+    with pytest.raises(ValueError, match="same shape"):
+        gating_kernel_samples(w, v[:3], 10, _gen(0))
+    with pytest.raises(ValueError, match="w and w_star"):
+        population_loss_samples(W, v, 10, _gen(0))
 
 
 def test_same_seed_same_samples_and_no_global_rng():

@@ -22,6 +22,7 @@ is a typesetting slip for ``||w*||``.)
 | ``relu_kernel``    | k(w, v)                 | E[relu(w^T x) relu(v^T x)] (arc-cosine kernel / 2)      |
 | ``W, W_star``      | {w_j}, {w*_k}           | rows = hidden units of student (K x d) / teacher (M x d) |
 | ``v, v_star``      | --                      | output weights of student / teacher (default all ones)  |
+| ``population_loss``| J(w)                    | 1/2 E[(relu(w^T x) - relu(w*^T x))^2]                    |
 
 Derivation. Put w = ||w|| e1, v = ||v|| (cos theta e1 + sin theta e2) and x = r (cos phi, sin phi) in
 that plane; the in-plane part of x ~ N(0, I) has density r exp(-r^2/2) / (2 pi) in (r, phi). Both gates
@@ -43,15 +44,18 @@ from sympy.simplify.fu import TR8
 from ._derivation import Derivation, compare
 
 __all__ = [
-    "gating_kernel",
-    "relu_kernel",
-    "population_gradient",
-    "network_population_gradient",
-    "printed_population_gradient",
-    "derivation_population_gradient",
+    "derivation_gradient_limits",
     "derivation_kernel",
-    "derivation_loss_kernel",
     "derivation_loss_gradient",
+    "derivation_loss_kernel",
+    "derivation_population_gradient",
+    "gating_kernel",
+    "network_population_gradient",
+    "population_gradient",
+    "population_gradient_limits",
+    "population_loss",
+    "printed_population_gradient",
+    "relu_kernel",
 ]
 
 # SymPy cannot state theta <= pi; theta in [0, pi] is used only where said (``_on_branch``).
@@ -129,6 +133,11 @@ def relu_kernel(w: sp.Matrix, v: sp.Matrix) -> sp.Expr:
 def population_gradient(w: sp.Matrix, w_star: sp.Matrix) -> sp.Matrix:
     """E[grad_w J] = g(w, w) - g(w, w*) for J = 1/2 E[(relu(w^T x) - relu(w*^T x))^2]."""
     return gating_kernel(w, w) - gating_kernel(w, w_star)
+
+
+def population_loss(w: sp.Matrix, w_star: sp.Matrix) -> sp.Expr:
+    """J(w) = 1/2 E[(relu(w^T x) - relu(w*^T x))^2] = 1/2 k(w, w) - k(w, w*) + 1/2 k(w*, w*) (square expanded)."""
+    return relu_kernel(w, w) / 2 - relu_kernel(w, w_star) + relu_kernel(w_star, w_star) / 2
 
 
 def _output_weights(name: str, a, count: int) -> list[sp.Expr]:
@@ -214,6 +223,36 @@ def derivation_population_gradient() -> Derivation:
                    "form (N = 1); rotation invariance of N(0, I) extends it to all w, w*", derived, printed)
 
 
+@functools.cache
+def population_gradient_limits() -> tuple[sp.Matrix, sp.Matrix]:
+    """(theta -> 0+, theta -> pi-) limits of E[grad_w J] in plane coordinates, by ``sp.limit``.
+
+    w = ||w|| e1, w* = ||w*|| (cos theta, sin theta); each limit is a 2 x 1 Matrix in (e1, e2) components,
+    a function of the positive symbols ``norm_w`` and ``norm_w_star``.
+    """
+    norm_ws = sp.Symbol("norm_w_star", positive=True)
+    plane = _on_branch(population_gradient(_plane(norm_w, 0), _plane(norm_ws, theta)))  # (2 x 1)
+    at_0 = plane.applyfunc(lambda e: sp.limit(e, theta, 0, "+"))
+    at_pi = plane.applyfunc(lambda e: sp.limit(e, theta, sp.pi, "-"))
+    return at_0, at_pi
+
+
+def derivation_gradient_limits() -> Derivation:
+    """The theta -> 0, pi limits of the derived gradient equal the printed form at w* || w and w* || -w.
+
+    Derived: ``sp.limit`` of the plane-coordinate gradient. Printed: the seed's form evaluated directly
+    at the degenerate pairs (acos(+-1) = 0, pi exactly, no limit taken): ((||w|| - ||w*||)/2, 0) and
+    (||w||/2, 0). Equality means the closed form is finite and continuous up to both ends of [0, pi].
+    """
+    norm_ws = sp.Symbol("norm_w_star", positive=True)
+    w = _plane(norm_w, 0)
+    derived = sp.Matrix.hstack(*population_gradient_limits())  # (2 x 2): columns theta -> 0, theta -> pi
+    parallel, anti = sp.Matrix([norm_ws, 0]), sp.Matrix([-norm_ws, 0])
+    printed = sp.Matrix.hstack(printed_population_gradient(w, parallel), printed_population_gradient(w, anti))
+    return compare("lim theta->0+, theta->pi- of E[grad_w J] (plane coordinates) equal seed 000's printed form at "
+                   "w* || w and w* || -w: finite and continuous on [0, pi]", derived, printed)
+
+
 def derivation_loss_gradient() -> Derivation:
     """d/dw [1/2 k(w, w) - k(w, w*) + 1/2 k(w*, w*)] equals population_gradient(w, w*).
 
@@ -225,7 +264,7 @@ def derivation_loss_gradient() -> Derivation:
     a, b = sp.symbols("a b", real=True)
     norm_ws = sp.Symbol("norm_w_star", positive=True)
     w, w_star = sp.Matrix([a, b]), _plane(norm_ws, theta)
-    loss = relu_kernel(w, w) / 2 - relu_kernel(w, w_star) + relu_kernel(w_star, w_star) / 2
+    loss = population_loss(w, w_star)
     at = {a: norm_w, b: 0}
     derived = _on_branch(sp.Matrix([sp.diff(loss, a), sp.diff(loss, b)]).subs(at))
     gradient = _on_branch(population_gradient(w, w_star).subs(at))

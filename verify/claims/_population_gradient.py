@@ -2,21 +2,49 @@
 
 Closed forms come from ``theory._population_gradient`` (derived by SymPy), estimators from
 ``numerics._teacher_student`` (analytic per-sample gradients, and autograd through ``TwoLayerReLU``).
+Besides the gradient: the two kernels it is built from (gating kernel g, ReLU kernel k), the population
+loss J they give, and the K-student / M-teacher network with general output weights v, v*.
 """
 
 from __future__ import annotations
 
-from numerics import autograd_gradient_samples, network_gradient_samples, population_gradient_samples
-from theory import derivation_population_gradient, network_population_gradient, population_gradient
+from numerics import (
+    autograd_gradient_samples,
+    network_gradient_samples,
+    population_gradient_samples,
+)
+from numerics._teacher_student import (
+    gating_kernel_samples,
+    population_loss_samples,
+    relu_kernel_samples,
+)
+from theory import (
+    derivation_population_gradient,
+    network_population_gradient,
+    population_gradient,
+)
+from theory._population_gradient import (
+    derivation_kernel,
+    derivation_loss_gradient,
+    derivation_loss_kernel,
+    gating_kernel,
+    population_loss,
+    relu_kernel,
+)
 from verify._claim import Claim
 from verify._params import Matrix, Vector
 
 __all__ = [
-    "POPULATION_GRADIENT_MC",
-    "POPULATION_GRADIENT_AUTOGRAD",
+    "CLAIMS",
+    "GATING_KERNEL_MC",
     "NETWORK_GRADIENT_AUTOGRAD",
     "NETWORK_GRADIENT_MC",
-    "CLAIMS",
+    "NETWORK_WEIGHTED_GRADIENT_AUTOGRAD",
+    "NETWORK_WEIGHTED_GRADIENT_MC",
+    "POPULATION_GRADIENT_AUTOGRAD",
+    "POPULATION_GRADIENT_MC",
+    "POPULATION_LOSS_MC",
+    "RELU_KERNEL_MC",
 ]
 
 REFERENCE = "seed 000_111be25265ff9c8a.txt (Tian, ICML 2017): closed-form population gradient"
@@ -30,6 +58,28 @@ NETWORK_STATEMENT = (
     r" - \sum_k g(\mathbf{w}_j, \mathbf{w}^*_k),\quad g(\mathbf{w}, \mathbf{v}) = \frac{1}{2\pi}"
     r"\left[(\pi - \theta)\mathbf{v} + \|\mathbf{v}\|\sin\theta\,\frac{\mathbf{w}}{\|\mathbf{w}\|}\right]"
 )
+
+GATING_STATEMENT = (
+    r"\mathbb{E}\left[\mathbf{x}\,\mathbb{1}(\mathbf{w}^\top\mathbf{x} > 0)\,\mathbb{1}(\mathbf{v}^\top\mathbf{x} > 0)\,"
+    r"\mathbf{x}^\top\right]\mathbf{v} = \frac{1}{2\pi}\left[(\pi - \theta)\mathbf{v}"
+    r" + \|\mathbf{v}\|\sin\theta\,\frac{\mathbf{w}}{\|\mathbf{w}\|}\right]"
+)
+RELU_STATEMENT = (
+    r"\mathbb{E}\left[\mathrm{relu}(\mathbf{w}^\top\mathbf{x})\,\mathrm{relu}(\mathbf{v}^\top\mathbf{x})\right]"
+    r" = \frac{\|\mathbf{w}\|\|\mathbf{v}\|}{2\pi}\left(\sin\theta + (\pi - \theta)\cos\theta\right)"
+)
+LOSS_STATEMENT = (
+    r"J(\mathbf{w}) = \tfrac{1}{2}\mathbb{E}\left[(\mathrm{relu}(\mathbf{w}^\top\mathbf{x})"
+    r" - \mathrm{relu}(\mathbf{w}^{*\top}\mathbf{x}))^2\right] = \tfrac{1}{2}k(\mathbf{w}, \mathbf{w})"
+    r" - k(\mathbf{w}, \mathbf{w}^*) + \tfrac{1}{2}k(\mathbf{w}^*, \mathbf{w}^*),\quad \nabla_{\mathbf{w}} J"
+    r" = g(\mathbf{w}, \mathbf{w}) - g(\mathbf{w}, \mathbf{w}^*)"
+)
+WEIGHTED_STATEMENT = (
+    r"\mathbb{E}\left[\nabla_{\mathbf{w}_j} J\right] = v_j\Big[\sum_{j'} v_{j'}\,g(\mathbf{w}_j, \mathbf{w}_{j'})"
+    r" - \sum_k v^*_k\,g(\mathbf{w}_j, \mathbf{w}^*_k)\Big],\quad J = \tfrac{1}{2}\mathbb{E}\Big[\Big(\sum_j v_j"
+    r"\,\mathrm{relu}(\mathbf{w}_j^\top\mathbf{x}) - \sum_k v^*_k\,\mathrm{relu}(\mathbf{w}^{*\top}_k\mathbf{x})\Big)^2\Big]"
+)
+KERNEL_REFERENCE = "seed 000_111be25265ff9c8a.txt (Tian, ICML 2017): the kernels of the closed-form population gradient"
 
 
 def _autograd_one_node(w, w_star, n, generator):
@@ -83,4 +133,89 @@ NETWORK_GRADIENT_MC = Claim(
     notes="K = 3 students, M = 2 teachers, output weights 1; analytic per-sample gradient w.r.t. W.",
 )
 
-CLAIMS = (POPULATION_GRADIENT_MC, POPULATION_GRADIENT_AUTOGRAD, NETWORK_GRADIENT_AUTOGRAD, NETWORK_GRADIENT_MC)
+
+
+def _weighted_network(W, W_star, v, v_star):
+    """The network's closed form with the output weights passed by name (Vector params -> K x 1, M x 1)."""
+    return network_population_gradient(W, W_star, v=v, v_star=v_star)
+
+
+def _weighted_network_mc(W, W_star, v, v_star, n, generator):
+    return network_gradient_samples(W, W_star, n, generator, v=v, v_star=v_star)  # (n, K, d)
+
+
+def _weighted_network_autograd(W, W_star, v, v_star, n, generator):
+    return autograd_gradient_samples(W, W_star, n, generator, v=v, v_star=v_star)  # (n, K, d)
+
+
+GATING_KERNEL_MC = Claim(
+    name="gating-kernel-mc",
+    params={"w": Vector(4), "v": Vector(4)},
+    closed_form=gating_kernel,
+    monte_carlo=gating_kernel_samples,
+    derivation=derivation_kernel,
+    statement=GATING_STATEMENT,
+    reference=KERNEL_REFERENCE,
+    family=FAMILY,
+    notes="g(w, v) = E[x 1(w^T x > 0) relu(v^T x)]; estimator: per-sample x 1(w^T x > 0) relu(v^T x), x ~ N(0, I_4).",
+)
+
+RELU_KERNEL_MC = Claim(
+    name="relu-kernel-mc",
+    params={"w": Vector(4), "v": Vector(4)},
+    closed_form=relu_kernel,
+    monte_carlo=relu_kernel_samples,
+    derivation=derivation_loss_kernel,
+    statement=RELU_STATEMENT,
+    reference=KERNEL_REFERENCE,
+    family=FAMILY,
+    notes="k(w, v), half the arc-cosine kernel of degree 1 (Cho & Saul 2009); estimator: relu(w^T x) relu(v^T x).",
+)
+
+POPULATION_LOSS_MC = Claim(
+    name="population-loss-mc",
+    params={"w": Vector(4), "w_star": Vector(4)},
+    closed_form=population_loss,
+    monte_carlo=population_loss_samples,
+    derivation=derivation_loss_gradient,
+    statement=LOSS_STATEMENT,
+    reference=REFERENCE,
+    family=FAMILY,
+    notes="Estimator: 1/2 (relu(w^T x) - relu(w*^T x))^2; the derivation shows sp.diff of this loss is the gradient.",
+)
+
+NETWORK_WEIGHTED_GRADIENT_MC = Claim(
+    name="population-gradient-network-weighted-mc",
+    params={"W": Matrix(3, 4), "W_star": Matrix(2, 4), "v": Vector(3), "v_star": Vector(2)},
+    closed_form=_weighted_network,
+    monte_carlo=_weighted_network_mc,
+    statement=WEIGHTED_STATEMENT,
+    reference=REFERENCE,
+    family=FAMILY,
+    examples=15,
+    notes="K = 3 students, M = 2 teachers, general (signed) output weights v, v*; analytic per-sample gradient w.r.t. W.",
+)
+
+NETWORK_WEIGHTED_GRADIENT_AUTOGRAD = Claim(
+    name="population-gradient-network-weighted-autograd",
+    params={"W": Matrix(3, 4), "W_star": Matrix(2, 4), "v": Vector(3), "v_star": Vector(2)},
+    closed_form=_weighted_network,
+    monte_carlo=_weighted_network_autograd,
+    statement=WEIGHTED_STATEMENT,
+    reference=REFERENCE,
+    family=FAMILY,
+    examples=15,
+    notes="K = 3 students, M = 2 teachers, general output weights; per-sample autograd through TwoLayerReLU(W, v).",
+)
+
+CLAIMS = (
+    POPULATION_GRADIENT_MC,
+    POPULATION_GRADIENT_AUTOGRAD,
+    NETWORK_GRADIENT_AUTOGRAD,
+    NETWORK_GRADIENT_MC,
+    GATING_KERNEL_MC,
+    RELU_KERNEL_MC,
+    POPULATION_LOSS_MC,
+    NETWORK_WEIGHTED_GRADIENT_MC,
+    NETWORK_WEIGHTED_GRADIENT_AUTOGRAD,
+)
