@@ -9,7 +9,8 @@ __all__ = ["builtin_claims"]
 
 def builtin_claims() -> dict[str, Claim]:
     """name -> Claim, in the order ``theorycheck list`` shows them."""
+    from ._distillation import CLAIMS as distillation
     from ._population_gradient import CLAIMS as population_gradient
 
-    claims = [*population_gradient]
+    claims = [*population_gradient, *distillation]
     return {c.name: c for c in claims}
