@@ -15,7 +15,8 @@ the 50-digit value as the reference at every example (see its docstring). An ima
 ``acos(1 + 1e-50)``) is 50-digit round-off and is dropped.
 
 It also provides a *magnitude* for round-off bounds: the closed form with every sum replaced by the sum
-of the absolute values of its terms (Higham's running-error style bound: evaluating an expression with
+of the absolute values of its terms, and every negative power x**p by |x|**p |terms of x| / |x| (the
+relative error of x, amplified where x itself comes from cancellation) (Higham's running-error style bound: evaluating an expression with
 N floating-point operations commits an error of at most gamma_N * magnitude, gamma_N = N u / (1 - N u),
 u = 2**-53).
 """
@@ -92,6 +93,9 @@ def _magnitude(e: sp.Expr) -> sp.Expr:
     if e.is_Add or e.is_Mul:
         return e.func(*[_magnitude(a) for a in e.args])
     if e.is_Pow and e.exp.is_number:
+        if e.exp.is_negative:
+            # x**p, p < 0: relative error |p| times that of x, i.e. |x|**p * (|terms of x| / |x|)
+            return sp.Abs(e.base) ** e.exp * _magnitude(e.base) / sp.Abs(e.base)
         return sp.Pow(_magnitude(e.base), e.exp)
     return sp.Abs(e)
 
@@ -197,8 +201,8 @@ def compile_closed_form(closed_form: Callable, names: list[str], specs: list) ->
     try:
         f64 = lambdify_torch(args, components)
         mag = lambdify_torch(args, [_magnitude(_printable(c)) for c in components])
-        mp = sp.lambdify(args, [_printable(c) for c in components], modules="mpmath")
-        mp_mag = sp.lambdify(args, [_magnitude(_printable(c)) for c in components], modules="mpmath")
+        mp = sp.lambdify(args, [_printable(c) for c in components], modules="mpmath", cse=True)
+        mp_mag = sp.lambdify(args, [_magnitude(_printable(c)) for c in components], modules="mpmath", cse=True)
     except Exception as exc:
         raise ClosedFormError(f"closed_form could not be compiled: {_where(exc)}") from exc
     ops = max(int(sp.count_ops(c)) for c in components) + 1
