@@ -9,8 +9,9 @@ __all__ = ["builtin_claims"]
 
 def builtin_claims() -> dict[str, Claim]:
     """name -> Claim, in the order ``theorycheck list`` shows them."""
+    from ._batchnorm import CLAIMS as batchnorm
     from ._distillation import CLAIMS as distillation
     from ._population_gradient import CLAIMS as population_gradient
 
-    claims = [*population_gradient, *distillation]
+    claims = [*population_gradient, *batchnorm, *distillation]
     return {c.name: c for c in claims}

@@ -1,0 +1,164 @@
+"""BatchNorm backward as a projection (seed 002, Theorem 5) and BYOL's detached variants (seed 000).
+
+Theory: the SymPy proofs hold (m = 2, 3 here; 2..6 in the slow tier), the variant table SymPy derives is
+the one worked out by hand, and the eps-gap has the derived size. Claims: every built-in claim comes out
+as expected, and deliberately wrong variants are refuted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+from numerics._batchnorm import backward_operator_grad, batchnorm_formula_grad, batchnorm_grad, normalization_grad
+from theory import _batchnorm as bn
+from verify import Claim, check
+from verify.claims import _batchnorm as claims
+
+DERIVATIONS = [bn.derivation_theorem5, bn.derivation_eps_backward, bn.derivation_eps_decomposition,
+               bn.derivation_idempotency_gap, bn.derivation_ioffe_szegedy]
+
+
+# --------------------------------------------------------------------------- theory
+
+
+@pytest.mark.parametrize("derivation", DERIVATIONS, ids=lambda d: d.__name__)
+def test_derivation_is_proven_for_batch_of_two(derivation):
+    result = derivation(2)
+    assert result.proven, f"{result.statement}: difference {result.difference}"
+
+
+def test_theorem5_is_proven_for_batch_of_three():
+    assert bn.derivation_theorem5(3).proven
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("m", [3, 4, 5, 6])
+@pytest.mark.parametrize("derivation", DERIVATIONS, ids=lambda d: d.__name__)
+def test_derivation_is_proven_for_batch_sizes_up_to_six(derivation, m):
+    assert derivation(m).proven
+
+
+def test_the_reducer_does_not_prove_a_false_identity():
+    """Theorem 5 with eps > 0 is false: the proof machinery must leave a non-zero difference."""
+    f, g, c1, eps = bn._symbols(2)
+    d = bn.compare("false", bn.batchnorm_vjp(f, g, c1, eps), bn.theorem5_backward(f, g, c1, eps),
+                   simplify=bn._sigma_reducer(bn.batch_variance(f) + eps))
+    assert not d.proven
+    wrong = bn.compare("as printed", bn.ioffe_szegedy_backward(f, g, c1, eps),
+                       bn.ioffe_szegedy_backward(f, g, c1, eps, as_printed=True),
+                       simplify=bn._sigma_reducer(bn.batch_variance(f) + eps))
+    assert not wrong.proven
+
+
+def test_variant_table_matches_the_hand_derivation():
+    """(zero-mean, orthogonal to f_hat) per BYOL variant; only live centring keeps the mean at zero."""
+    assert bn.variant_properties(4) == {
+        "-": (False, False), "mu": (True, False), "sigma": (False, False), "mu,sigma": (True, True),
+        "mu‡": (False, False), "sigma‡": (False, False), "mu‡,sigma": (False, True),
+        "mu,sigma‡": (True, False), "mu‡,sigma‡": (False, False),
+    }
+
+
+def test_variant_claims_agree_with_the_derived_table():
+    table = bn.variant_properties(4)
+    for label, prop, expected in claims._VARIANT_CASES:
+        holds = table[label][0 if prop == "zero-mean" else 1]
+        assert holds == (expected == "verified"), (label, prop)
+
+
+def test_idempotency_gap_is_largest_where_variance_equals_eps():
+    """|A^2 g - A g| along f_hat is lam (1 - lam) |P_fhat g|, maximal (1/4) at var = eps."""
+    f = torch.tensor([[0.3, -0.1, 0.05, -0.25]], dtype=torch.float64)  # (1, 4)
+    g = torch.tensor([[1.0, -2.0, 0.5, 0.3]], dtype=torch.float64)  # <g, f - mean f> != 0
+    var = float(f.var(unbiased=False))
+    gaps = {}
+    for eps in (var / 100, var, var * 100):
+        d = backward_operator_grad(f, g, eps, times=2) - backward_operator_grad(f, g, eps)
+        fh = (f - f.mean()) / (f - f.mean()).norm()
+        gaps[eps] = float(d.norm() / (g @ fh.T).abs())  # |P_fhat g| = |<g, fh>| for unit fh
+    lam = {e: e / (var + e) for e in gaps}
+    for e, gap in gaps.items():
+        assert gap == pytest.approx(lam[e] * (1 - lam[e]), rel=1e-9)
+    assert gaps[var] == pytest.approx(0.25, rel=1e-9) and max(gaps, key=gaps.get) == var
+
+
+def test_bad_arguments_are_rejected_with_the_fix():
+    with pytest.raises(ValueError, match="rowwise"):
+        bn.batchnorm(sp.Matrix([[1, 2]]), 1, 0)
+    with pytest.raises(ValueError, match="one of"):
+        bn.normalization_vjp(sp.Matrix(sp.symbols("a0:3")), sp.Matrix(sp.symbols("b0:3")), center="live", scale="none")
+    with pytest.raises(ValueError, match="same shape"):
+        batchnorm_grad(torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64), 1e-5)
+
+
+def test_estimators_agree_with_each_other():
+    """BatchNorm1d with eps vs the written-out forward pass with the same eps; the (mu, sigma) variant
+    vs the written-out pass with the unbiased std."""
+    gen = torch.Generator().manual_seed(0)
+    f, g = torch.randn(3, 6, generator=gen, dtype=torch.float64), torch.randn(3, 6, generator=gen, dtype=torch.float64)
+    c1, c0 = torch.tensor(1.7, dtype=torch.float64), torch.tensor(-0.3, dtype=torch.float64)
+    torch.testing.assert_close(batchnorm_grad(f, g, 1e-3, c1, c0), batchnorm_formula_grad(f, g, c1, c0, 1e-3), rtol=1e-12, atol=1e-12)
+    live = normalization_grad(f, g, center="batch", scale="batch")
+    assert float(live.sum(dim=1).abs().max()) < 1e-12
+    assert float(normalization_grad(f, g, center="detached", scale="none").sub(g).abs().max()) == 0.0
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@pytest.mark.parametrize("claim", claims.CLAIMS, ids=lambda c: c.name)
+def test_builtin_claim_comes_out_as_expected(claim):
+    r = check(claim, seed=0)
+    assert r.verdict == claim.expected, (r.error, r.counterexample)
+    assert r.error is None
+    if claim.expected == "verified":
+        assert r.statistic["value"] <= 1.0 and r.examples >= r.boundary_examples > 0
+    else:
+        assert r.counterexample is not None and r.counterexample["statistic"] > 1.0
+    if r.derivation is not None:
+        assert r.derivation["proven"]
+
+
+def test_dropping_the_mean_term_is_refuted():
+    """A backward pass that forgets -mean(g) 1 is caught by autograd."""
+
+    def wrong(f, g, eps):
+        return bn.rowwise(lambda fc, gc: bn.batchnorm_backward(fc, gc, 1, eps)
+                          + sp.ones(fc.shape[0], 1) * bn.batch_mean(gc) / bn.batch_sigma(fc, eps), f, g)
+
+    r = check(dataclasses.replace(claims.BATCHNORM_EPS, name="bn-no-mean-term", closed_form=wrong, derivation=None), seed=0)
+    assert r.verdict == "refuted" and r.counterexample["shrunk"]
+
+
+def test_a_tiny_relative_error_is_refuted():
+    """The exact test has float64 teeth: a factor 1 + 1e-9 on autograd is refuted."""
+
+    def scaled(f, g, eps):
+        return batchnorm_grad(f, g, eps) * (1 + 1e-9)
+
+    r = check(dataclasses.replace(claims.BATCHNORM_EPS, name="bn-scaled", exact=scaled, derivation=None), seed=0)
+    assert r.verdict == "refuted"
+
+
+def test_mean_detached_would_pass_if_its_property_held():
+    """Control: the zero-mean closed form against an estimator that *is* centred passes; so the refutation
+    of byol-mean-detached-zero-mean is the property failing, not the construction."""
+    claim = next(c for c in claims.BYOL_VARIANT_CLAIMS if c.name == "byol-mean-detached-zero-mean")
+
+    def centred(f, g):
+        return g - g.mean(dim=1, keepdim=True)  # (F, m) - (F, 1)
+
+    r = check(dataclasses.replace(claim, name="control", exact=centred, expected="verified"), seed=0)
+    assert r.verdict == "verified", r.counterexample
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim", claims.CLAIMS, ids=lambda c: c.name)
+def test_builtin_claim_over_seeds(claim):
+    verdicts = {check(dataclasses.replace(claim, examples=100), seed=s).verdict for s in range(1, 8)}
+    assert verdicts == {claim.expected}
