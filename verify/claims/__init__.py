@@ -10,8 +10,9 @@ __all__ = ["builtin_claims"]
 def builtin_claims() -> dict[str, Claim]:
     """name -> Claim, in the order ``theorycheck list`` shows them."""
     from ._batchnorm import CLAIMS as batchnorm
+    from ._covariance_operator import CLAIMS as covariance_operator
     from ._distillation import CLAIMS as distillation
     from ._population_gradient import CLAIMS as population_gradient
 
-    claims = [*population_gradient, *batchnorm, *distillation]
+    claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator]
     return {c.name: c for c in claims}

@@ -1,0 +1,226 @@
+"""The covariance-operator family (seed 000_111be25265ff9c8a.txt; Tian, Yu, Chen & Ganguli 2020).
+
+Symbolic: every derivation is proven, a wrong printed form is not. Numeric: autograd is the reference
+for K_l and the gradient identity (hypothesis over widths, depths, slopes, weights), the operator is PSD,
+gradient descent tracks Theorem 4's ODE with error slope ~1 in the step size, the one-neuron example's
+corrected form holds for every d. The built-in claims come out as expected; wrong variants are refuted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from numerics import _covariance_operator as nco
+from theory import _covariance_operator as tco
+from theory._derivation import compare
+from verify import check
+from verify.claims import _covariance_operator as claims
+
+F64 = torch.float64
+
+
+# --------------------------------------------------------------------------- symbolic
+
+
+@pytest.mark.parametrize("derivation", [
+    tco.derivation_connection, tco.derivation_weight_jacobian, tco.derivation_gradient_identity, tco.derivation_theorem4,
+    tco.derivation_conservation, tco.derivation_one_neuron_linear, tco.derivation_one_neuron_relu,
+], ids=lambda f: f.__name__)
+def test_derivation_is_proven(derivation):
+    result = derivation()
+    assert result.proven, f"{result.statement}: difference {result.difference}"
+
+
+def test_printed_one_neuron_form_is_not_the_relu_neuron_s():
+    d, w, X = tco._one_neuron_symbols()
+    derived = tco.one_neuron_covariance(w, X, d, slope=0)
+    assert not compare("printed u for a ReLU neuron", derived, tco.printed_one_neuron_covariance(X, d), simplify=sp.expand).proven
+
+
+def test_window_counts_are_the_slides_frequency_table():
+    d = sp.Symbol("d", positive=True, integer=True)
+    eleven, one_oh_one = (tco.window_counts(obj, d) for obj in tco.ONE_NEURON_OBJECTS)
+    assert eleven == {(0, 0): d - 3, (0, 1): 1, (1, 0): 1, (1, 1): 1}
+    assert one_oh_one == {(0, 0): d - 4, (0, 1): 2, (1, 0): 2, (1, 1): 0}
+
+
+def test_conservation_without_the_theorems_hypothesis_fails():
+    """The Theorem 4 right-hand side with A_j's w2 factor squared on the wrong side conserves nothing."""
+    t = sp.Symbol("t", real=True)
+    w2, w1 = sp.Function("w2")(t), sp.Function("w1")(t)
+    a = sp.Symbol("a", positive=True)
+    dQ = (w2**2 - w1**2).diff(t).subs({w2.diff(t): w2 * a * w1**2, w1.diff(t): w2 * a * w1})  # w2 instead of w2^2
+    assert sp.expand(dQ) != 0
+
+
+def test_bad_arguments_are_rejected():
+    x = sp.Matrix([1, 2])
+    with pytest.raises(ValueError, match="W_1 is 2 x 3"):
+        tco.forward(x, [sp.ones(2, 3)])
+    with pytest.raises(ValueError, match="layer must be in 1..1"):
+        tco.output_jacobian(x, [sp.ones(2, 2)], 2)
+    with pytest.raises(ValueError, match="values must be"):
+        tco.explicit(sp.S(1), values="max")
+    with pytest.raises(ValueError, match="needs 4"):
+        tco.printed_one_neuron_covariance(sp.ones(3, 2))
+    with pytest.raises(ValueError, match="share d"):
+        nco.simclr_loss([torch.ones(2, 2, dtype=F64)], torch.ones(3, 2, dtype=F64), torch.ones(2, 3, dtype=F64))
+    with pytest.raises(ValueError, match="d >= 4"):
+        nco.one_neuron_covariance_enumerated(torch.ones(2, dtype=F64), torch.ones(4, 2, dtype=F64), d=3)
+
+
+# --------------------------------------------------------------------------- autograd identities
+
+
+@st.composite
+def networks(draw, *, max_depth: int = 3, max_width: int = 4):
+    """(x, Ws, slope, layer, X, D): a bias-free leaky-ReLU net with float64 weights of a drawn shape."""
+    depth = draw(st.integers(2, max_depth))
+    widths = [draw(st.integers(2, max_width)) for _ in range(depth + 1)]
+    seed = draw(st.integers(0, 2**31 - 1))
+    g = torch.Generator().manual_seed(seed)
+    Ws = [torch.randn(widths[l + 1], widths[l], generator=g, dtype=F64) for l in range(depth)]
+    x = torch.randn(widths[0], generator=g, dtype=F64)
+    X = torch.randn(3, widths[0], generator=g, dtype=F64)
+    D = torch.randn(2, widths[0], generator=g, dtype=F64) / 2
+    slope = draw(st.sampled_from([0.0, 0.2, 1.0]))
+    layer = draw(st.integers(1, depth))
+    return x, Ws, slope, layer, X, D
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks())
+def test_connection_is_the_weight_jacobian_and_reproduces_the_output(net):
+    x, Ws, slope, layer, _, _ = net
+    K = nco.connection(x, Ws, layer, slope)
+    torch.testing.assert_close(K, nco.weight_jacobian(x, Ws, layer, slope), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(K.T @ nco.vec(Ws[layer - 1]), nco.deep_forward(x, Ws, slope), rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(networks())
+def test_gradient_identity_and_psd(net):
+    """-dL/dvec(W_l) = 2 V[K_bar] vec(W_l) by autograd on the enumerated loss; V is PSD (smallest eigenvalue)."""
+    _, Ws, slope, layer, X, D = net
+    V = nco.covariance_operator_samples(Ws, X, D, layer, slope)
+    torch.testing.assert_close(nco.simclr_gradient(Ws, X, D, layer, slope), 2 * V @ nco.vec(Ws[layer - 1]), rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(V, V.T, rtol=0, atol=1e-12 * float(V.abs().max() + 1))
+    assert float(torch.linalg.eigvalsh(V).min()) >= -1e-12 * float(V.abs().max() + 1)
+
+
+def test_identity_fails_for_a_non_homogeneous_activation():
+    """With softplus f != K^T vec(W): the identity is special to 1-homogeneous activations without biases."""
+    g = torch.Generator().manual_seed(0)
+    Ws = [torch.randn(3, 2, generator=g, dtype=F64), torch.randn(2, 3, generator=g, dtype=F64)]
+    x = torch.randn(2, generator=g, dtype=F64)
+    z = Ws[0] @ x
+    J = Ws[1] * torch.sigmoid(z)  # d f / d z_1 for f = W2 softplus(z_1): (2, 3)
+    K = (x[:, None, None] * J.T[None]).reshape(-1, 2)  # f_0 (x) J^T
+    f = Ws[1] @ torch.nn.functional.softplus(z)
+    assert float((K.T @ nco.vec(Ws[0]) - f).abs().max()) > 1e-2
+
+
+# --------------------------------------------------------------------------- Theorem 4
+
+THETA0 = torch.tensor([1.0, 0.8, 1.0, 0.5, 0.6, 1.0], dtype=F64)  # (w2_0, w2_1, w1_0, w1_1)
+T = 1.0
+
+
+def _gates(theta) -> list:
+    data = nco.theorem4_data()
+    return [(data[j] @ torch.as_tensor(theta[2 + 2 * j: 4 + 2 * j], dtype=F64) > 0).tolist() for j in range(2)]
+
+
+def test_ode_conserves_w2_squared_minus_w1_norm_squared():
+    end = nco.theorem4_ode(THETA0, T)
+    q = [float(tco.conserved_quantity(sp.Matrix(th[2 + 2 * j: 4 + 2 * j]), th[j])) for th in (THETA0.numpy(), end) for j in range(2)]
+    np.testing.assert_allclose(q[2:], q[:2], rtol=0, atol=1e-10)
+    assert np.abs(end - THETA0.numpy()).max() > 1e-2  # it moved
+    assert _gates(end) == _gates(THETA0)  # no gate flips on [0, T]: the field is smooth along the path
+
+
+def test_gradient_descent_tracks_the_ode_with_order_one_error():
+    """GD on 1/2 L_simp is Euler's method for Theorem 4's ODE: error(eta) ~ eta, slope in [0.9, 1.1]."""
+    end = nco.theorem4_ode(THETA0, T)
+    etas = np.array([T / 25, T / 50, T / 100, T / 200])
+    errors = np.array([np.linalg.norm(nco.theorem4_gradient_descent(THETA0, eta, round(T / eta)).numpy() - end) for eta in etas])
+    slope = np.polyfit(np.log(etas), np.log(errors), 1)[0]
+    assert 0.9 <= slope <= 1.1, (slope, errors)
+    assert errors[-1] < 1e-4
+
+
+# --------------------------------------------------------------------------- one-neuron example
+
+
+def _numeric(expr, symbols, values):
+    return np.asarray(sp.lambdify(symbols, expr, "numpy")(*values), dtype=np.float64)
+
+
+@pytest.mark.parametrize("d", [4, 5, 7, 9])
+def test_one_neuron_corrected_form_matches_enumeration_for_every_d(d):
+    rng = np.random.default_rng(d)
+    w_s, X_s = sp.Matrix(sp.symbols("w0:2", real=True)), sp.Matrix(4, 2, sp.symbols("x0:8", real=True))
+    gated = tco.gated_one_neuron_covariance(w_s, X_s, d, slope=0)
+    for _ in range(5):
+        w, X = rng.standard_normal(2), rng.standard_normal((4, 2))
+        enum = nco.one_neuron_covariance_enumerated(torch.tensor(w), torch.tensor(X), d).numpy()
+        np.testing.assert_allclose(enum, _numeric(gated, [*w_s, *X_s], [*w, *X.ravel()]), rtol=1e-12, atol=1e-15)
+
+
+def test_one_neuron_raw_pixels_linear_learns_nothing_relu_enforces_its_initialisation():
+    X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=F64)  # x_ab = (a, b)
+    w = torch.tensor([1.0, -1.0], dtype=F64)  # initialised to prefer pattern 10
+    assert float(nco.one_neuron_covariance_enumerated(w, X, 6, slope=1.0).abs().max()) == 0.0
+    V = nco.one_neuron_covariance_enumerated(w, X, 6, slope=0.0)
+    torch.testing.assert_close(V, torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=F64) / (4 * 36), rtol=1e-14, atol=1e-16)
+    assert float((V @ w)[0]) > 0 and float((V @ w)[1]) == 0.0  # the update grows w along x_10 only
+
+
+# --------------------------------------------------------------------------- the built-in claims
+
+
+@pytest.mark.parametrize("claim", claims.CLAIMS, ids=lambda c: c.name)
+def test_builtin_claim_comes_out_as_expected(claim):
+    r = check(claim, seed=0)
+    assert r.verdict == claim.expected, (r.error, r.counterexample)
+    if claim.expected == "verified":
+        assert r.statistic["value"] < r.statistic["threshold"]
+        assert r.detectable_relative is not None and r.detectable_relative < 0.1
+    if r.derivation is not None:
+        assert r.derivation["proven"]
+
+
+def test_gradient_without_the_factor_two_is_refuted():
+    wrong = dataclasses.replace(claims.GRADIENT_EXACT, name="wrong-no-factor-2", derivation=None, examples=2,
+                                closed_form=lambda X, D, W1, W2: claims._covariance_gradients(X, D, W1, W2) / 2)
+    assert check(wrong, seed=0).verdict == "refuted"
+
+
+def test_theorem4_with_unbalanced_layers_is_refuted():
+    def wrong_field(w1_0, w1_1, w2):
+        field = tco.theorem4_field(w1_0, w1_1, w2)
+        return sp.Matrix.vstack(field[:2, :], 2 * field[2:, :])  # the first layer twice as fast as the second
+
+    wrong = dataclasses.replace(claims.THEOREM4_FIELD, name="wrong-theorem4", derivation=None, examples=5, closed_form=wrong_field)
+    assert check(wrong, seed=0).verdict == "refuted"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("claim", claims.CLAIMS, ids=lambda c: c.name)
+def test_builtin_claim_across_seeds(claim, seed):
+    assert check(claim, seed=seed).verdict == claim.expected
+
+
+@pytest.mark.slow
+def test_gradient_mc_with_more_samples():
+    claim = dataclasses.replace(claims.GRADIENT_MC, samples=100_000, examples=20)
+    r = check(claim, seed=7)
+    assert r.verdict == "verified" and r.detectable_relative < 0.03
