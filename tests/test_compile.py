@@ -32,6 +32,16 @@ def test_torch_printer_edge_cases(expr, expected):
     np.testing.assert_allclose(out[:, 0].numpy(), np.array(expected), rtol=4 * np.finfo(float).eps, atol=0)
 
 
+def test_nested_heaviside_keeps_boolean_conditions():
+    a, b, c = sp.symbols("a b c", real=True)
+    inner = a * c * sp.Heaviside(a, 0) + b
+    expr = inner * sp.Heaviside(inner, 0)                     # rewrites to Piecewise with ITE conditions
+    A, B, C = (torch.tensor(v, dtype=torch.float64) for v in ([1.0, -1.0, 2.0], [-3.0, 0.5, 0.0], [2.0, 5.0, -1.0]))
+    out = lambdify_torch([a, b, c], [expr])(A, B, C)[:, 0]
+    inner_v = A * C * (A > 0) + B
+    np.testing.assert_array_equal(out.numpy(), (inner_v * (inner_v > 0)).numpy())
+
+
 def test_matrix_closed_form_is_flattened_in_row_major_order():
     cf, _ = compile_closed_form(lambda a: sp.Matrix([[a, 2 * a], [3 * a, sp.Max(a, 1)]]), ["a"], [Real(0, 1)])
     assert cf.shape == (2, 2)

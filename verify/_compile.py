@@ -53,9 +53,19 @@ def _as64(v, like: torch.Tensor | None = None) -> torch.Tensor:
     return torch.as_tensor(v, dtype=torch.float64, device=None if like is None else like.device)
 
 
+def _branch(v) -> torch.Tensor:
+    if isinstance(v, torch.Tensor):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return torch.tensor(bool(v))
+    return torch.as_tensor(v, dtype=torch.float64)  # never the float32 default: 1/3 must stay exact
+
+
 def _where64(cond, a, b):
-    a = a if isinstance(a, torch.Tensor) else _as64(a)
-    b = b if isinstance(b, torch.Tensor) else _as64(b)
+    """torch.where in float64 -- except for boolean branches (nested Piecewise conditions stay boolean)."""
+    a, b = _branch(a), _branch(b)
+    if a.dtype == torch.bool and b.dtype == torch.bool:
+        return torch.where(cond, a, b)
     return torch.where(cond, a.to(torch.float64), b.to(torch.float64))
 
 
