@@ -97,7 +97,7 @@ def test_bad_files_exit_2_with_one_line(capsys, tmp_path, kind):
 
 CLAIM_ERRORS = {
     "closed-form-raises": (EXAMPLE.replace("nw, ns =", "raise ValueError('not derived yet'); nw, ns ="), "closed_form raised ValueError: not derived yet"),
-    "wrong-shape": (EXAMPLE.replace("[:, None] * x ", "[:, None] * x[:, :3]"), "returned shape (100000, 3)"),
+    "wrong-shape": (EXAMPLE.replace("[:, None] * x ", "[:, None] * x[:, :3]"), "returned shape (1024, 3)"),
     "wrong-dtype": (EXAMPLE.replace("[:, None] * x ", "[:, None].float() * x.float() "), "returned dtype torch.float32"),
     "nan": (EXAMPLE.replace("return (r *", "return torch.nan * (r *"), "non-finite value"),
     "ignores-generator": (EXAMPLE.replace("generator=generator, ", ""), "not reproducible"),

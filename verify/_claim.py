@@ -11,11 +11,12 @@ from __future__ import annotations
 import inspect
 import keyword
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ._errors import ClaimDefinitionError
 from ._params import ParamSpec
+from ._sweep import Sweep
 
 __all__ = ["Claim"]
 
@@ -37,6 +38,9 @@ class Claim:
     false_refutation_rate: probability bound that a *correct* claim is refuted (whole claim).
     expected: "verified", or "refuted" for a statement the suite shows false on purpose.
     derivation: zero-argument callable returning a ``theory.Derivation`` (derived vs printed form).
+    sweep: a ``Sweep`` -- a one-parameter family of examples, checked and kept for the report's figure.
+    trajectory: seed -> {"t": [...], "series": {name: [...]}, "xlabel": str, "ylabel": str}: for
+        dynamics claims, theory and simulation along time, saved for the report (computed at run time).
     """
 
     name: str
@@ -53,7 +57,8 @@ class Claim:
     expected: str = "verified"
     derivation: Callable[[], Any] | None = None
     notes: str = ""
-    source: str = field(default="", compare=False)
+    sweep: Sweep | None = None
+    trajectory: Callable[[int], Mapping[str, Any]] | None = None
 
     def __post_init__(self):
         who = f"Claim({self.name!r})" if isinstance(self.name, str) else "Claim(...)"
@@ -90,6 +95,10 @@ class Claim:
         for fname in ("statement", "reference", "family", "notes"):
             if not isinstance(getattr(self, fname), str):
                 raise ClaimDefinitionError(f"{who}: {fname} must be a string, got {getattr(self, fname)!r}.")
+        if self.sweep is not None and not isinstance(self.sweep, Sweep):
+            raise ClaimDefinitionError(f"{who}: sweep must be a Sweep(label, xs, params), got {self.sweep!r}.")
+        if self.trajectory is not None and not callable(self.trajectory):
+            raise ClaimDefinitionError(f"{who}: trajectory must be a function seed -> dict, got {self.trajectory!r}.")
         if self.derivation is not None and not callable(self.derivation):
             raise ClaimDefinitionError(f"{who}: derivation must be a zero-argument function returning a theory.Derivation.")
 

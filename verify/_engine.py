@@ -29,7 +29,7 @@ from hypothesis import seed as hypothesis_seed
 
 from ._claim import Claim
 from ._compile import ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
-from ._errors import UsageError
+from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, parameters
 from ._results import ClaimResult
 from ._stats import Z_POWER, Moments, critical_z, edgeworth_widening
@@ -38,6 +38,7 @@ __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
 
 MAX_BATCH_VALUES = 1 << 22   # per-sample estimate values held at once (32 MiB of float64)
 SHRINK_BUDGET = 200          # new examples evaluated while shrinking a refutation
+FIRST_BATCH = 1024           # first Monte Carlo batch; later batches double (see _monte_carlo)
 
 
 class _CheckError(Exception):
@@ -108,6 +109,7 @@ class _Checker:
         self.z = critical_z(claim.false_refutation_rate, tests)
         self.k = compiled.size
         self.reproducibility_checked = False
+        self.convergence: dict | None = None
 
     # -- one example -------------------------------------------------------------------------------
     def evaluate(self, label: str, params: dict[str, np.ndarray]) -> _Example:
@@ -130,7 +132,12 @@ class _Checker:
             excess = np.where(diff == 0, 0.0, diff / bound if bound > 0 else np.inf)
             return _Example(label, params, seed, closed, est, None, excess, np.ones(self.k),
                             np.full(self.k, bound), f64_err, cf_scale)
-        m = self._monte_carlo(tensors, seed, where)
+        trace = [] if label == "typical" else None
+        m = self._monte_carlo(tensors, seed, where, trace)
+        if trace:
+            self.convergence = {"n": [t[0] for t in trace],
+                                "abs_error": [float(np.max(np.abs(t[1] - closed))) for t in trace],
+                                "std_error": [float(np.max(t[2])) for t in trace]}
         mean = m.mean.cpu().numpy()
         se = m.std_error.cpu().numpy()
         r = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
@@ -171,15 +178,23 @@ class _Checker:
         out = self._check_output(self._call(tensors), where, None)
         return out.detach().cpu().numpy().astype(np.float64)
 
-    def _monte_carlo(self, tensors, seed: int, where: str) -> Moments:
+    def _monte_carlo(self, tensors, seed: int, where: str, trace: list | None = None) -> Moments:
+        """Stream ``samples`` estimates in batches: FIRST_BATCH, then doubling up to the memory cap.
+
+        The geometric schedule is fixed (so a run is reproducible) and gives the convergence trace its
+        log-spaced sample sizes: ``trace`` receives (n so far, mean, standard error) after every batch.
+        """
         n = self.claim.samples
-        batch = max(2, min(n, MAX_BATCH_VALUES // max(self.k, 1)))
+        cap = max(2, MAX_BATCH_VALUES // max(self.k, 1))
+        batch = max(2, min(FIRST_BATCH, cap))
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed)
         moments = Moments()
         done = 0
         while done < n:
             b = min(batch, n - done)
+            if n - done - b < 2:          # never leave a remainder too small to be a batch
+                b = n - done
             flat = self._check_output(self._call(tensors, n=b, generator=gen), where, b).detach()
             if not self.reproducibility_checked:
                 again = torch.Generator(device=self.device)
@@ -191,6 +206,9 @@ class _Checker:
                 self.reproducibility_checked = True
             moments.update(flat)
             done += b
+            batch = min(2 * batch, cap)
+            if trace is not None and moments.n > 1:
+                trace.append((moments.n, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
         return moments
 
 
@@ -264,6 +282,17 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict) -> _Exa
     return None
 
 
+def _trajectory(data) -> dict:
+    """Validate and normalise a claim's trajectory data (plain lists of floats)."""
+    t = [float(v) for v in data["t"]]
+    series = {str(k): [float(v) for v in vals] for k, vals in data["series"].items()}
+    bad = [k for k, vals in series.items() if len(vals) != len(t)]
+    if bad:
+        raise ValueError(f"trajectory series {bad[0]!r} has {len(series[bad[0]])} points, t has {len(t)}")
+    return {"t": t, "series": series, "xlabel": str(data.get("xlabel", "t")), "ylabel": str(data.get("ylabel", "")),
+            "title": str(data.get("title", ""))}
+
+
 def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", replay: dict | None = None,
           source: str = "builtin", progress: Callable[[str], None] | None = None) -> ClaimResult:
     """Check one claim; never raises for problems in the claim itself (they become verdict "error")."""
@@ -289,9 +318,13 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
     except ClosedFormError as exc:
         return done("error", str(exc))
     boundary = boundary_examples(claim.params)
+    try:
+        sweep = claim.sweep.points(claim.params) if claim.sweep is not None else []
+    except Exception as exc:
+        return done("error", f"sweep: {_where(exc) if not isinstance(exc, TheorycheckError) else exc}")
     res.boundary_examples = len(boundary)
     res.components = compiled.size
-    res.tests = (len(boundary) + claim.examples) * compiled.size
+    res.tests = (len(boundary) + len(sweep) + claim.examples) * compiled.size
     checker = _Checker(claim, compiled, seed=seed, device=device, tests=res.tests)
     res.statistic = {"name": "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound",
                      "value": 0.0, "threshold": checker.z if claim.method == "monte_carlo" else 1.0}
@@ -314,6 +347,19 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
                     failure = ex
                 if progress:
                     progress(f"{claim.name}: {len(evaluated)}/{len(boundary) + claim.examples} examples")
+            swept = []
+            for x, params in sweep:
+                ex = checker.evaluate(f"sweep {claim.sweep.label}={x:.6g}", params)
+                memo.setdefault(example_key(params), ex)
+                evaluated.append(ex)
+                swept.append(ex)
+                if ex.failed and failure is None:
+                    failure = ex
+            if swept:
+                res.sweep = {"label": claim.sweep.label, "x": [x for x, _ in sweep], "shape": list(compiled.shape),
+                             "closed_form": [e.closed.tolist() for e in swept],
+                             "estimate": [e.estimate.tolist() for e in swept],
+                             "std_error": None if claim.method == "exact" else [e.std_error.tolist() for e in swept]}
             if claim.examples > 0:
                 state = {"failing": False, "shrinks": 0, "error": None}
                 found = _search(checker, memo, evaluated, state)
@@ -325,6 +371,12 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
         return done("error", str(exc))
 
     res.examples = len(evaluated)
+    res.convergence = checker.convergence
+    if claim.trajectory is not None and replay is None:
+        try:
+            res.trajectory = _trajectory(claim.trajectory(seed))
+        except Exception as exc:
+            return done("error", f"trajectory raised {_where(exc)}")
     res.statistic["value"] = float(max(float(np.max(e.excess)) for e in evaluated))
     res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in evaluated))
     # relative to the size of the closed form's terms (not its value, which vanishes at w = w*)

@@ -45,6 +45,9 @@ class ClaimResult:
     detectable_relative: float | None = None
     counterexample: dict | None = None
     derivation: dict | None = None
+    sweep: dict | None = None            # {"label", "x", "closed_form", "estimate", "std_error", "shape"}
+    convergence: dict | None = None      # typical example: {"n", "abs_error", "std_error"} (max over components)
+    trajectory: dict | None = None       # {"t", "series", "xlabel", "ylabel"}
     error: str | None = None
     seconds: float = 0.0
 
