@@ -225,6 +225,34 @@ def theorem4_ode(theta0: Tensor, T: float, rtol: float = 1e-12, atol: float = 1e
     return sol.y[:, -1]
 
 
+def theorem4_trajectories(theta0: Tensor, eta: float, steps: int, every: int = 10) -> dict:
+    """Gradient descent on 1/2 L_simp and Theorem 4's ODE at the same times t = k * eta, every ``every`` steps.
+
+    Returns {"t": (P,), "gd": (P, 6), "ode": (P, 6)} as numpy arrays, theta ordered (w2_0, w2_1, w1_0, w1_1).
+    """
+    import sympy as sp
+    from scipy.integrate import solve_ivp
+
+    from theory._covariance_operator import theorem4_field
+    from verify._compile import lambdify_torch
+
+    data = theorem4_data(theta0.dtype, theta0.device)
+    g = grad(_theorem4_half_loss)
+    theta, path = theta0.clone(), [theta0.detach().cpu().numpy().copy()]
+    for k in range(1, steps + 1):
+        theta = theta - eta * g(theta, data)
+        if k % every == 0:
+            path.append(theta.detach().cpu().numpy().copy())
+    t = np.arange(len(path)) * every * eta  # (P,)
+    s = sp.Matrix(sp.symbols("s_0:6", real=True))
+    field = lambdify_torch(list(s), list(theorem4_field(s[2:4, :], s[4:6, :], s[0:2, :])))
+    sol = solve_ivp(lambda _, y: field(*torch.as_tensor(y, dtype=torch.float64)).numpy(), (0.0, float(t[-1])),
+                    theta0.detach().cpu().numpy().astype(np.float64), method="DOP853", t_eval=t, rtol=1e-12, atol=1e-14)
+    if not sol.success:
+        raise RuntimeError(f"theorem4_trajectories: solve_ivp failed: {sol.message}")
+    return {"t": t, "gd": np.stack(path), "ode": sol.y.T}  # (P,), (P, 6), (P, 6)
+
+
 # --------------------------------------------------------------------------- one-neuron example
 
 

@@ -8,15 +8,17 @@ file that does not load, or any claim in error.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from ._claim import Claim
 from ._engine import check, parse_replay
 from ._errors import TheorycheckError, UsageError
 from ._loader import load_claims
-from ._results import ClaimResult, results_document, write_json_atomic
+from ._results import SCHEMA, ClaimResult, results_document, write_json_atomic
 
 __all__ = ["main", "EXIT_OK", "EXIT_REFUTED", "EXIT_ERROR"]
 
@@ -52,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="check built-in claims")
     run.add_argument("names", nargs="*", metavar="NAME", help="claims to run (default: all; see theorycheck list)")
     common(run)
+    rep = sub.add_parser("report", help="run built-in claims and write an HTML/Markdown report with figures")
+    rep.add_argument("names", nargs="*", metavar="NAME", help="claims to run (default: all)")
+    rep.add_argument("--out", default="reports/latest", metavar="DIR", help="report directory (default reports/latest), replaced atomically")
+    rep.add_argument("--from", dest="from_json", metavar="RESULTS", help="re-render a saved results.json instead of running")
+    rep.add_argument("--seed", type=_seed, default=0, help="run seed (default 0)")
+    rep.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
     val = sub.add_parser("validate", help="check the Claims defined in derivation files")
     val.add_argument("files", nargs="+", metavar="FILE", help="Python files defining Claim objects at top level")
     val.add_argument("--claim", action="append", metavar="NAME", help="only this claim (repeatable)")
@@ -103,21 +111,24 @@ def _progress(msg: str) -> None:
         sys.stderr.flush()
 
 
-def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> int:
+def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> tuple[int, dict]:
+    """Check the claims, print a line each (and counterexamples), return (exit code, results document)."""
     from numerics import resolve_device
     try:
         device = resolve_device(args.device)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     replay = None
-    if args.replay is not None:
+    if getattr(args, "replay", None) is not None:
         if len(claims) != 1:
             raise UsageError(f"--replay needs exactly one claim, got {len(claims)}; name it (theorycheck run NAME / validate FILE --claim NAME)")
         replay = parse_replay(args.replay, claims[0][0])
     start = time.perf_counter()
     results = []
-    for claim, source in claims:
-        r = check(claim, seed=args.seed, device=device, replay=replay, source=source, progress=_progress)
+    for i, (claim, source) in enumerate(claims, 1):
+        _progress(f"[{i}/{len(claims)}] {claim.name} ...")
+        r = check(claim, seed=args.seed, device=device, replay=replay, source=source,
+                  progress=lambda msg, i=i: _progress(f"[{i}/{len(claims)}] {msg}"))
         _progress("")
         results.append(r)
         print(_line(r), flush=True)
@@ -128,14 +139,18 @@ def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> int
     expected = sum(r.verdict == "refuted" and r.as_expected for r in results)
     print(f"{counts['verified']} verified, {counts['refuted']} refuted ({expected} expected), {counts['error']} error "
           f"in {total:.1f} s (seed {args.seed}, device {device.type})")
-    if args.json:
-        doc = results_document(results, seed=args.seed, device=str(device), seconds=total,
-                               command=" ".join(["theorycheck"] + [shlex.quote(a) for a in sys.argv[1:]]))
-        doc["file_errors"] = errors
+    doc = results_document(results, seed=args.seed, device=str(device), seconds=total,
+                           command=" ".join(["theorycheck"] + [shlex.quote(a) for a in sys.argv[1:]]))
+    doc["file_errors"] = errors
+    if getattr(args, "json", None):
         write_json_atomic(args.json, doc)
-    if errors or counts["error"]:
+    return _exit_code(doc), doc
+
+
+def _exit_code(doc: dict) -> int:
+    if doc.get("file_errors") or doc["summary"]["error"]:
         return EXIT_ERROR
-    return EXIT_OK if all(r.as_expected for r in results) else EXIT_REFUTED
+    return EXIT_REFUTED if doc["summary"]["unexpected"] else EXIT_OK
 
 
 def _cmd_list() -> int:
@@ -153,7 +168,28 @@ def _cmd_run(args) -> int:
     if unknown:
         raise UsageError(f"unknown claim {unknown[0]!r}; see theorycheck list for the {len(claims)} built-in claims")
     names = args.names or list(claims)
-    return _run_claims([(claims[n], "builtin") for n in names], args, [])
+    return _run_claims([(claims[n], "builtin") for n in names], args, [])[0]
+
+
+def _cmd_report(args) -> int:
+    from ._report import render
+    if args.from_json:
+        try:
+            doc = json.loads(Path(args.from_json).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"--from {args.from_json}: cannot read a results file ({exc}); pass a file written by --json or a report's results.json") from None
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+            raise UsageError(f"--from {args.from_json}: schema {doc.get('schema') if isinstance(doc, dict) else None!r}, expected {SCHEMA!r}")
+        code = _exit_code(doc)
+    else:
+        claims = _builtin()
+        unknown = [n for n in args.names if n not in claims]
+        if unknown:
+            raise UsageError(f"unknown claim {unknown[0]!r}; see theorycheck list for the {len(claims)} built-in claims")
+        code, doc = _run_claims([(claims[n], "builtin") for n in (args.names or list(claims))], args, [])
+    out = render(doc, args.out)
+    print(f"report: {out / 'index.html'} (also report.md, results.json, figures/)")
+    return code
 
 
 def _cmd_validate(args) -> int:
@@ -172,7 +208,7 @@ def _cmd_validate(args) -> int:
         selected = [(c, s) for c, s in selected if c.name in args.claim]
     if not selected:
         return EXIT_ERROR
-    return _run_claims(selected, args, errors)
+    return _run_claims(selected, args, errors)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_list()
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "report":
+            return _cmd_report(args)
         return _cmd_validate(args)
     except UsageError as exc:
         print(f"theorycheck: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import sympy as sp
 
 from numerics._batchnorm import backward_operator_grad, batchnorm_formula_grad, batchnorm_grad, normalization_grad
@@ -38,6 +39,7 @@ from theory._batchnorm import (
     theorem5_backward,
 )
 from verify._claim import Claim
+from verify._sweep import Sweep
 from verify._params import Matrix, Real
 
 __all__ = [
@@ -135,6 +137,15 @@ def _operator_twice(f, g, eps):
 
 # --------------------------------------------------------------------------- BatchNorm claims
 
+def _scale_point(s: float) -> dict:
+    """f = s * F0 for fixed F0, G0 and eps = 0.01: feature variance s^2 var0 against eps."""
+    f0 = np.array([[0.9, -1.3, 0.4, 1.7], [-0.6, 1.1, 2.0, -0.8]])   # (features, batch)
+    g0 = np.array([[0.5, 1.2, -0.7, 0.3], [1.0, -0.4, 0.6, -1.5]])
+    return {"f": s * f0, "g": g0, "eps": 0.01}
+
+
+SCALE_SWEEP = Sweep(r"input scale $s$ ($f = s f_0$, $\epsilon = 0.01$)", tuple(np.logspace(-2.5, 1.0, 15)), _scale_point)
+
 BATCHNORM_PROJECTION = Claim(
     name="batchnorm-backward-projection",
     params={"f": F, "g": G, "c1": C1, "c0": C0},
@@ -152,6 +163,7 @@ BATCHNORM_PROJECTION = Claim(
 BATCHNORM_EPS = Claim(
     name="batchnorm-backward-eps",
     params={"f": F, "g": G, "eps": EPS},
+    sweep=SCALE_SWEEP,
     closed_form=eps_closed_form,
     exact=_bn_plain,
     derivation=_derivation(derivation_eps_backward),
@@ -194,6 +206,7 @@ BATCHNORM_IOFFE_SZEGEDY_AS_PRINTED = Claim(
 BATCHNORM_EPS_IS_PROJECTION = Claim(
     name="batchnorm-backward-eps-is-projection",
     params={"f": F, "g": G, "eps": EPS},
+    sweep=SCALE_SWEEP,
     closed_form=theorem5_with_eps_closed_form,
     exact=_bn_plain,
     derivation=_derivation(derivation_eps_decomposition),

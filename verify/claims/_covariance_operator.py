@@ -16,6 +16,7 @@ from numerics._covariance_operator import (
     pair_gradient_samples,
     simclr_gradient,
     theorem4_flow,
+    theorem4_trajectories,
     vec,
 )
 from theory._covariance_operator import (
@@ -163,11 +164,24 @@ GRADIENT_MC = Claim(
 
 # --------------------------------------------------------------------------- Theorem 4
 
+def _theorem4_trajectory(seed: int) -> dict:
+    """Gradient descent (eta = 0.01) vs Theorem 4's ODE from the test suite's initial point (no gate flips)."""
+    theta0 = torch.tensor([1.0, 0.8, 1.0, 0.5, 0.6, 1.0], dtype=torch.float64)  # (w2_0, w2_1, w1_0, w1_1)
+    tr = theorem4_trajectories(theta0, eta=0.01, steps=100, every=5)
+    series = {}
+    for name, i in (("w2_0", 0), ("w2_1", 1)):
+        series[f"ODE {name}"] = tr["ode"][:, i].tolist()
+        series[f"GD {name}"] = tr["gd"][:, i].tolist()
+    return {"t": tr["t"].tolist(), "series": series, "xlabel": "t = step x eta", "ylabel": "second-layer weight",
+            "title": "Theorem 4: gradient descent (eta = 0.01) vs the ODE"}
+
+
 THEOREM4_FIELD = Claim(
     name="covariance-operator-theorem4",
     params=TWO_LAYER,
     closed_form=theorem4_field,
     exact=theorem4_flow,
+    trajectory=_theorem4_trajectory,
     derivation=derivation_theorem4,
     statement=(r"\dot w_{2,j} = w_{2,j}\,\mathbf{w}_{1,j}^\top A_j \mathbf{w}_{1,j},\ \dot{\mathbf{w}}_{1,j} = w_{2,j}^2 A_j"
                r" \mathbf{w}_{1,j},\ A_j = \mathbb{V}_z[\mathbf{u}_j(z)]"),

@@ -8,6 +8,8 @@ loss J they give, and the K-student / M-teacher network with general output weig
 
 from __future__ import annotations
 
+import numpy as np
+
 from numerics import (
     autograd_gradient_samples,
     network_gradient_samples,
@@ -32,6 +34,7 @@ from theory._population_gradient import (
     relu_kernel,
 )
 from verify._claim import Claim
+from verify._sweep import Sweep
 from verify._params import Matrix, Vector
 
 __all__ = [
@@ -82,6 +85,15 @@ WEIGHTED_STATEMENT = (
 KERNEL_REFERENCE = "seed 000_111be25265ff9c8a.txt (Tian, ICML 2017): the kernels of the closed-form population gradient"
 
 
+def _theta_point(theta: float) -> dict:
+    """w = e1, w* = (cos theta, sin theta, 0, 0): the gradient's components as the angle opens."""
+    return {"w": np.array([1.0, 0.0, 0.0, 0.0]), "w_star": np.array([np.cos(theta), np.sin(theta), 0.0, 0.0])}
+
+
+THETA_SWEEP = Sweep(r"$\theta$ (angle between $w$ and $w^*$; $\|w\| = \|w^*\| = 1$)", tuple(np.linspace(0.0, np.pi, 13)),
+                    _theta_point)
+
+
 def _autograd_one_node(w, w_star, n, generator):
     """Autograd per-sample gradient of a one-node ``TwoLayerReLU`` student."""
     return autograd_gradient_samples(w[None, :], w_star[None, :], n, generator)[:, 0, :]  # (n, 1, d) -> (n, d)
@@ -90,6 +102,7 @@ def _autograd_one_node(w, w_star, n, generator):
 POPULATION_GRADIENT_MC = Claim(
     name="population-gradient-mc",
     params={"w": Vector(4), "w_star": Vector(4)},
+    sweep=THETA_SWEEP,
     closed_form=population_gradient,
     monte_carlo=population_gradient_samples,
     derivation=derivation_population_gradient,
@@ -102,6 +115,7 @@ POPULATION_GRADIENT_MC = Claim(
 POPULATION_GRADIENT_AUTOGRAD = Claim(
     name="population-gradient-autograd",
     params={"w": Vector(4), "w_star": Vector(4)},
+    sweep=THETA_SWEEP,
     closed_form=population_gradient,
     monte_carlo=_autograd_one_node,
     derivation=derivation_population_gradient,
