@@ -12,7 +12,8 @@ def builtin_claims() -> dict[str, Claim]:
     from ._batchnorm import CLAIMS as batchnorm
     from ._covariance_operator import CLAIMS as covariance_operator
     from ._distillation import CLAIMS as distillation
+    from ._kernels import CLAIMS as kernels
     from ._population_gradient import CLAIMS as population_gradient
 
-    claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator]
+    claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator, *kernels]
     return {c.name: c for c in claims}
