@@ -9,9 +9,16 @@ from ._teacher_student import (
 )
 
 __all__ = [
+    "batchnorm", "covariance_operator", "distillation", "kernels",
     "TwoLayerReLU",
     "autograd_gradient_samples",
     "network_gradient_samples",
     "population_gradient_samples",
     "resolve_device",
 ]
+
+# The other result families, one namespace each (their public names are in each module's __all__).
+from . import _batchnorm as batchnorm  # noqa: E402  (family namespace: numerics.batchnorm.<name>)
+from . import _covariance_operator as covariance_operator  # noqa: E402  (family namespace: numerics.covariance_operator.<name>)
+from . import _distillation as distillation  # noqa: E402  (family namespace: numerics.distillation.<name>)
+from . import _kernels as kernels  # noqa: E402  (family namespace: numerics.kernels.<name>)

@@ -14,6 +14,7 @@ from ._population_gradient import (
 )
 
 __all__ = [
+    "batchnorm", "covariance_operator", "distillation", "kernels",
     "Derivation",
     "compare",
     "derivation_kernel",
@@ -26,3 +27,9 @@ __all__ = [
     "printed_population_gradient",
     "relu_kernel",
 ]
+
+# The other result families, one namespace each (their public names are in each module's __all__).
+from . import _batchnorm as batchnorm  # noqa: E402  (family namespace: theory.batchnorm.<name>)
+from . import _covariance_operator as covariance_operator  # noqa: E402  (family namespace: theory.covariance_operator.<name>)
+from . import _distillation as distillation  # noqa: E402  (family namespace: theory.distillation.<name>)
+from . import _kernels as kernels  # noqa: E402  (family namespace: theory.kernels.<name>)
