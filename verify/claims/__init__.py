@@ -10,10 +10,12 @@ __all__ = ["builtin_claims"]
 def builtin_claims() -> dict[str, Claim]:
     """name -> Claim, in the order ``theorycheck list`` shows them."""
     from ._batchnorm import CLAIMS as batchnorm
+    from ._committee import CLAIMS as committee
     from ._covariance_operator import CLAIMS as covariance_operator
     from ._distillation import CLAIMS as distillation
     from ._kernels import CLAIMS as kernels
     from ._population_gradient import CLAIMS as population_gradient
+    from ._simsiam import CLAIMS as simsiam
 
-    claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator, *kernels]
+    claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator, *kernels, *committee, *simsiam]
     return {c.name: c for c in claims}

@@ -1,0 +1,176 @@
+"""Soft committee machines, g(x) = erf(x / sqrt 2): Monte Carlo estimators and robust evaluation of I2, I3, I4, epsilon_g.
+
+Estimators for ``theory._committee`` (seed ``000_111be25265ff9c8a.txt``; Saad & Solla 1995; Goldt et al.
+2019). Fields are drawn through an exact square-root factor of their covariance, so that perfectly
+correlated fields (rho = +-1, a singular C) and tiny or huge variances are sampled exactly:
+
+* I2: (u, v) = L z with the Cholesky factor L = [[s_u, 0], [rho s_v, s_v sqrt((1 - rho)(1 + rho))]] of
+  C = [[s_u^2, rho s_u s_v], [rho s_u s_v, s_v^2]]; at rho = +-1 the corner is exactly 0 (no division,
+  no ``torch.linalg.cholesky`` of a singular matrix, no jitter).
+* I3, I4, epsilon_g: fields W x, x ~ N(0, I_d), whose covariance is the Gram matrix W W^T (any rank).
+
+| code                | paper               | meaning                                                   |
+|---------------------|---------------------|-----------------------------------------------------------|
+| ``log_s_u, log_s_v``| log sqrt(C11), log sqrt(C22) | log standard deviations of the two fields         |
+| ``rho``             | C12 / sqrt(C11 C22) | correlation, in [-1, 1]                                   |
+| ``w1 .. w4``        | --                  | rows of a factor of C: C_ab = w_a . w_b                   |
+| ``W, W_star``       | J_i, B_n            | student (K, d), teacher (M, d) weights                    |
+
+``i2_value``, ``i3_value``, ``i4_value``, ``generalization_error_value`` evaluate the SymPy closed forms
+(through the engine's lambdify) in their robust form (``theory._committee.robust``); ``naive=True``
+gives the printed form as is, for showing where it fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import sympy as sp
+import torch
+from torch import Tensor
+
+__all__ = [
+    "erf_g",
+    "erf_g_prime",
+    "generalization_error_samples",
+    "generalization_error_value",
+    "i2_cholesky",
+    "i2_samples",
+    "i3_samples",
+    "i3_value",
+    "i2_value",
+    "i4_samples",
+    "i4_value",
+]
+
+_SQRT2 = math.sqrt(2.0)
+
+
+def erf_g(x: Tensor, kappa: float = 1 / _SQRT2) -> Tensor:
+    """g(x) = erf(kappa x); Saad & Solla: kappa = 1/sqrt 2."""
+    return torch.erf(kappa * x)
+
+
+def erf_g_prime(x: Tensor) -> Tensor:
+    """g'(x) = sqrt(2/pi) exp(-x^2/2) for g = erf(x / sqrt 2)."""
+    return math.sqrt(2.0 / math.pi) * torch.exp(-x * x / 2)
+
+
+def _check_n(n) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}.")
+
+
+def i2_cholesky(log_s_u: Tensor, log_s_v: Tensor, rho: Tensor) -> Tensor:
+    """The lower Cholesky factor (2, 2) of C(s_u, s_v, rho); finite and exact at rho = +-1."""
+    if not bool((rho.abs() <= 1).all()):
+        raise ValueError(f"rho must lie in [-1, 1], got {rho.tolist()}; it is a correlation.")
+    s_u, s_v = torch.exp(log_s_u), torch.exp(log_s_v)
+    corner = s_v * torch.sqrt((1 - rho) * (1 + rho))  # (1 - rho)(1 + rho): no cancellation near |rho| = 1
+    zero = torch.zeros_like(s_u)
+    return torch.stack([torch.stack([s_u, zero]), torch.stack([rho * s_v, corner])])  # (2, 2)
+
+
+def i2_samples(log_s_u: Tensor, log_s_v: Tensor, rho: Tensor, n: int, generator: torch.Generator,
+               kappa: float = 1 / _SQRT2) -> Tensor:
+    """Per-sample g(u) g(v), (u, v) = L z ~ N(0, C); shape (n,)."""
+    _check_n(n)
+    L = i2_cholesky(log_s_u, log_s_v, rho)  # (2, 2)
+    z = torch.randn(n, 2, generator=generator, dtype=L.dtype, device=L.device)  # (n, 2)
+    uv = z @ L.T  # (n, 2) @ (2, 2) -> (n, 2)
+    return erf_g(uv[:, 0], kappa) * erf_g(uv[:, 1], kappa)  # (n,)
+
+
+def _fields(vectors: tuple[Tensor, ...], n: int, generator: torch.Generator) -> Tensor:
+    _check_n(n)
+    W = torch.stack(vectors)  # (k, d): the factor, C = W W^T
+    x = torch.randn(n, W.shape[1], generator=generator, dtype=W.dtype, device=W.device)  # (n, d)
+    return x @ W.T  # (n, d) @ (d, k) -> (n, k)
+
+
+def i3_samples(w1: Tensor, w2: Tensor, w3: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """Per-sample g'(u) v g(w), (u, v, w) = (w1.x, w2.x, w3.x); shape (n,)."""
+    f = _fields((w1, w2, w3), n, generator)  # (n, 3)
+    return erf_g_prime(f[:, 0]) * f[:, 1] * erf_g(f[:, 2])
+
+
+def i4_samples(w1: Tensor, w2: Tensor, w3: Tensor, w4: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """Per-sample g'(u) g'(v) g(w) g(z); shape (n,)."""
+    f = _fields((w1, w2, w3, w4), n, generator)  # (n, 4)
+    return erf_g_prime(f[:, 0]) * erf_g_prime(f[:, 1]) * erf_g(f[:, 2]) * erf_g(f[:, 3])
+
+
+def generalization_error_samples(W: Tensor, W_star: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """Per-sample 1/2 (sum_i g(w_i.x) - sum_n g(w*_n.x))^2; shape (n,)."""
+    if W.ndim != 2 or W_star.ndim != 2 or W.shape[1] != W_star.shape[1]:
+        raise ValueError(f"W and W_star must be (K, d) and (M, d) with the same d, got {tuple(W.shape)} and {tuple(W_star.shape)}.")
+    f = _fields((*W, *W_star), n, generator)  # (n, K + M)
+    K = W.shape[0]
+    return (erf_g(f[:, :K]).sum(1) - erf_g(f[:, K:]).sum(1)) ** 2 / 2  # (n,)
+
+
+# --------------------------------------------------------------------------- robust evaluation
+
+
+def _symmetric(k: int) -> sp.Matrix:
+    return sp.Matrix(k, k, lambda a, b: sp.Symbol(f"C_{min(a, b)}{max(a, b)}", real=True))
+
+
+def _upper(C: Tensor) -> list[Tensor]:
+    k = C.shape[-1]
+    return [C[..., a, b] for a in range(k) for b in range(a, k)]  # (..., k, k) -> k(k+1)/2 tensors (...)
+
+
+@functools.cache
+def _compiled(which: str, naive: bool):
+    from theory import _committee as tc
+    from verify._compile import lambdify_torch
+
+    k = {"i2": 2, "i3": 3, "i4": 4}[which]
+    C = _symmetric(k)
+    expr = getattr(tc, which)(C)
+    args = [C[a, b] for a in range(k) for b in range(a, k)]
+    return lambdify_torch(args, [expr if naive else tc.robust(expr)])
+
+
+def _value(which: str, C: Tensor, naive: bool) -> Tensor:
+    k = {"i2": 2, "i3": 3, "i4": 4}[which]
+    if C.shape[-2:] != (k, k):
+        raise ValueError(f"{which}_value: C must have shape (..., {k}, {k}), got {tuple(C.shape)}.")
+    return _compiled(which, naive)(*_upper(C))[..., 0]  # (..., 1) -> (...)
+
+
+def i2_value(C: Tensor, *, naive: bool = False) -> Tensor:
+    """I2(C) for C of shape (..., 2, 2), float64; robust (finite at rho = +-1 and any scale) unless naive."""
+    return _value("i2", C, naive)
+
+
+def i3_value(C: Tensor, *, naive: bool = False) -> Tensor:
+    """I3(C) for C of shape (..., 3, 3)."""
+    return _value("i3", C, naive)
+
+
+def i4_value(C: Tensor, *, naive: bool = False) -> Tensor:
+    """I4(C) for C of shape (..., 4, 4); robust: finite where the last two fields are perfectly correlated."""
+    return _value("i4", C, naive)
+
+
+@functools.cache
+def _compiled_error(K: int, M: int, naive: bool):
+    from theory import _committee as tc
+    from verify._compile import lambdify_torch
+
+    Q, T = _symmetric(K), _symmetric(M).applyfunc(lambda s: sp.Symbol("T" + s.name[1:], real=True))
+    R = sp.Matrix(K, M, lambda i, a: sp.Symbol(f"R_{i}{a}", real=True))
+    expr = tc.order_parameter_error(Q, R, T)
+    args = [Q[a, b] for a in range(K) for b in range(a, K)] + list(R) + [T[a, b] for a in range(M) for b in range(a, M)]
+    return lambdify_torch(args, [expr if naive else tc.robust(expr)])
+
+
+def generalization_error_value(Q: Tensor, R: Tensor, T: Tensor, *, naive: bool = False) -> Tensor:
+    """epsilon_g(Q, R, T) = 1/2 sum_ik I2 + 1/2 sum_nm I2 - sum_in I2, from ``theory._committee``; a 0-d tensor."""
+    K, M = R.shape
+    if Q.shape != (K, K) or T.shape != (M, M):
+        raise ValueError(f"Q, R, T must be (K, K), (K, M), (M, M), got {tuple(Q.shape)}, {tuple(R.shape)}, {tuple(T.shape)}.")
+    return _compiled_error(K, M, naive)(*_upper(Q), *R.reshape(-1), *_upper(T))[..., 0]  # (1,) -> ()

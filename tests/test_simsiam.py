@@ -1,0 +1,143 @@
+"""SimSiam facts (seed 001; Chen & He 2021): stop-gradient symmetry, the M-step minimizer, the collapse
+metric's 1/sqrt(d); derivations, estimators against autograd / closed forms, and the built-in claims."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+import torch
+
+from numerics import _simsiam as ns
+from theory import _simsiam as ts
+from verify import check
+from verify.claims._simsiam import CLAIMS, SIMSIAM_EM_MINIMIZER, SIMSIAM_STOPGRAD_COSINE
+
+F64 = torch.float64
+
+
+# --------------------------------------------------------------------------- symbolic
+
+
+@pytest.mark.parametrize("distance", ["cosine", "l2"])
+@pytest.mark.parametrize("d", [2, 3])
+def test_stop_gradient_derivation_is_proven(distance, d):
+    assert ts.derivation_stop_gradient(distance, d).proven
+
+
+def test_stop_gradient_with_predictor_is_not_half_gradient():
+    """With h(z) = A z the symmetry argument fails: SymPy leaves a non-zero difference."""
+    z1, z2 = sp.Matrix(sp.symbols("a0:2", real=True)), sp.Matrix(sp.symbols("b0:2", real=True))
+    A = sp.Matrix([[1, 2], [0, 1]])
+    diff = (ts.stop_gradient_gradient(z1, z2, "l2", A) - ts.predictor_half_gradient(z1, z2, A, "l2")).applyfunc(sp.expand)
+    assert any(e != 0 for e in diff)
+
+
+def test_one_sided_stop_gradient_is_not_the_full_gradient():
+    """The 1/2 matters: without it the two sides differ by a factor 2 (l2, any z1 != z2)."""
+    z1, z2 = sp.Matrix(sp.symbols("a0:2", real=True)), sp.Matrix(sp.symbols("b0:2", real=True))
+    full = 2 * ts.half_gradient(z1, z2, "l2")
+    assert (ts.stop_gradient_gradient(z1, z2, "l2") - full).applyfunc(sp.expand) != sp.zeros(4, 1)
+
+
+@pytest.mark.parametrize("K,d", [(2, 1), (3, 2)])
+def test_em_minimizer_derivation_is_proven(K, d):
+    assert ts.derivation_em_minimizer(K, d).proven
+
+
+def test_channel_moments_and_std():
+    d = sp.Symbol("d", positive=True)
+    first, second = ts.normalized_channel_moments()
+    assert first == 0 and sp.simplify(second - 1 / d) == 0
+    assert ts.derivation_channel_std().proven
+
+
+# --------------------------------------------------------------------------- numerics
+
+
+def test_stop_gradient_autograd_matches_removing_it_and_halving():
+    g = torch.Generator().manual_seed(0)
+    for distance, D in (("cosine", ns.negative_cosine), ("l2", ns.squared_l2)):
+        z1, z2 = torch.randn(5, generator=g, dtype=F64), torch.randn(5, generator=g, dtype=F64)
+        a, b = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)
+        full = torch.cat(torch.autograd.grad(D(a, b), (a, b)))  # (10,)
+        torch.testing.assert_close(ns.stop_gradient_gradient(z1, z2, distance), full / 2, rtol=1e-13, atol=1e-15)
+
+
+def test_stop_gradient_really_stops_the_gradient():
+    """Without .detach() the same expression gives the full gradient (twice the stop-gradient one)."""
+    z1 = torch.tensor([1.0, 2.0, -1.0], dtype=F64, requires_grad=True)
+    z2 = torch.tensor([0.5, -1.0, 3.0], dtype=F64, requires_grad=True)
+    loss = ns.squared_l2(z1, z2) / 2 + ns.squared_l2(z2, z1) / 2
+    live = torch.cat(torch.autograd.grad(loss, (z1, z2)))
+    torch.testing.assert_close(live, 2 * ns.stop_gradient_gradient(z1, z2, "l2"))
+
+
+def test_em_newton_minimizer_is_a_minimum():
+    g = torch.Generator().manual_seed(1)
+    X, v = torch.randn(4, 3, generator=g, dtype=F64), torch.randn(4, generator=g, dtype=F64)
+    eta = ns.em_newton_minimizer(X, v)
+    p = v**2 / (v**2).sum()
+    torch.testing.assert_close(eta, (p[:, None] * torch.tanh(X)).sum(0))  # (K, 1) * (K, d) -> (d,)
+    loss = lambda e: (p * ((torch.tanh(X) - e) ** 2).sum(-1)).sum()  # noqa: E731
+    for _ in range(5):
+        assert loss(eta) < loss(eta + 1e-3 * torch.randn(3, generator=g, dtype=F64))
+
+
+def test_collapsed_outputs_have_zero_channel_std_and_gaussian_ones_do_not():
+    g = torch.Generator().manual_seed(2)
+    c = torch.tensor([3.0, -1.0, 0.5, 2.0], dtype=F64)
+    assert float(ns.collapsed_channel_variance_samples(c, 100, g).abs().max()) == 0.0
+    var = ns.channel_variance_samples(torch.tensor(1.0, dtype=F64), 40_000, g, d=8).mean(0)  # (8,)
+    torch.testing.assert_close(var, torch.full_like(var, 1 / 8), atol=5e-3, rtol=0)
+
+
+def test_estimators_draw_only_from_their_generator():
+    s = torch.tensor(2.0, dtype=F64)
+    a = ns.channel_variance_samples(s, 10, torch.Generator().manual_seed(3), d=4)
+    torch.manual_seed(123)
+    b = ns.channel_variance_samples(s, 10, torch.Generator().manual_seed(3), d=4)
+    assert torch.equal(a, b)
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.name)
+def test_claims_come_out_as_expected_fast(claim):
+    r = check(dataclasses.replace(claim, examples=2, samples=min(claim.samples, 10_000)), seed=0)
+    assert r.verdict == claim.expected, (r.error, r.counterexample)
+
+
+def test_wrong_stop_gradient_factor_is_refuted():
+    """Dropping the 1/2 (stop-gradient = full gradient) is refuted exactly."""
+    def wrong(z1, z2):
+        return 2 * ts.half_gradient(z1, z2, "cosine")
+
+    r = check(dataclasses.replace(SIMSIAM_STOPGRAD_COSINE, closed_form=wrong, derivation=None, examples=2), seed=0)
+    assert r.verdict == "refuted"
+
+
+def test_wrong_em_minimizer_is_refuted():
+    """The unweighted mean of F(T_k(x)) (ignoring the augmentation probabilities) is refuted."""
+    def wrong(X, v):
+        return ts.em_minimizer(X.applyfunc(sp.tanh), sp.ones(X.rows, 1))
+
+    r = check(dataclasses.replace(SIMSIAM_EM_MINIMIZER, closed_form=wrong, derivation=None, examples=2), seed=0)
+    assert r.verdict == "refuted"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.name)
+def test_claims_as_shipped_over_seeds(claim, seed):
+    r = check(claim, seed=seed)
+    assert r.verdict == claim.expected, (r.error, r.counterexample)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("distance", ["cosine", "l2"])
+@pytest.mark.parametrize("d", [4, 6])
+def test_stop_gradient_derivation_for_larger_d(distance, d):
+    assert ts.derivation_stop_gradient(distance, d).proven

@@ -1,0 +1,181 @@
+"""Built-in claims: SimSiam facts (seed 001_6773eab5ac926cae.txt; Chen & He, CVPR 2021).
+
+Closed forms from ``theory._simsiam`` (SymPy), estimators from ``numerics._simsiam``: autograd with a real
+``.detach()`` stop-gradient (exact claims), one Newton step for the M-step's minimizer (exact for a
+quadratic), and per-sample channel variances of the l2-normalized output (Monte Carlo).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+from numerics import _simsiam as ns
+from theory import _simsiam as ts
+from verify._claim import Claim
+from verify._params import Matrix, Real, Vector
+
+__all__ = [
+    "CLAIMS", "SIMSIAM_STOPGRAD_COSINE", "SIMSIAM_STOPGRAD_L2", "SIMSIAM_PREDICTOR_STOPGRAD",
+    "SIMSIAM_EM_MINIMIZER", "SIMSIAM_EM_AS_PRINTED", "SIMSIAM_CHANNEL_VARIANCE", "SIMSIAM_CHANNEL_COLLAPSED",
+    "SIMSIAM_CHANNEL_ANISOTROPIC",
+]
+
+SEED = "seed 001_6773eab5ac926cae.txt (Self-distillation family slides; Chen & He, CVPR 2021)"
+FAMILY = "simsiam"
+D_OUT = 4  # output dimension of the gradient claims
+K_AUG = 3  # augmentations in the M-step claims
+Z = Vector(D_OUT, norm=(0.1, 10.0))
+
+STOPGRAD_STATEMENT = (r"\nabla_{(z_1, z_2)}\Big[\tfrac12 D(z_1, \mathrm{sg}(z_2)) + \tfrac12 D(z_2, \mathrm{sg}(z_1))\Big]"
+                      r" = \tfrac12 \nabla_{(z_1, z_2)} D(z_1, z_2),\quad D(a, b) = D(b, a)")
+
+
+def _stopgrad_claim(distance: str, label: str) -> Claim:
+    return Claim(
+        name=f"simsiam-stopgrad-{distance}",
+        params={"z1": Z, "z2": Z},
+        closed_form=functools.partial(ts.half_gradient, distance=distance),
+        exact=functools.partial(ns.stop_gradient_gradient, distance=distance),
+        derivation=functools.partial(ts.derivation_stop_gradient, distance, 3),
+        statement=STOPGRAD_STATEMENT,
+        reference=f"{SEED}: slide 'Indispensable Predictor': without h, stop-gradient = no stop-gradient scaled by 1/2",
+        family=FAMILY,
+        examples=20,
+        notes=(f"D = {label}, d = {D_OUT}; gradient w.r.t. (z1, z2) jointly (2d components). Estimator: autograd "
+               "with z.detach() in the second slot. Parallel / anti-parallel / equal views are boundary examples "
+               "(cosine gradient 0 there)."),
+    )
+
+
+SIMSIAM_STOPGRAD_COSINE = _stopgrad_claim("cosine", "negative cosine (F.cosine_similarity)")
+SIMSIAM_STOPGRAD_L2 = _stopgrad_claim("l2", "squared L2")
+
+
+def _predictor_closed_form(z1, z2, A):
+    return ts.predictor_half_gradient(z1, z2, A, "cosine")
+
+
+def _predictor_exact(z1, z2, A):
+    return ns.stop_gradient_gradient(z1, z2, "cosine", A=A)
+
+
+SIMSIAM_PREDICTOR_STOPGRAD = Claim(
+    name="simsiam-predictor-stopgrad-half-gradient",
+    params={"z1": Z, "z2": Z, "A": Matrix(D_OUT, D_OUT, norm=(0.5, 2.0))},
+    closed_form=_predictor_closed_form,
+    exact=_predictor_exact,
+    statement=(r"\nabla\Big[\tfrac12 D(h(z_1), \mathrm{sg}(z_2)) + \tfrac12 D(h(z_2), \mathrm{sg}(z_1))\Big]"
+               r" = \tfrac12\nabla\Big[\tfrac12 D(h(z_1), z_2) + \tfrac12 D(h(z_2), z_1)\Big],\ h(z) = Az"),
+    reference=f"{SEED}: 'maintain asymmetry' -- the equivalence read with a predictor",
+    family=FAMILY,
+    expected="refuted",
+    examples=5,
+    notes="Expected refuted: with a predictor h(z) = A z the stop-gradient is not equivalent to removing it.",
+)
+
+EM_STATEMENT = r"\arg\min_\eta \mathbb{E}_T\|F(T(x)) - \eta\|^2 = \mathbb{E}_T[F(T(x))]"
+
+
+def _em_closed_form(X, v):
+    return ts.em_minimizer(X.applyfunc(sp.tanh), v)
+
+
+def _em_as_printed(X, v):
+    return ts.em_minimizer(X, v)  # E_T[T(x)]: the same minimizer with the encoder left out
+
+
+SIMSIAM_EM_MINIMIZER = Claim(
+    name="simsiam-em-minimizer",
+    params={"X": Matrix(K_AUG, D_OUT, norm=(0.1, 10.0)), "v": Vector(K_AUG, norm=(0.5, 2.0))},
+    closed_form=_em_closed_form,
+    exact=ns.em_newton_minimizer,
+    derivation=functools.partial(ts.derivation_em_minimizer, K_AUG, 2),
+    statement=EM_STATEMENT,
+    reference=f"{SEED}: EM-like objective L(theta, eta), second (eta) step",
+    family=FAMILY,
+    examples=8,
+    notes=(f"K = {K_AUG} augmentations T_k(x) = rows of X with probabilities v_k^2 / |v|^2, encoder F = tanh, "
+           f"d = {D_OUT}; minimizer by one Newton step (autograd gradient and Hessian) from eta = 0."),
+)
+
+SIMSIAM_EM_AS_PRINTED = Claim(
+    name="simsiam-em-eta-as-printed",
+    params={"X": Matrix(K_AUG, D_OUT, norm=(0.1, 10.0)), "v": Vector(K_AUG, norm=(0.5, 2.0))},
+    closed_form=_em_as_printed,
+    exact=ns.em_newton_minimizer,
+    statement=r"\arg\min_\eta \mathbb{E}_T\|F(T(x)) - \eta\|^2 = \mathbb{E}_T[T(x)]",
+    reference=f"{SEED}: 'the second optimization gives eta <- E_T[T(x)]', read literally",
+    family=FAMILY,
+    expected="refuted",
+    examples=5,
+    notes="Expected refuted: the minimizer is E_T[F(T(x))]; E_T[T(x)] only for F = identity.",
+)
+
+
+def _channel_variance(d: int):
+    def closed_form(sigma):
+        first, second = ts.normalized_channel_moments()
+        var = (second - first**2).subs(sp.Symbol("d", positive=True), d)  # Var(zbar_i) = std^2
+        return sp.Matrix([[var] * d])  # 1 x d
+    return closed_form
+
+
+def _variance_claim(d: int) -> Claim:
+    return Claim(
+        name=f"simsiam-channel-variance-d{d}",
+        params={"sigma": Real(1e-3, 1e3)},
+        closed_form=_channel_variance(d),
+        monte_carlo=functools.partial(ns.channel_variance_samples, d=d),
+        derivation=ts.derivation_channel_std,
+        statement=r"\mathrm{std}(z_i/\|z\|) = 1/\sqrt{d},\quad z \sim \mathcal{N}(0, \sigma^2 I_d)",
+        reference=f"{SEED}: Figure 2, per-channel std of the l2-normalized output (SimSiam Sec. 4.1)",
+        family=FAMILY,
+        examples=4,
+        samples=20_000,
+        notes=(f"d = {d}. Per-sample 1/2 (zbar_i - zbar'_i)^2 from two independent outputs is unbiased for "
+               "Var(zbar_i) = std^2 = 1/d; 2e4 samples: detectable discrepancy in the variance ~0.027 (d = 2), "
+               "~0.0045 (d = 16), ~0.001 (d = 64) absolute, i.e. 5-7% of 1/d."),
+    )
+
+
+SIMSIAM_CHANNEL_VARIANCE = tuple(_variance_claim(d) for d in (2, 16, 64))
+
+SIMSIAM_CHANNEL_COLLAPSED = Claim(
+    name="simsiam-channel-variance-collapsed",
+    params={"c": Vector(D_OUT, norm=(1e-3, 1e3))},
+    closed_form=lambda c: sp.zeros(1, D_OUT),
+    monte_carlo=ns.collapsed_channel_variance_samples,
+    statement=r"z \equiv c \Rightarrow \mathrm{std}(z_i/\|z\|) = 0",
+    reference=f"{SEED}: Figure 2, collapse (without stop-gradient) drives the std to 0",
+    family=FAMILY,
+    examples=4,
+    samples=2_000,
+    notes="Every output equals c: the estimates are exactly 0 (zero standard error, nothing random).",
+)
+
+SIMSIAM_CHANNEL_ANISOTROPIC = Claim(
+    name="simsiam-channel-variance-anisotropic",
+    params={"A": Matrix(D_OUT, D_OUT, norm=(0.1, 10.0))},
+    closed_form=lambda A: sp.Matrix([[sp.Rational(1, D_OUT)] * D_OUT]),
+    monte_carlo=ns.anisotropic_channel_variance_samples,
+    statement=r"z \sim \mathcal{N}(0, AA^\top) \Rightarrow \mathrm{Var}(z_i/\|z\|) = 1/d",
+    reference=f"{SEED}: Figure 2's reference value applied to a non-isotropic output",
+    family=FAMILY,
+    expected="refuted",
+    examples=3,
+    samples=20_000,
+    notes="Expected refuted: 1/sqrt(d) needs an isotropic (and zero-mean) output.",
+)
+
+CLAIMS = (
+    SIMSIAM_STOPGRAD_COSINE,
+    SIMSIAM_STOPGRAD_L2,
+    SIMSIAM_PREDICTOR_STOPGRAD,
+    SIMSIAM_EM_MINIMIZER,
+    SIMSIAM_EM_AS_PRINTED,
+    *SIMSIAM_CHANNEL_VARIANCE,
+    SIMSIAM_CHANNEL_COLLAPSED,
+    SIMSIAM_CHANNEL_ANISOTROPIC,
+)
