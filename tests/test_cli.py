@@ -80,6 +80,7 @@ BAD_FILES = {
     "bad-real": (EXAMPLE.replace('Vector(4), "w_star"', 'Vector(4), "c": Real(3, 1), "w_star"'), "Real(3, 1): low must be < high"),
     "vector0": (EXAMPLE.replace('"w": Vector(4)', '"w": Vector(0)'), "dim must be an integer >= 1"),
     "signature": (EXAMPLE.replace("def closed_form(w, w_star):", "def closed_form(w, v):"), "closed_form(w, v) cannot be called"),
+    "missing-field": (EXAMPLE.replace("    closed_form=closed_form,\n", ""), "Claim(...) is missing closed_form"),
 }
 
 
@@ -102,6 +103,7 @@ CLAIM_ERRORS = {
     "nan": (EXAMPLE.replace("return (r *", "return torch.nan * (r *"), "non-finite value"),
     "ignores-generator": (EXAMPLE.replace("generator=generator, ", ""), "not reproducible"),
     "estimator-raises": (EXAMPLE.replace("r = torch.relu", "r = torch.relux"), "monte_carlo raised AttributeError"),
+    "wrong-device": (EXAMPLE.replace("[:, None] * x ", "[:, None].to('meta') * x.to('meta') "), "returned a tensor on meta"),
     "non-sympy": (EXAMPLE.replace("return (w - w_star) / 2", "return 'w' or (w - w_star) / 2"), "closed_form returned str"),
 }
 
@@ -150,3 +152,12 @@ def test_module_entry_point_and_json_written_atomically(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(out.read_text())["summary"]["verified"] == 1
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]   # no temporary left behind
+
+
+def test_slow_estimator_is_stopped_by_the_time_budget(capsys, tmp_path):
+    slow = EXAMPLE.replace("    x = torch.randn(", "    import time; time.sleep(30)\n    x = torch.randn(")
+    path = _file(tmp_path, slow, "slow.py")
+    code, out, err = _run(capsys, "validate", path, "--time-budget", "1")
+    assert code == 2
+    line = out.splitlines()[0]
+    assert path in line and "'tian-population-gradient'" in line and "time budget of 1 s" in line and "--time-budget" in line

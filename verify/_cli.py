@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ._claim import Claim
-from ._engine import check, parse_replay
+from ._engine import TIME_BUDGET, check, parse_replay
 from ._errors import TheorycheckError, UsageError
 from ._loader import load_claims
 from ._results import SCHEMA, ClaimResult, results_document, write_json_atomic
@@ -40,6 +40,16 @@ def _seed(text: str) -> int:
     return v
 
 
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"--time-budget {text!r}: must be a positive number of seconds, e.g. --time-budget 300")
+    return v
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="theorycheck", description="Check closed forms of deep-learning theory against Monte Carlo and autograd.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -50,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
         sp.add_argument("--json", metavar="FILE", help="write results (schema theorycheck.results/1) to FILE, atomically")
         sp.add_argument("--replay", metavar="JSON", help="check one example only: the 'replay' object printed with a counterexample")
+        sp.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET, metavar="SECONDS",
+                        help=f"stop a claim that runs longer, as an error (default {TIME_BUDGET:g})")
 
     run = sub.add_parser("run", help="check built-in claims")
     run.add_argument("names", nargs="*", metavar="NAME", help="claims to run (default: all; see theorycheck list)")
@@ -60,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--from", dest="from_json", metavar="RESULTS", help="re-render a saved results.json instead of running")
     rep.add_argument("--seed", type=_seed, default=0, help="run seed (default 0)")
     rep.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
+    rep.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET, metavar="SECONDS", help=f"per claim (default {TIME_BUDGET:g})")
     val = sub.add_parser("validate", help="check the Claims defined in derivation files")
     val.add_argument("files", nargs="+", metavar="FILE", help="Python files defining Claim objects at top level")
     val.add_argument("--claim", action="append", metavar="NAME", help="only this claim (repeatable)")
@@ -127,7 +140,7 @@ def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> tup
     results = []
     for i, (claim, source) in enumerate(claims, 1):
         _progress(f"[{i}/{len(claims)}] {claim.name} ...")
-        r = check(claim, seed=args.seed, device=device, replay=replay, source=source,
+        r = check(claim, seed=args.seed, device=device, replay=replay, source=source, time_budget=args.time_budget,
                   progress=lambda msg, i=i: _progress(f"[{i}/{len(claims)}] {msg}"))
         _progress("")
         results.append(r)

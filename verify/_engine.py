@@ -16,8 +16,12 @@ Order of work: the derivation (if any), the closed form compiled once, the bound
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import shlex
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -38,7 +42,31 @@ __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
 
 MAX_BATCH_VALUES = 1 << 22   # per-sample estimate values held at once (32 MiB of float64)
 SHRINK_BUDGET = 200          # new examples evaluated while shrinking a refutation
+TIME_BUDGET = 600.0          # seconds per claim before it is stopped as an error (--time-budget)
 FIRST_BATCH = 1024           # first Monte Carlo batch; later batches double (see _monte_carlo)
+
+
+class _Timeout(BaseException):
+    """Raised by SIGALRM inside an estimator call that runs past the claim's deadline."""
+
+
+@contextlib.contextmanager
+def _alarm(deadline: float):
+    """Interrupt a single estimator call that outlives the deadline (Unix, main thread only)."""
+    if math.isinf(deadline) or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def fire(signum, frame):
+        raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.perf_counter(), 1e-3))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _CheckError(Exception):
@@ -109,6 +137,9 @@ class _Checker:
         self.z = critical_z(claim.false_refutation_rate, tests)
         self.k = compiled.size
         self.reproducibility_checked = False
+        self.deadline = math.inf
+        self.budget = math.inf
+        self.examples_done = 0
         self.convergence: dict | None = None
 
     # -- one example -------------------------------------------------------------------------------
@@ -122,6 +153,7 @@ class _Checker:
             raise _CheckError(f"closed form is non-finite at {where} (also at {50} digits): component "
                               f"{int(np.flatnonzero(~np.isfinite(closed))[0])} = {closed[~np.isfinite(closed)][0]}; "
                               "narrow the parameter ranges to the closed form's domain")
+        self.examples_done += 1
         seed = example_seed(self.seed, params)
         tensors = {n: torch.as_tensor(v, dtype=torch.float64, device=self.device) for n, v in params.items()}
         cf_scale = float(np.max(mag)) if mag.size else 0.0
@@ -168,9 +200,19 @@ class _Checker:
             raise _CheckError(f"{what} returned a non-finite value at {where} (index {bad}); the estimator must be finite")
         return flat
 
+    def _over_budget(self) -> None:
+        if time.perf_counter() > self.deadline:
+            raise _CheckError(f"stopped: the claim exceeded its time budget of {self.budget:g} s after {self.examples_done} examples; "
+                              "lower samples= / examples=, speed up the estimator, or raise --time-budget")
+
     def _call(self, tensors, **extra):
+        self._over_budget()
         try:
-            return self.claim.estimator(**tensors, **extra)
+            with _alarm(self.deadline):
+                return self.claim.estimator(**tensors, **extra)
+        except _Timeout:
+            self._over_budget()
+            raise
         except Exception as exc:
             raise _CheckError(f"{self.claim.method} raised {_where(exc)}") from None
 
@@ -248,7 +290,8 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict) -> _Exa
         key = example_key(params)
         if key in memo:
             return memo[key]
-        if state.get("error") or (state["failing"] and state["shrinks"] >= SHRINK_BUDGET):
+        budget = SHRINK_BUDGET if state.get("shrink", True) else 0
+        if state.get("error") or (state["failing"] and state["shrinks"] >= budget):
             return None
         label = "shrunk" if state["failing"] else f"random#{len(evaluated) + 1}"
         try:
@@ -294,8 +337,13 @@ def _trajectory(data) -> dict:
 
 
 def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", replay: dict | None = None,
-          source: str = "builtin", progress: Callable[[str], None] | None = None) -> ClaimResult:
-    """Check one claim; never raises for problems in the claim itself (they become verdict "error")."""
+          source: str = "builtin", progress: Callable[[str], None] | None = None,
+          time_budget: float = TIME_BUDGET, shrink: bool = True) -> ClaimResult:
+    """Check one claim; never raises for problems in the claim itself (they become verdict "error").
+
+    time_budget: seconds for the whole check (derivation excluded) before it stops with an error.
+    shrink: False stops at the first failing example without searching further (mutation runs).
+    """
     device = torch.device(device)
     start = time.perf_counter()
     res = ClaimResult(name=claim.name, method=claim.method, verdict="error", expected=claim.expected,
@@ -326,6 +374,7 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
     res.components = compiled.size
     res.tests = (len(boundary) + len(sweep) + claim.examples) * compiled.size
     checker = _Checker(claim, compiled, seed=seed, device=device, tests=res.tests)
+    checker.budget, checker.deadline = time_budget, time.perf_counter() + time_budget
     res.statistic = {"name": "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound",
                      "value": 0.0, "threshold": checker.z if claim.method == "monte_carlo" else 1.0}
 
@@ -345,10 +394,12 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
                 evaluated.append(ex)
                 if ex.failed and failure is None:
                     failure = ex
+                    if not shrink:
+                        break
                 if progress:
                     progress(f"{claim.name}: {len(evaluated)}/{len(boundary) + claim.examples} examples")
             swept = []
-            for x, params in sweep:
+            for x, params in (sweep if failure is None or shrink else []):
                 ex = checker.evaluate(f"sweep {claim.sweep.label}={x:.6g}", params)
                 memo.setdefault(example_key(params), ex)
                 evaluated.append(ex)
@@ -360,8 +411,8 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
                              "closed_form": [e.closed.tolist() for e in swept],
                              "estimate": [e.estimate.tolist() for e in swept],
                              "std_error": None if claim.method == "exact" else [e.std_error.tolist() for e in swept]}
-            if claim.examples > 0:
-                state = {"failing": False, "shrinks": 0, "error": None}
+            if claim.examples > 0 and (failure is None or shrink):
+                state = {"failing": False, "shrinks": 0, "error": None, "shrink": shrink}
                 found = _search(checker, memo, evaluated, state)
                 if state["error"]:
                     raise _CheckError(state["error"])

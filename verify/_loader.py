@@ -7,6 +7,7 @@ Nothing here ``eval``s or ``sympify``s a string; the file's own code builds SymP
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import traceback
 import uuid
@@ -41,6 +42,13 @@ def load_claims(path: str) -> list[Claim]:
         raise DerivationFileError(f"{path}:{exc.lineno}: syntax error: {exc.msg}; fix the Python syntax") from None
     except TheorycheckError as exc:
         raise DerivationFileError(f"{_line_in(p, exc)}: {exc}") from None
+    except TypeError as exc:
+        msg = str(exc)
+        if "Claim.__init__()" in msg:
+            missing = ", ".join(re.findall(r"'(\w+)'", msg)) or msg
+            raise DerivationFileError(f"{_line_in(p, exc)}: Claim(...) is missing {missing}; a Claim needs name=, params=, closed_form= "
+                                      "and one of monte_carlo= / exact=") from None
+        raise DerivationFileError(f"{_line_in(p, exc)}: running the file raised TypeError: {msg}; a derivation file must import without errors") from None
     except ImportError as exc:
         raise DerivationFileError(f"{_line_in(p, exc)}: import failed: {type(exc).__name__}: {exc}; install the module or fix the import") from None
     except Exception as exc:
