@@ -1,0 +1,50 @@
+"""The pytest plugin collects Claims from derivation files; verify.strategies for users' own tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+
+from verify import Vector
+from verify.strategies import matrices, parameters, reals, vectors
+
+EXAMPLE = (Path(__file__).parent / "data" / "my_derivation.py").read_text()
+
+
+def _pytest(path: Path, *extra: str) -> subprocess.CompletedProcess:
+    registered = any(ep.value == "verify.pytest_plugin" for ep in metadata.entry_points(group="pytest11"))
+    plugin = [] if registered else ["-p", "verify.pytest_plugin"]
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "pytest", str(path), "-q", "-p", "no:cacheprovider", "--rootdir", str(path.parent),
+                           "-c", "/dev/null", *plugin, *extra], capture_output=True, text=True, timeout=600,
+                          cwd=path.parent, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+
+
+def test_correct_claim_passes_as_a_test_item(tmp_path):
+    path = tmp_path / "my_derivations.py"
+    path.write_text(EXAMPLE)
+    proc = _pytest(path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+
+
+def test_wrong_claim_fails_with_the_counterexample(tmp_path):
+    path = tmp_path / "wrong_derivations.py"
+    path.write_text(EXAMPLE.replace("(theta * w_star", "((sp.pi - theta) * w_star"))
+    proc = _pytest(path, "--theorycheck-seed", "3")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "1 failed" in proc.stdout and "counterexample (shrunk)" in proc.stdout and "--seed 3" in proc.stdout
+
+
+@settings(max_examples=30, deadline=None)
+@given(w=vectors(dim=3, norm=(0.5, 2.0)), W=matrices(rows=2, cols=3), c=reals(low=-1.0, high=1.0),
+       p=parameters({"a": Vector(2), "b": Vector(2)}))
+def test_strategies_draw_what_they_say(w, W, c, p):
+    assert w.shape == (3,) and 0.5 - 1e-12 <= np.linalg.norm(w) <= 2.0 + 1e-12
+    assert W.shape == (2, 3) and isinstance(c, float) and -1.0 <= c <= 1.0
+    assert set(p) == {"a", "b"} and p["a"].shape == (2,)
