@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
         sp.add_argument("--json", metavar="FILE", help="write results (schema theorycheck.results/1) to FILE, atomically")
         sp.add_argument("--replay", metavar="JSON", help="check one example only: the 'replay' object printed with a counterexample")
+        sp.add_argument("--mutants", action="store_true", help="also run each verified claim's check on mutants of its closed form")
         sp.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET, metavar="SECONDS",
                         help=f"stop a claim that runs longer, as an error (default {TIME_BUDGET:g})")
 
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--from", dest="from_json", metavar="RESULTS", help="re-render a saved results.json instead of running")
     rep.add_argument("--seed", type=_seed, default=0, help="run seed (default 0)")
     rep.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
+    rep.add_argument("--mutants", action="store_true", help="add mutation certificates (see theorycheck run --mutants)")
     rep.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET, metavar="SECONDS", help=f"per claim (default {TIME_BUDGET:g})")
     val = sub.add_parser("validate", help="check the Claims defined in derivation files")
     val.add_argument("files", nargs="+", metavar="FILE", help="Python files defining Claim objects at top level")
@@ -103,6 +105,10 @@ def _line(r: ClaimResult) -> str:
 
 def _details(r: ClaimResult) -> list[str]:
     out = []
+    m = r.mutants
+    if m:
+        out.append(f"    mutants: {m['killed']}/{m['total']} killed, {m['equivalent']} provably equivalent, {m['survived']} survived ({m['seconds']:.1f}s)")
+        out += [f"      SURVIVED: {x['mutation']}" for x in m["mutants"] if not x["killed"] and not x.get("equivalent")]
     if r.error and r.verdict != "error":
         out.append(f"    {r.error}")
     c = r.counterexample
@@ -142,6 +148,10 @@ def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> tup
         _progress(f"[{i}/{len(claims)}] {claim.name} ...")
         r = check(claim, seed=args.seed, device=device, replay=replay, source=source, time_budget=args.time_budget,
                   progress=lambda msg, i=i: _progress(f"[{i}/{len(claims)}] {msg}"))
+        if getattr(args, "mutants", False) and r.verdict == "verified" and claim.expected == "verified" and replay is None:
+            from ._mutants import certify
+            _progress(f"[{i}/{len(claims)}] {claim.name}: mutants ...")
+            r.mutants = certify(claim, check, seed=args.seed, device=device)
         _progress("")
         results.append(r)
         print(_line(r), flush=True)

@@ -191,6 +191,16 @@ def _counterexample_lines(c: dict) -> list[str]:
             x["command"]]
 
 
+def _mutant_lines(c: dict) -> list[str]:
+    m = c.get("mutants")
+    if not m:
+        return []
+    head = (f"Mutation certificate: {m['killed']} of {m['total']} mutants of the closed form killed, "
+            f"{m['equivalent']} provably equivalent, {m['survived']} survived")
+    return [head] + [f"{'survived' if not x['killed'] and not x.get('equivalent') else 'equivalent' if x.get('equivalent') else 'killed'}: "
+                     f"{x['mutation']}" for x in m["mutants"]]
+
+
 def _provenance(doc: dict) -> list[tuple[str, str]]:
     versions = ", ".join(f"{k} {v}" for k, v in doc.get("versions", {}).items())
     return [("git commit", str(doc.get("git_commit"))), ("versions", versions), ("device", str(doc.get("device"))),
@@ -220,6 +230,9 @@ def _markdown(doc: dict, figs: dict) -> str:
         cx = _counterexample_lines(c)
         if cx:
             out += [f"- **{cx[0]}**", f"  - {cx[1]}", f"  - reproduce: `{cx[2]}`"]
+        mx = _mutant_lines(c)
+        if mx:
+            out += [f"- **{mx[0]}**"] + [f"  - {line}" for line in mx[1:]]
         for kind in ("sweep", "convergence", "trajectory"):
             if kind in figs[c["name"]]:
                 out += ["", f"![{c['name']} {kind}]({figs[c['name']][kind]})"]
@@ -275,6 +288,9 @@ def _html(doc: dict, figs: dict) -> str:
         cx = _counterexample_lines(c)
         if cx:
             parts.append(f"<p><b>{_h(cx[0])}</b><br>{_h(cx[1])}<br>reproduce: <code>{_h(cx[2])}</code></p>")
+        mx = _mutant_lines(c)
+        if mx:
+            parts.append(f"<details><summary><b>{_h(mx[0])}</b></summary><ul>" + "".join(f"<li>{_h(x)}</li>" for x in mx[1:]) + "</ul></details>")
         for kind in ("sweep", "convergence", "trajectory"):
             if kind in f:
                 parts.append(f"<figure><img src=\"{f[kind]}\" alt=\"{_h(c['name'])} {kind}\"></figure>")

@@ -48,12 +48,14 @@ class ClaimResult:
     sweep: dict | None = None            # {"label", "x", "closed_form", "estimate", "std_error", "shape"}
     convergence: dict | None = None      # typical example: {"n", "abs_error", "std_error"} (max over components)
     trajectory: dict | None = None       # {"t", "series", "xlabel", "ylabel"}
+    mutants: dict | None = None          # mutation certificate (--mutants): {"total", "killed", "equivalent", "survived", "mutants"}
     error: str | None = None
     seconds: float = 0.0
 
     @property
     def as_expected(self) -> bool:
-        return self.verdict == self.expected
+        """Verdict as expected, and no mutant of a verified claim survived its check."""
+        return self.verdict == self.expected and not (self.mutants and self.mutants["survived"])
 
     def to_json(self) -> dict:
         return _finite(asdict(self))
@@ -104,7 +106,8 @@ def results_document(results: list[ClaimResult], *, seed: int, device: str, seco
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(seconds, 3),
         "summary": {v: sum(r.verdict == v for r in results) for v in ("verified", "refuted", "error")}
-        | {"unexpected": sum(not r.as_expected for r in results)},
+        | {"unexpected": sum(not r.as_expected for r in results),
+           "mutants_survived": sum(r.mutants["survived"] for r in results if r.mutants)},
         "claims": [r.to_json() for r in results],
     }
 

@@ -1,0 +1,78 @@
+"""Mutation certificates: mutants are generated from the SymPy form and a good check kills them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+import torch
+
+from tests.conftest import normal_claim
+from verify import Claim, Real, check
+from verify._compile import compile_closed_form
+from verify._mutants import _equivalent, certify, mutants
+from verify.claims import builtin_claims
+
+
+def test_operators_cover_the_population_gradient():
+    claim = builtin_claims()["population-gradient-mc"]
+    compiled, _ = compile_closed_form(claim.closed_form, list(claim.params), list(claim.params.values()))
+    ops = {op for op, _, _ in mutants(compiled.components, limit=100)}
+    assert {"sign", "scale2", "scale1/2", "drop", "supplement", "neighbour"} <= ops
+    chosen = mutants(compiled.components, limit=12)
+    assert len(chosen) == 12 and len({op for op, _, _ in chosen}) == 6      # spread over operators
+    for _, _, comps in chosen:
+        assert any(sp.simplify(a - b) != 0 for a, b in zip(comps, compiled.components))
+
+
+def test_population_gradient_check_kills_its_mutants():
+    claim = dataclasses.replace(builtin_claims()["population-gradient-mc"], examples=3, samples=20_000, sweep=None)
+    cert = certify(claim, check, limit=8)
+    assert cert["total"] == 8 and cert["killed"] == 8 and cert["survived"] == 0
+
+
+def test_exact_claim_kills_its_mutants():
+    def closed_form(a, b):
+        return sp.diff(sp.sin(a) * sp.exp(b * a) + sp.cos(b) * a**2, a)
+
+    def autograd(a, b):
+        a = a.clone().requires_grad_(True)
+        (torch.sin(a) * torch.exp(b * a) + torch.cos(b) * a**2).backward()
+        return a.grad
+
+    claim = Claim(name="exact", params={"a": Real(-3, 3), "b": Real(-2, 2)}, closed_form=closed_form, exact=autograd)
+    cert = certify(claim, check)
+    assert cert["killed"] == cert["total"] >= 8
+
+
+def test_a_weak_check_lets_a_mutant_survive_and_says_so(capsys, tmp_path):
+    """A term far below the detectable discrepancy: dropping it is not caught -- a defect, reported."""
+
+    def closed_form(mu):
+        return mu + mu**2 / 10**9
+
+    base = normal_claim(samples=2000)
+    weak = dataclasses.replace(base, name="weak", closed_form=closed_form)
+    cert = certify(weak, check)
+    assert cert["survived"] >= 1
+    row = next(m for m in cert["mutants"] if not m["killed"])
+    assert row["equivalent"] is False and "mu**2" in row["mutation"]
+
+
+def test_equivalence_is_proven_not_assumed():
+    a = sp.Symbol("a", real=True)
+    assert _equivalent(sp.sin(a) ** 2 + sp.cos(a) ** 2, sp.Integer(1))
+    assert not _equivalent(sp.sin(a), sp.cos(a))
+
+
+def test_cli_mutants_flag_and_survivors_exit_1(capsys, tmp_path):
+    from verify._cli import main
+    text = (tmp_path / "weak.py")
+    text.write_text(
+        "import sympy as sp, torch\nfrom verify import Claim, Real\n"
+        "def closed_form(mu):\n    return mu + mu**2 / 10**9\n"
+        "def monte_carlo(mu, n, generator):\n    return mu + torch.randn(n, generator=generator, dtype=mu.dtype, device=mu.device)\n"
+        "CLAIM = Claim(name='weak', params={'mu': Real(0, 1)}, closed_form=closed_form, monte_carlo=monte_carlo, examples=0, samples=2000)\n")
+    code = main(["validate", str(text), "--mutants"])
+    out = capsys.readouterr().out
+    assert code == 1 and "SURVIVED: drop term mu**2/1000000000" in out

@@ -1,0 +1,116 @@
+"""Mutation certificates: what a claim's check would catch.
+
+A check that passes the true closed form must also *refute* nearby wrong ones, or it proves little.
+``certify(claim)`` builds mutants of the claim's SymPy closed form automatically and runs each through
+the same check (same seed, same examples and samples; shrinking off -- only the verdict matters):
+
+| operator       | what it does                                             |
+|----------------|----------------------------------------------------------|
+| ``sign``       | flips the sign of one additive term                      |
+| ``scale2``     | multiplies one additive term (or the whole form) by 2    |
+| ``scale1/2``   | multiplies one additive term (or the whole form) by 1/2  |
+| ``drop``       | drops one additive term                                  |
+| ``supplement`` | replaces an angle acos(u) by pi - acos(u) (theta <-> pi - theta) |
+| ``neighbour``  | replaces a function by a neighbour: sin <-> cos, asin <-> acos, sinh <-> cosh, tanh <-> erf |
+
+A mutant is *killed* when the check refutes it (or cannot evaluate it: an error is also a detection).
+A surviving mutant is a defect of the claim -- too few samples, or parameter ranges that miss the
+difference -- unless it is provably equivalent to the original (SymPy simplifies the difference to 0),
+which the certificate records. At most ``limit`` mutants are run, chosen evenly across operators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import sympy as sp
+
+from ._claim import Claim
+from ._compile import compile_closed_form
+
+__all__ = ["mutants", "certify"]
+
+_NEIGHBOURS = {sp.sin: sp.cos, sp.cos: sp.sin, sp.asin: sp.acos, sp.acos: sp.asin,
+               sp.sinh: sp.cosh, sp.cosh: sp.sinh, sp.tanh: sp.erf, sp.erf: sp.tanh}
+
+
+def _terms_short(e: sp.Expr) -> str:
+    s = sp.sstr(e)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _node_mutations(node: sp.Expr):
+    """(operator, description, replacement) for one node of the expression tree."""
+    if node.is_Add:
+        for t in node.args:
+            rest = [a for a in node.args if a is not t]
+            yield "sign", f"flip the sign of term {_terms_short(t)}", sp.Add(*rest, -t)
+            yield "scale2", f"double term {_terms_short(t)}", sp.Add(*rest, 2 * t)
+            yield "scale1/2", f"halve term {_terms_short(t)}", sp.Add(*rest, t / 2)
+            yield "drop", f"drop term {_terms_short(t)}", sp.Add(*rest)
+    if isinstance(node, sp.acos):
+        yield "supplement", f"replace {_terms_short(node)} by pi - it (theta <-> pi - theta)", sp.pi - node
+    f = _NEIGHBOURS.get(node.func)
+    if f is not None and isinstance(node, sp.Function):
+        yield "neighbour", f"replace {node.func.__name__} by {f.__name__} in {_terms_short(node)}", f(*node.args)
+
+
+def mutants(components: list[sp.Expr], limit: int = 12) -> list[tuple[str, str, list[sp.Expr]]]:
+    """Up to ``limit`` (operator, description, mutated components), spread evenly over operators."""
+    by_op: dict[str, list[tuple[str, list[sp.Expr]]]] = {}
+    seen = set()
+    for i, comp in enumerate(components):
+        candidates = [("scale2", "double the whole closed form", 2 * comp), ("sign", "negate the whole closed form", -comp)]
+        for node in sp.preorder_traversal(comp):
+            candidates += [(op, desc, comp.xreplace({node: new})) for op, desc, new in _node_mutations(node)]
+        for op, desc, new in candidates:
+            if new == comp or (i, new) in seen:
+                continue
+            seen.add((i, new))
+            mutated = list(components)
+            mutated[i] = new
+            where = f" (component {i})" if len(components) > 1 else ""
+            by_op.setdefault(op, []).append((desc + where, mutated))
+    chosen: list[tuple[str, str, list[sp.Expr]]] = []
+    queues = {op: list(v) for op, v in sorted(by_op.items())}
+    while len(chosen) < limit and any(queues.values()):
+        for op, q in queues.items():
+            if q and len(chosen) < limit:
+                # take from the front, the back and the middle in turn: spread over the tree
+                k = (len(chosen) // max(len(queues), 1)) % 3
+                idx = 0 if k == 0 else (len(q) - 1 if k == 1 else len(q) // 2)
+                desc, mutated = q.pop(idx)
+                chosen.append((op, desc, mutated))
+    return chosen
+
+
+def _equivalent(a: sp.Expr, b: sp.Expr) -> bool:
+    d = a - b
+    if sp.count_ops(d) > 400:     # too large for simplify in reasonable time: not claimed equivalent
+        return False
+    return sp.simplify(d) == 0
+
+
+def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit: int = 12) -> dict:
+    """Run the claim's check on mutants of its closed form; returns the certificate (JSON-ready)."""
+    start = time.perf_counter()
+    compiled, _ = compile_closed_form(claim.closed_form, list(claim.params), list(claim.params.values()))
+    shape = compiled.shape
+    rows = []
+    for op, desc, comps in mutants(compiled.components, limit):
+        def closed_form(comps=comps, **_):
+            return sp.Matrix(*shape, comps) if shape else comps[0]
+        mutant = dataclasses.replace(claim, name=f"{claim.name}~mutant", closed_form=closed_form, derivation=None,
+                                     sweep=None, trajectory=None, expected="verified")
+        r = check(mutant, seed=seed, device=device, shrink=False)
+        killed = r.verdict != "verified"
+        row = {"operator": op, "mutation": desc, "verdict": r.verdict, "killed": killed}
+        if not killed:
+            row["equivalent"] = all(_equivalent(m, o) for m, o in zip(comps, compiled.components))
+        rows.append(row)
+    killed = sum(r["killed"] for r in rows)
+    equivalent = sum(r.get("equivalent", False) for r in rows)
+    return {"total": len(rows), "killed": killed, "equivalent": equivalent,
+            "survived": len(rows) - killed - equivalent, "mutants": rows, "seconds": round(time.perf_counter() - start, 3)}
