@@ -199,12 +199,3 @@ def test_dkpp_gradient_matches_kd_only_outside_the_dark_knowledge():
     Tt = np.asarray(c["params"]["Tt"])
     s, i = divmod(c["component"], n)
     assert i != int(np.argmax(Tt[s]))  # the refuting component is a dark-knowledge one
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-@pytest.mark.parametrize("name", sorted(BY_NAME))
-def test_builtin_claim_across_seeds(name, seed):
-    claim = BY_NAME[name]
-    r = check(dataclasses.replace(claim, examples=200), seed=seed)
-    assert r.verdict == claim.expected, (r.error, r.counterexample)

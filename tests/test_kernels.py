@@ -106,14 +106,6 @@ def test_one_unit_estimator_draws_only_from_its_generator():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("claim", claims.CLAIMS, ids=lambda c: c.name)
-def test_builtin_claim_over_seeds(claim, seed):
-    r = check(claim, seed=seed)
-    assert r.verdict == claim.expected, (r.error, r.counterexample)
-
-
-@pytest.mark.slow
 def test_deep_width_slope_with_many_networks():
     slope, errors = _width_slope(4, [16, 64, 256, 1024, 4096, 8192], nets=1000)
     assert -0.55 <= slope <= -0.45, (slope, errors)
