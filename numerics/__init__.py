@@ -9,7 +9,8 @@ from ._teacher_student import (
 )
 
 __all__ = [
-    "batchnorm", "covariance_operator", "distillation", "kernels",
+    "batchnorm", "covariance_operator", "distillation", "kernels", "committee", "simsiam", "recursive_gradient",
+    "locally_connected",
     "TwoLayerReLU",
     "autograd_gradient_samples",
     "network_gradient_samples",
@@ -22,3 +23,7 @@ from . import _batchnorm as batchnorm  # noqa: E402  (family namespace: numerics
 from . import _covariance_operator as covariance_operator  # noqa: E402  (family namespace: numerics.covariance_operator.<name>)
 from . import _distillation as distillation  # noqa: E402  (family namespace: numerics.distillation.<name>)
 from . import _kernels as kernels  # noqa: E402  (family namespace: numerics.kernels.<name>)
+from . import _committee as committee  # noqa: E402  (family namespace: numerics.committee.<name>)
+from . import _simsiam as simsiam  # noqa: E402  (family namespace: numerics.simsiam.<name>)
+from . import _recursive_gradient as recursive_gradient  # noqa: E402  (family namespace: numerics.recursive_gradient.<name>)
+from . import _locally_connected as locally_connected  # noqa: E402  (family namespace: numerics.locally_connected.<name>)

@@ -14,7 +14,8 @@ from ._population_gradient import (
 )
 
 __all__ = [
-    "batchnorm", "covariance_operator", "distillation", "kernels",
+    "batchnorm", "covariance_operator", "distillation", "kernels", "committee", "simsiam", "recursive_gradient",
+    "locally_connected",
     "Derivation",
     "compare",
     "derivation_kernel",
@@ -33,3 +34,7 @@ from . import _batchnorm as batchnorm  # noqa: E402  (family namespace: theory.b
 from . import _covariance_operator as covariance_operator  # noqa: E402  (family namespace: theory.covariance_operator.<name>)
 from . import _distillation as distillation  # noqa: E402  (family namespace: theory.distillation.<name>)
 from . import _kernels as kernels  # noqa: E402  (family namespace: theory.kernels.<name>)
+from . import _committee as committee  # noqa: E402  (family namespace: theory.committee.<name>)
+from . import _simsiam as simsiam  # noqa: E402  (family namespace: theory.simsiam.<name>)
+from . import _recursive_gradient as recursive_gradient  # noqa: E402  (family namespace: theory.recursive_gradient.<name>)
+from . import _locally_connected as locally_connected  # noqa: E402  (family namespace: theory.locally_connected.<name>)
