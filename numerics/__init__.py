@@ -10,7 +10,7 @@ from ._teacher_student import (
 
 __all__ = [
     "batchnorm", "covariance_operator", "distillation", "kernels", "committee", "simsiam", "recursive_gradient",
-    "locally_connected",
+    "locally_connected", "linear_dynamics",
     "TwoLayerReLU",
     "autograd_gradient_samples",
     "network_gradient_samples",
@@ -27,3 +27,4 @@ from . import _committee as committee  # noqa: E402  (family namespace: numerics
 from . import _simsiam as simsiam  # noqa: E402  (family namespace: numerics.simsiam.<name>)
 from . import _recursive_gradient as recursive_gradient  # noqa: E402  (family namespace: numerics.recursive_gradient.<name>)
 from . import _locally_connected as locally_connected  # noqa: E402  (family namespace: numerics.locally_connected.<name>)
+from . import _linear_dynamics as linear_dynamics  # noqa: E402  (family namespace: numerics.linear_dynamics.<name>)

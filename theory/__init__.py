@@ -15,7 +15,7 @@ from ._population_gradient import (
 
 __all__ = [
     "batchnorm", "covariance_operator", "distillation", "kernels", "committee", "simsiam", "recursive_gradient",
-    "locally_connected",
+    "locally_connected", "linear_dynamics",
     "Derivation",
     "compare",
     "derivation_kernel",
@@ -38,3 +38,4 @@ from . import _committee as committee  # noqa: E402  (family namespace: theory.c
 from . import _simsiam as simsiam  # noqa: E402  (family namespace: theory.simsiam.<name>)
 from . import _recursive_gradient as recursive_gradient  # noqa: E402  (family namespace: theory.recursive_gradient.<name>)
 from . import _locally_connected as locally_connected  # noqa: E402  (family namespace: theory.locally_connected.<name>)
+from . import _linear_dynamics as linear_dynamics  # noqa: E402  (family namespace: theory.linear_dynamics.<name>)

@@ -14,11 +14,12 @@ def builtin_claims() -> dict[str, Claim]:
     from ._covariance_operator import CLAIMS as covariance_operator
     from ._distillation import CLAIMS as distillation
     from ._kernels import CLAIMS as kernels
+    from ._linear_dynamics import CLAIMS as linear_dynamics
     from ._locally_connected import CLAIMS as locally_connected
     from ._population_gradient import CLAIMS as population_gradient
     from ._recursive_gradient import CLAIMS as recursive_gradient
     from ._simsiam import CLAIMS as simsiam
 
     claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator, *recursive_gradient,
-              *locally_connected, *simsiam, *committee, *kernels]
+              *locally_connected, *simsiam, *committee, *kernels, *linear_dynamics]
     return {c.name: c for c in claims}
