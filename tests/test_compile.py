@@ -92,3 +92,22 @@ def test_non_finite_closed_form_is_an_error_verdict_not_a_pass():
                   exact=lambda a: torch.log(a))
     r = check(claim)
     assert r.verdict == "error" and "non-finite" in r.error and "also at 50 digits" in r.error
+
+
+def test_a_jump_within_round_off_is_skipped_as_undecidable_and_reported():
+    """sign(w.w - w.v) at w = v: the branch is not determined in float64, so that example is not judged."""
+    def closed_form(w, v):
+        return sp.sign((w.T * w)[0] - (w.T * v)[0]) * (w.T * w)[0]
+
+    def exact(w, v):
+        return torch.sign(w @ w - w @ v) * (w @ w)
+
+    r = check(Claim(name="jump", params={"w": Vector(3), "v": Vector(3)}, closed_form=closed_form, exact=exact, examples=10))
+    assert r.verdict == "verified" and r.undecidable_examples >= 1 and r.examples > r.undecidable_examples
+
+
+def test_subnormal_values_are_never_drawn():
+    from hypothesis import find
+    from hypothesis.errors import NoSuchExample
+    with pytest.raises(NoSuchExample):
+        find(Real(-2, 2).strategy(), lambda x: 0 < abs(float(x)) < 2.2250738585072014e-308)

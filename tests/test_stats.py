@@ -7,6 +7,7 @@ are fixed, so the outcome is deterministic.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -86,3 +87,21 @@ def test_power_at_the_reported_detectable_discrepancy():
 def test_large_discrepancy_is_always_refuted_and_tiny_never():
     assert check(normal_claim(shift=0.5)).verdict == "refuted"          # 0.5 = 32 SE at n = 4000
     assert check(normal_claim(shift=1e-4)).verdict == "verified"        # 0.006 SE
+
+
+def test_an_estimator_constant_over_all_samples_is_judged_by_the_rare_event_bound():
+    """SE = 0 (every sample equal): a tiny discrepancy is within what an unseen rare event could add;
+    a large one is still refuted."""
+    import sympy as sp
+
+    def constant(mu, n, generator):
+        torch.randn(1, generator=generator, dtype=mu.dtype)            # draws from the generator
+        return torch.zeros(n, dtype=mu.dtype, device=mu.device)
+
+    tiny = normal_claim(samples=1000)
+    # terms of size ~1 that cancel to ~1e-12 (as the network gradient's do in a thin wedge)
+    tiny = dataclasses.replace(tiny, monte_carlo=constant,
+                               closed_form=lambda mu: sp.sin(mu) ** 2 + sp.cos(mu) ** 2 - 1 + sp.Rational(1, 10**12) * (1 + mu))
+    assert check(tiny).verdict == "verified"
+    large = dataclasses.replace(tiny, closed_form=lambda mu: (1 + mu) / 2)
+    assert check(large).verdict == "refuted"

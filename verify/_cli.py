@@ -105,6 +105,8 @@ def _line(r: ClaimResult) -> str:
 
 def _details(r: ClaimResult) -> list[str]:
     out = []
+    if r.undecidable_examples:
+        out.append(f"    {r.undecidable_examples} example(s) skipped as undecidable in float64 (a jump of the closed form within round-off)")
     m = r.mutants
     if m:
         out.append(f"    mutants: {m['killed']}/{m['total']} killed, {m['equivalent']} provably equivalent, {m['survived']} survived ({m['seconds']:.1f}s)")

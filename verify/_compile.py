@@ -98,8 +98,17 @@ def lambdify_torch(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Calla
     return call
 
 
+def _discrete(e: sp.Expr) -> bool:
+    """Built only from sign() and numbers: a small exact value, computed without rounding."""
+    if e.is_number or not e.has(sp.sign):
+        return False
+    return not e.replace(lambda x: isinstance(x, sp.sign), lambda x: sp.Integer(1)).free_symbols
+
+
 def _magnitude(e: sp.Expr) -> sp.Expr:
     """|terms| summed: an upper bound of |e| that also measures the cancellation inside it."""
+    if _discrete(e):                       # e.g. (sign(h) + sign(h)**2)/2: exact, no cancellation error
+        return sp.Abs(e)
     if e.is_Add or e.is_Mul:
         return e.func(*[_magnitude(a) for a in e.args])
     if e.is_Pow and e.exp.is_number:
@@ -123,6 +132,9 @@ class CompiledClosedForm:
     _mag: Callable
     _mp: Callable
     _mp_mag: Callable
+    _switch_mp: Callable | None = None
+    _switch_mag: Callable | None = None
+    switch_ops: np.ndarray | None = None   # operation count of each jump argument
 
     @property
     def size(self) -> int:
@@ -130,6 +142,19 @@ class CompiledClosedForm:
 
     def _flat(self, params: Mapping[str, np.ndarray]) -> list[float]:
         return [float(x) for n in self.names for x in np.asarray(params[n], dtype=np.float64).reshape(-1)]
+
+    def undecidable_switch(self, params: Mapping[str, np.ndarray]) -> bool:
+        """True when an argument at which the closed form jumps (sign, Heaviside, a Piecewise condition) is
+        within float64 round-off of 0 here: its branch, and so the value, is not determined in float64."""
+        if self._switch_mp is None:
+            return False
+        flat = self._flat(params)
+        with mpmath.workdps(MP_DIGITS):
+            vals = np.array([abs(_mp_real(v)) for v in self._switch_mp(*[mpmath.mpf(x) for x in flat])])
+        mags = np.abs(self._switch_mag(*flat).numpy().astype(np.float64))
+        bound = 2.0 * np.array([gamma(int(n)) for n in self.switch_ops]) * mags
+        # all terms zero (mags == 0): exactly 0 in any evaluation order, so the branch is determined
+        return bool(np.any((vals <= bound) & (mags > 0)))
 
     def evaluate_f64(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, bool]:
         """float64 values; entries non-finite in float64 are re-evaluated at 50 digits.
@@ -172,6 +197,20 @@ class CompiledClosedForm:
         with np.errstate(invalid="ignore"):
             err = float(np.nanmax(np.abs(f64 - values))) if np.isfinite(values).any() else float("nan")
         return values, mag, err
+
+
+def _switches(components: list[sp.Expr]) -> list[sp.Expr]:
+    """Arguments at which the closed form jumps: sign(u), Heaviside(u), Piecewise conditions u > v (as u - v)."""
+    out: list[sp.Expr] = []
+    for comp in components:
+        for node in sp.preorder_traversal(comp):
+            if isinstance(node, (sp.sign, sp.Heaviside, sp.floor, sp.ceiling)):
+                out.append(node.args[0])
+            elif isinstance(node, sp.Piecewise):
+                for _, cond in node.args:
+                    if isinstance(cond, sp.core.relational.Relational):
+                        out.append(cond.lhs - cond.rhs)
+    return list(dict.fromkeys(e for e in out if not e.is_number))
 
 
 def _mp_real(v) -> float:
@@ -217,6 +256,14 @@ def compile_closed_form(closed_form: Callable, names: list[str], specs: list) ->
         raise ClosedFormError(f"closed_form could not be compiled: {_where(exc)}") from exc
     ops = max(int(sp.count_ops(c)) for c in components) + 1
     compiled = CompiledClosedForm(names, [tuple(s.shape) for s in specs], shape, components, ops, f64, mag, mp, mp_mag)
+    switches = _switches(components)
+    if switches:
+        try:
+            compiled._switch_mp = sp.lambdify(args, [_printable(c) for c in switches], modules="mpmath", cse=True)
+            compiled._switch_mag = lambdify_torch(args, [_magnitude(_printable(c)) for c in switches])
+            compiled.switch_ops = np.array([int(sp.count_ops(c)) + 1 for c in switches])
+        except Exception as exc:
+            raise ClosedFormError(f"closed_form could not be compiled: {_where(exc)}") from exc
     return compiled, symbolic
 
 

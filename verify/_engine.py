@@ -135,15 +135,17 @@ class _Checker:
     def __init__(self, claim: Claim, compiled: CompiledClosedForm, *, seed: int, device: torch.device, tests: int):
         self.claim, self.cf, self.seed, self.device = claim, compiled, seed, device
         self.z = critical_z(claim.false_refutation_rate, tests)
+        self.tests = tests
         self.k = compiled.size
         self.reproducibility_checked = False
         self.deadline = math.inf
         self.budget = math.inf
         self.examples_done = 0
         self.convergence: dict | None = None
+        self.undecidable: list[str] = []
 
     # -- one example -------------------------------------------------------------------------------
-    def evaluate(self, label: str, params: dict[str, np.ndarray]) -> _Example:
+    def evaluate(self, label: str, params: dict[str, np.ndarray]) -> "_Example | None":
         where = f"example {label} {_fmt_params(params)}"
         try:
             closed, mag, f64_err = self.cf.evaluate(params)
@@ -154,6 +156,9 @@ class _Checker:
                               f"{int(np.flatnonzero(~np.isfinite(closed))[0])} = {closed[~np.isfinite(closed)][0]}; "
                               "narrow the parameter ranges to the closed form's domain")
         self.examples_done += 1
+        if self.cf.undecidable_switch(params):
+            self.undecidable.append(label)
+            return None
         seed = example_seed(self.seed, params)
         tensors = {n: torch.as_tensor(v, dtype=torch.float64, device=self.device) for n, v in params.items()}
         cf_scale = float(np.max(mag)) if mag.size else 0.0
@@ -173,6 +178,12 @@ class _Checker:
         mean = m.mean.cpu().numpy()
         se = m.std_error.cpu().numpy()
         r = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
+        # A component whose n samples are all equal (SE = 0) carries no variance information: an event
+        # of probability p <= ln(m / alpha) / n is missed by all n samples with probability <= alpha / m.
+        # Its contribution to the mean is bounded taking the estimator's size on it to be at most the
+        # closed form's term magnitude.
+        rare = math.log(self.tests / self.claim.false_refutation_rate) / m.n * cf_scale
+        r = np.where(m.std_error.cpu().numpy() == 0, r + rare, r)
         slack = np.maximum(np.abs(mean - closed) - r, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
@@ -254,7 +265,7 @@ class _Checker:
         return moments
 
 
-def _counterexample(ex: _Example, checker: _Checker, *, shrunk: bool, source: str, device: torch.device) -> dict:
+def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: str, device: torch.device) -> dict:
     j = ex.worst
     replay = _fmt_params(ex.params)
     name = checker.claim.name
@@ -300,6 +311,8 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict) -> _Exa
             state["error"] = str(exc)
             return None
         memo[key] = ex
+        if ex is None:              # undecidable in float64 (a jump argument within round-off of 0)
+            return None
         if state["failing"]:
             state["shrinks"] += 1
         else:
@@ -384,6 +397,9 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
     try:
         if replay is not None:
             ex = checker.evaluate("replay", replay)
+            if ex is None:
+                raise _CheckError("the replayed example is undecidable in float64: an argument at which the closed form jumps "
+                                  "is within round-off of 0 there")
             evaluated.append(ex)
             failure = ex if ex.failed else None
         else:
@@ -391,6 +407,8 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
             for label, params in boundary:
                 ex = checker.evaluate(label, params)
                 memo[example_key(params)] = ex
+                if ex is None:
+                    continue
                 evaluated.append(ex)
                 if ex.failed and failure is None:
                     failure = ex
@@ -402,15 +420,17 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
             for x, params in (sweep if failure is None or shrink else []):
                 ex = checker.evaluate(f"sweep {claim.sweep.label}={x:.6g}", params)
                 memo.setdefault(example_key(params), ex)
+                if ex is None:
+                    continue
                 evaluated.append(ex)
-                swept.append(ex)
+                swept.append((x, ex))
                 if ex.failed and failure is None:
                     failure = ex
             if swept:
-                res.sweep = {"label": claim.sweep.label, "x": [x for x, _ in sweep], "shape": list(compiled.shape),
-                             "closed_form": [e.closed.tolist() for e in swept],
-                             "estimate": [e.estimate.tolist() for e in swept],
-                             "std_error": None if claim.method == "exact" else [e.std_error.tolist() for e in swept]}
+                res.sweep = {"label": claim.sweep.label, "x": [x for x, _ in swept], "shape": list(compiled.shape),
+                             "closed_form": [e.closed.tolist() for _, e in swept],
+                             "estimate": [e.estimate.tolist() for _, e in swept],
+                             "std_error": None if claim.method == "exact" else [e.std_error.tolist() for _, e in swept]}
             if claim.examples > 0 and (failure is None or shrink):
                 state = {"failing": False, "shrinks": 0, "error": None, "shrink": shrink}
                 found = _search(checker, memo, evaluated, state)
@@ -422,6 +442,10 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
         return done("error", str(exc))
 
     res.examples = len(evaluated)
+    res.undecidable_examples = len(checker.undecidable)
+    if not evaluated:
+        return done("error", "no example could be decided: at every example an argument at which the closed form jumps "
+                             "(sign, Heaviside, a Piecewise condition) is within float64 round-off of 0; widen the parameter ranges")
     res.convergence = checker.convergence
     if claim.trajectory is not None and replay is None:
         try:

@@ -36,6 +36,7 @@ class ClaimResult:
     source: str = "builtin"          # "builtin" or the derivation file's path
     examples: int = 0                # examples evaluated before the verdict (boundary + random)
     boundary_examples: int = 0
+    undecidable_examples: int = 0    # skipped: a jump of the closed form within float64 round-off there
     samples: int = 0                 # Monte Carlo samples per example (0 for exact)
     components: int = 0
     tests: int = 0                   # examples x components planned: the Bonferroni divisor
