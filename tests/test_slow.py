@@ -61,3 +61,12 @@ def test_calibration_correct_monte_carlo_claims_over_seeds():
     claims = [c for c in builtin_claims().values() if c.method == "monte_carlo" and c.expected == "verified"]
     refuted = [(c.name, s) for c in claims for s in range(101, 106) if check(c, seed=s).verdict != "verified"]
     assert refuted == []
+
+
+@pytest.mark.parametrize("name", [n for n, c in builtin_claims().items() if c.expected == "verified"])
+def test_mutation_certificate_of_every_builtin_claim(name):
+    """Every verified built-in claim kills its mutants (or SymPy proves the survivor equivalent)."""
+    from verify._mutants import certify
+    cert = certify(builtin_claims()[name], check, limit=6)
+    survivors = [m["mutation"] for m in cert["mutants"] if not m["killed"] and not m.get("equivalent")]
+    assert survivors == [], survivors
