@@ -41,6 +41,7 @@ def mathtext_latex(tex: str) -> str:
     tex = tex.replace(r"\tfrac", r"\frac").replace(r"\dfrac", r"\frac")
     tex = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", tex)
     tex = re.sub(r"\\text(?:rm)?\{", r"\\mathrm{", tex)
+    tex = re.sub(r"\\(le|ge|ne)(?![A-Za-z])", lambda m: "\\" + m.group(1) + "q" if m.group(1) != "ne" else "\\neq", tex)
     return re.sub(r"\\texttt\{", r"\\mathtt{", tex)
 
 
