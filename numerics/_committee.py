@@ -42,6 +42,7 @@ __all__ = [
     "i2_value",
     "i4_samples",
     "i4_value",
+    "saad_solla_ode",
 ]
 
 _SQRT2 = math.sqrt(2.0)
@@ -174,3 +175,52 @@ def generalization_error_value(Q: Tensor, R: Tensor, T: Tensor, *, naive: bool =
     if Q.shape != (K, K) or T.shape != (M, M):
         raise ValueError(f"Q, R, T must be (K, K), (K, M), (M, M), got {tuple(Q.shape)}, {tuple(R.shape)}, {tuple(T.shape)}.")
     return _compiled_error(K, M, naive)(*_upper(Q), *R.reshape(-1), *_upper(T))[..., 0]  # (1,) -> ()
+
+
+# --------------------------------------------------------------------------- Saad & Solla's ODE
+@functools.cache
+def _compiled_field(K: int, M: int):
+    from theory import _committee as tc
+    from verify._compile import lambdify_torch
+
+    Q, T = _symmetric(K), _symmetric(M).applyfunc(lambda s: sp.Symbol("T" + s.name[1:], real=True))
+    R = sp.Matrix(K, M, lambda i, a: sp.Symbol(f"R_{i}{a}", real=True))
+    eta = sp.Symbol("eta", positive=True)
+    dQ, dR = tc.saad_solla_field(Q, R, T, eta)
+    args = [Q[a, b] for a in range(K) for b in range(a, K)] + list(R) + [T[a, b] for a in range(M) for b in range(a, M)] + [eta]
+    exprs = [dQ[a, b] for a in range(K) for b in range(a, K)] + list(dR)
+    return lambdify_torch(args, [tc.robust(e) for e in exprs])
+
+
+def saad_solla_ode(Q0: Tensor, R0: Tensor, T: Tensor, eta: float, alphas: Tensor, substeps: int = 20) -> tuple[Tensor, Tensor]:
+    """Integrate Saad & Solla's order-parameter ODE (``theory._committee.saad_solla_field``) with classical RK4.
+
+    ``alphas``: increasing times (alphas[0] is the start, Q0/R0 the state there); each interval is split
+    into ``substeps`` RK4 steps. Returns Q (len(alphas), K, K) and R (len(alphas), K, M), float64.
+    """
+    K, M = R0.shape
+    field = _compiled_field(K, M)
+    iu = torch.triu_indices(K, K)
+    tu = _upper(T.to(torch.float64))
+    eta_t = torch.tensor(float(eta), dtype=torch.float64)
+
+    def rhs(y: Tensor) -> Tensor:
+        q, r = y[: iu.shape[1]], y[iu.shape[1]:]
+        return field(*q, *r, *tu, eta_t)
+
+    y = torch.cat([Q0.to(torch.float64)[iu[0], iu[1]], R0.to(torch.float64).reshape(-1)])
+    states = [y]
+    for a, b in zip(alphas[:-1].tolist(), alphas[1:].tolist()):
+        h = (b - a) / substeps
+        for _ in range(substeps):
+            k1 = rhs(y)
+            k2 = rhs(y + h / 2 * k1)
+            k3 = rhs(y + h / 2 * k2)
+            k4 = rhs(y + h * k3)
+            y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        states.append(y)
+    Y = torch.stack(states)
+    Q = torch.zeros(len(alphas), K, K, dtype=torch.float64)
+    Q[:, iu[0], iu[1]] = Y[:, : iu.shape[1]]
+    Q[:, iu[1], iu[0]] = Y[:, : iu.shape[1]]
+    return Q, Y[:, iu.shape[1]:].reshape(len(alphas), K, M)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sympy as sp
 import torch
 
 from verify import Claim, Real
@@ -28,5 +27,3 @@ def normal_claim(name="synthetic-normal", *, shift=0.0, shift_at=None, rate=1e-6
     return Claim(name=name, params={"mu": Real(0.0, 1.0)}, closed_form=closed_form, monte_carlo=monte_carlo,
                  false_refutation_rate=rate, examples=examples, samples=samples)
 
-
-SYMBOL = sp.Symbol

@@ -46,6 +46,7 @@ arcsin argument to [-1, 1]: equal on the domain (positive semi-definite C), fini
 from __future__ import annotations
 
 import functools
+from typing import Sequence
 
 import sympy as sp
 
@@ -63,6 +64,7 @@ __all__ = [
     "order_parameter_error",
     "printed_generalization_error",
     "robust",
+    "saad_solla_field",
     "KAPPA",
 ]
 
@@ -157,6 +159,38 @@ def generalization_error(W: sp.Matrix, W_star: sp.Matrix) -> sp.Expr:
     return order_parameter_error(*_order_parameters(sp.Matrix(W), sp.Matrix(W_star)))
 
 
+def _sub(C: sp.Matrix, idx: Sequence[int]) -> sp.Matrix:
+    return sp.Matrix(len(idx), len(idx), lambda a, b: C[idx[a], idx[b]])
+
+
+def saad_solla_field(Q: sp.Matrix, R: sp.Matrix, T: sp.Matrix, eta) -> tuple[sp.Matrix, sp.Matrix]:
+    """(dQ/dalpha, dR/dalpha) of online SGD on the erf committee (Saad & Solla 1995, eqs. (10)-(11)).
+
+    Update J_i <- J_i + (eta/N) delta_i xi, delta_i = g'(lambda_i) (sum_n g(nu_n) - sum_j g(lambda_j)), with
+    lambda = J xi, nu = B xi, xi ~ N(0, I_N), alpha = steps / N. Averaging the increments of R_in = J_i.B_n
+    and Q_ik = J_i.J_k over xi (|xi|^2 / N -> 1) gives, as N -> oo,
+        dR_in/dalpha = eta <delta_i nu_n>,
+        dQ_ik/dalpha = eta <delta_i lambda_k + delta_k lambda_i> + eta^2 <delta_i delta_k>,
+    and each average is expanded here by linearity into the stated integrals I3 (<g'(a) b g(c)>) and I4
+    (<g'(a) g'(b) g(c) g(d)>) of the fields' covariance C = [[Q, R], [R^T, T]].
+    """
+    K, M = R.shape
+    C = sp.BlockMatrix([[Q, R], [R.T, T]]).as_explicit()
+    students, teachers = list(range(K)), list(range(K, K + M))
+
+    def e_delta_times(i: int, b: int) -> sp.Expr:  # <delta_i * field_b>
+        return (sum(i3(_sub(C, (i, b, m))) for m in teachers) - sum(i3(_sub(C, (i, b, j))) for j in students))
+
+    def e_delta_delta(i: int, k: int) -> sp.Expr:  # <delta_i delta_k>
+        terms = [(1 if (c in teachers) == (d in teachers) else -1) * i4(_sub(C, (i, k, c, d)))
+                 for c in students + teachers for d in students + teachers]
+        return sp.Add(*terms)
+
+    dR = sp.Matrix(K, M, lambda i, n: eta * e_delta_times(i, K + n))
+    dQ = sp.Matrix(K, K, lambda i, k: eta * (e_delta_times(i, k) + e_delta_times(k, i)) + eta**2 * e_delta_delta(i, k))
+    return dQ, dR
+
+
 # --------------------------------------------------------------------------- derivations
 
 
@@ -184,13 +218,18 @@ def derived_price_integrand() -> sp.Expr:
     z1, z2 = sp.symbols("z1 z2", real=True)
     L22 = sp.Symbol("L22", positive=True)  # sqrt(C22 - C12^2 / C11), the Cholesky factor's corner
     u, v = sp.sqrt(C11) * z1, C12 / sp.sqrt(C11) * z1 + L22 * z2  # (u, v) = L z
-    g_prime = lambda t: 2 * kappa / sp.sqrt(sp.pi) * sp.exp(-kappa**2 * t**2)  # noqa: E731  d/dt erf(kappa t)
-    # g'(u) g'(v) phi(z1) phi(z2) = (4 kappa^2 / pi) (1 / 2 pi) exp(exponent)
+    t = sp.Symbol("t", real=True)
+    g_prime = sp.Lambda(t, sp.diff(sp.erf(kappa * t), t))
+    # g'(u) g'(v) phi(z1) phi(z2) = prefactor * exp(exponent): the prefactor is what is left without the exps
     exponent = -kappa**2 * (u**2 + v**2) - (z1**2 + z2**2) / 2
+    integrand = g_prime(u) * g_prime(v) * sp.exp(-(z1**2 + z2**2) / 2) / (2 * sp.pi)
+    prefactor = sp.powsimp(sp.expand(integrand * sp.exp(-exponent)), combine="exp")
+    if prefactor.has(z1, z2):
+        raise AssertionError(f"derived_price_integrand: the exponent does not factor out: {prefactor}")
     inner = _gaussian_integral(exponent, z2)  # (coefficient) * exp(quadratic in z1)
     coefficient, exp_part = inner.as_independent(z1)
     outer = coefficient * _gaussian_integral(sp.log(exp_part).expand(force=True), z1)
-    result = 4 * kappa**2 / sp.pi / (2 * sp.pi) * outer
+    result = prefactor * outer
     return sp.factor(sp.simplify(result.subs(L22, sp.sqrt(C22 - C12**2 / C11))))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -50,6 +51,18 @@ def _seconds(text: str) -> float:
     return v
 
 
+def _count(flag: str):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = 0
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: must be a positive integer, e.g. {flag} 5")
+        return v
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="theorycheck", description="Check closed forms of deep-learning theory against Monte Carlo and autograd.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -75,6 +88,19 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
     rep.add_argument("--mutants", action="store_true", help="add mutation certificates (see theorycheck run --mutants)")
     rep.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET, metavar="SECONDS", help=f"per claim (default {TIME_BUDGET:g})")
+    exp = sub.add_parser("experiment", help="run a training experiment (theorycheck experiment --list)")
+    exp.add_argument("name", nargs="?", metavar="NAME", help="experiment to run (see --list)")
+    exp.add_argument("--list", action="store_true", help="list the experiments and exit")
+    exp.add_argument("--preset", default="quick", choices=("quick", "full"),
+                     help="quick: minutes on 2 CPU cores; full: meant for a GPU (default quick)")
+    exp.add_argument("--seeds", type=_count("--seeds"), metavar="N", help="number of seeds (default: the preset's)")
+    exp.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
+    exp.add_argument("--out", metavar="DIR", help="output directory (default reports/experiments/NAME)")
+    exp.add_argument("--resume", action="store_true", help="continue a killed run in --out from its checkpoints")
+    exp.add_argument("--scheduler", default="local", metavar="ADDRESS",
+                     help="local (a Dask cluster sized to this machine, default), serial (no Dask) or a Dask "
+                          "scheduler address such as tcp://host:8786")
+    exp.add_argument("--workers", type=_count("--workers"), metavar="N", help="local cluster size (default: CPU count)")
     val = sub.add_parser("validate", help="check the Claims defined in derivation files")
     val.add_argument("files", nargs="+", metavar="FILE", help="Python files defining Claim objects at top level")
     val.add_argument("--claim", action="append", metavar="NAME", help="only this claim (repeatable)")
@@ -236,6 +262,26 @@ def _cmd_validate(args) -> int:
     return _run_claims(selected, args, errors)[0]
 
 
+def _cmd_experiment(args) -> int:
+    from ._experiments import experiment_names, get_experiment, run_experiment, verdict_line
+
+    if args.list:
+        for name in experiment_names():
+            e = get_experiment(name)
+            print(f"{name:<26} {e.title}  [{e.source}]")
+        return EXIT_OK
+    if not args.name:
+        raise UsageError("theorycheck experiment: give an experiment NAME or --list")
+    doc = run_experiment(args.name, preset=args.preset, seeds=args.seeds, device=args.device, out=args.out,
+                         resume=args.resume, scheduler=args.scheduler, workers=args.workers)
+    for v in doc["verdicts"]:
+        print(verdict_line(v))
+    print(f"summary: {os.path.join(doc['directory'], 'summary.json')} "
+          f"({doc['tasks']} tasks, {doc['timing']['wall_seconds_this_invocation']:.1f} s)")
+    failed = [v for v in doc["verdicts"] if v["asserted"] and v["status"] == "fails"]
+    return EXIT_REFUTED if failed else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -245,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "experiment":
+            return _cmd_experiment(args)
         return _cmd_validate(args)
     except UsageError as exc:
         print(f"theorycheck: error: {exc}", file=sys.stderr)

@@ -69,17 +69,58 @@ def _where64(cond, a, b):
     return torch.where(cond, a.to(torch.float64), b.to(torch.float64))
 
 
-_TORCH_FIXES = {"where": _where64}
+def _extreme(op):
+    def f(*args):
+        tensors = [a for a in args if isinstance(a, torch.Tensor)]
+        device = tensors[0].device if tensors else None
+        vals = [a.to(torch.float64) if isinstance(a, torch.Tensor) else torch.tensor(float(a), dtype=torch.float64, device=device)
+                for a in args]
+        out = vals[0]
+        for v in vals[1:]:
+            out = op(out, v)
+        return out
+    return f
+
+
+# The torch printer writes Max/Min as Python's max/min (which fail on tensors): elementwise, NaN-propagating.
+_TORCH_FIXES = {"where": _where64, "max": _extreme(torch.maximum), "min": _extreme(torch.minimum)}
 
 
 def _printable(expr: sp.Expr) -> sp.Expr:
     """Rewrite the constructs the torch printer gets wrong into ones it prints correctly."""
     expr = sp.sympify(expr)
-    expr = expr.replace(lambda e: isinstance(e, (sp.Max, sp.Min, sp.Heaviside)), lambda e: e.rewrite(sp.Piecewise))
-    return expr.replace(
-        lambda e: e.is_number and not e.is_Atom and not e.is_Rational,
-        lambda e: sp.Float(e.evalf(30), 30),
-    )
+    expr = expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: e.rewrite(sp.Piecewise))
+    return _constants_to_floats(expr)
+
+
+def _constants_to_floats(expr: sp.Basic) -> sp.Basic:
+    """Every compound constant sub-expression (e.g. sqrt(2)/pi, not a Rational) -> a 30-digit Float.
+
+    One memoised post-order pass (``Basic.replace`` with ``is_number`` re-walks every subtree: quadratic, and
+    minutes on the Saad-Solla field).
+    """
+    from sympy.core.function import AppliedUndef
+
+    memo: dict[sp.Basic, tuple[sp.Basic, bool]] = {}
+
+    def go(e: sp.Basic) -> tuple[sp.Basic, bool]:
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        if e.is_Atom:
+            out = (e, isinstance(e, sp.Expr) and not e.free_symbols)
+        else:
+            parts = [go(a) for a in e.args]
+            const = isinstance(e, sp.Expr) and not isinstance(e, AppliedUndef) and all(c for _, c in parts)
+            if const and not e.is_Rational:
+                out = (sp.Float(e.evalf(30), 30), True)
+            else:
+                args = tuple(a for a, _ in parts)
+                out = (e if args == e.args else e.func(*args), const)
+        memo[e] = out
+        return out
+
+    return go(expr)[0]
 
 
 def lambdify_torch(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Callable[..., torch.Tensor]:

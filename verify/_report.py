@@ -60,6 +60,16 @@ def _fmt(v, digits: int = 3) -> str:
 
 # ---------------------------------------------------------------------------------------------- figures
 
+def _save(fig, ax, path: Path, title: str, legend_size: int, **legend) -> bool:
+    """Title, legend, tight layout, save, close: the common end of every report figure."""
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=legend_size, **legend)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def _statement_png(claim: dict, path: Path) -> bool:
     if not claim.get("statement"):
         return False
@@ -89,12 +99,7 @@ def _sweep_png(claim: dict, path: Path) -> bool:
                     label=f"estimate [{j}] ± 2 SE" if se is not None else f"estimate [{j}]")
     ax.set_xlabel(sw["label"])
     ax.set_ylabel("value")
-    ax.set_title(f"{claim['name']}: closed form vs estimate along a sweep", fontsize=9)
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, ax, path, f"{claim['name']}: closed form vs estimate along a sweep", 6, ncol=2)
 
 
 def _convergence_png(claim: dict, path: Path) -> bool:
@@ -109,12 +114,7 @@ def _convergence_png(claim: dict, path: Path) -> bool:
     ax.loglog(n, ref, "k:", label=r"$\propto n^{-1/2}$")
     ax.set_xlabel("samples n")
     ax.set_ylabel("error")
-    ax.set_title(f"{claim['name']}: convergence at the typical example", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, ax, path, f"{claim['name']}: convergence at the typical example", 7)
 
 
 def _trajectory_png(claim: dict, path: Path) -> bool:
@@ -126,12 +126,7 @@ def _trajectory_png(claim: dict, path: Path) -> bool:
         ax.plot(tr["t"], ys, "-" if i == 0 else "--", lw=1.5, label=name)
     ax.set_xlabel(tr.get("xlabel") or "t")
     ax.set_ylabel(tr.get("ylabel") or "")
-    ax.set_title(tr.get("title") or f"{claim['name']}: theory vs simulation", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, ax, path, tr.get("title") or f"{claim['name']}: theory vs simulation", 7)
 
 
 FIGURES = (("statement", _statement_png), ("sweep", _sweep_png), ("convergence", _convergence_png),

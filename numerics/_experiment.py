@@ -1,0 +1,306 @@
+"""Training experiments as library code: one task = one (arm, seed) training run that logs, checkpoints and
+resumes; verdicts are confidence intervals over seeds.
+
+An experiment module defines an :class:`Experiment`: its presets (``quick`` for 2 CPU cores, ``full`` for a
+GPU), its arms (the ablation / sweep axis), ``train(run)`` for one task and ``summarize`` / ``figures`` over
+all tasks. ``verify._experiments`` schedules the tasks (serially or through Dask) and writes the files.
+
+Resumability contract. ``train`` keeps everything that changes during training in a mutable ``state`` dict
+(modules, optimizers, tensors, the task's ``torch.Generator``, plain numbers) and iterates
+``for step in run.steps(phase, total, state): ...``. Every ``checkpoint_every`` steps the state, the step
+and the length of ``metrics.jsonl`` are saved atomically; after a kill, the same ``train`` call restores the
+state in place, truncates ``metrics.jsonl`` to the checkpoint and continues, so a resumed run reaches the same
+final result and the same metric lines as an uninterrupted run with the same seed (CPU; tasks run on one
+thread so the arithmetic order is fixed). All randomness must come from ``run.generator`` (or generators kept
+in ``state``), never from ``random`` / ``numpy.random`` / torch's global generator.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "METRICS_SCHEMA",
+    "Experiment",
+    "Run",
+    "Verdict",
+    "mean_ci",
+    "spearman",
+    "loglog_slope",
+    "read_metrics",
+    "save_figure",
+]
+
+METRICS_SCHEMA = "theorycheck.metrics/1"
+
+
+# --------------------------------------------------------------------------------------------- statistics
+def mean_ci(values: Sequence[float], level: float = 0.95) -> dict:
+    """Mean and the two-sided Student-t ``level`` interval over independent seeds (n >= 2).
+
+    Non-finite values are an error of the experiment, not a statistic: they are reported, not dropped.
+    """
+    from scipy import stats
+
+    x = np.asarray(list(values), dtype=float)
+    n = int(x.size)
+    if n == 0 or not np.all(np.isfinite(x)):
+        return {"mean": float(np.mean(x)) if n else math.nan, "lo": math.nan, "hi": math.nan, "n": n, "level": level}
+    mean = float(x.mean())
+    if n == 1:
+        return {"mean": mean, "lo": -math.inf, "hi": math.inf, "n": 1, "level": level}
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "n": n, "level": level}
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman rank correlation (average ranks for ties; +inf allowed as 'never', ranked last)."""
+    from scipy import stats
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ra, rb = stats.rankdata(a), stats.rankdata(b)
+    if np.std(ra) == 0 or np.std(rb) == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
+    """Least-squares slope of log y against log x."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+@dataclass
+class Verdict:
+    """One empirical statement decided by a confidence interval over seeds.
+
+    ``status`` is ``holds`` when the interval lies on the claimed side of ``threshold``, ``fails`` when it lies
+    on the other side, ``inconclusive`` when it contains the threshold. ``asserted`` verdicts make
+    ``theorycheck experiment`` exit 1 when they fail; the others are comparisons reported as findings (e.g.
+    where a small-scale run disagrees with a paper's table).
+    """
+
+    name: str
+    statement: str
+    estimate: dict  # mean_ci(...) output
+    threshold: float
+    direction: str  # "above" or "below"
+    asserted: bool = True
+    detail: str = ""
+    status: str = field(init=False)
+
+    def __post_init__(self):
+        lo, hi = self.estimate["lo"], self.estimate["hi"]
+        if not (math.isfinite(self.estimate["mean"]) and not math.isnan(lo) and not math.isnan(hi)):
+            self.status = "fails"
+        elif self.direction == "above":
+            self.status = "holds" if lo > self.threshold else "fails" if hi < self.threshold else "inconclusive"
+        elif self.direction == "below":
+            self.status = "holds" if hi < self.threshold else "fails" if lo > self.threshold else "inconclusive"
+        else:
+            raise ValueError(f"Verdict direction {self.direction!r}: use 'above' or 'below'")
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "statement": self.statement, "status": self.status, "asserted": self.asserted,
+                "threshold": self.threshold, "direction": self.direction, "estimate": _jsonable(self.estimate),
+                "detail": self.detail}
+
+
+# --------------------------------------------------------------------------------------------- experiments
+@dataclass(frozen=True)
+class Experiment:
+    """A training experiment: presets, arms, one-task training, and the summary over tasks.
+
+    * ``presets``: ``{"quick": {...}, "full": {...}}``; each config must hold ``seeds`` (default count).
+    * ``arms(config) -> list[dict]``: each arm has a unique ``name`` (letters, digits, ``-_.``) and settings.
+    * ``train(run) -> dict``: one task (``run.arm``, ``run.seed``, ``run.config``); returns JSON-able results.
+    * ``summarize(config, results) -> dict`` with ``verdicts`` (list of :class:`Verdict`) and any tables;
+      ``results`` maps ``(arm name, seed)`` to what ``train`` returned.
+    * ``figures(config, results, metrics, directory) -> list[str]``: writes PNGs, returns their file names;
+      ``metrics(arm, seed)`` returns that task's logged lines.
+    """
+
+    name: str
+    title: str
+    source: str
+    presets: Mapping[str, Mapping[str, Any]]
+    arms: Callable[[dict], list[dict]]
+    train: Callable[["Run"], dict]
+    summarize: Callable[[dict, dict], dict]
+    figures: Callable[..., list[str]] | None = None
+    description: str = ""
+
+
+class Run:
+    """What ``Experiment.train`` gets: the task's settings, its generator, logging and checkpointed steps."""
+
+    def __init__(self, *, experiment: str, arm: dict, seed: int, config: dict, directory: str, device: str,
+                 progress: Callable[[str, int, int], None] | None = None, stop_after: int | None = None):
+        self.experiment = experiment
+        self.arm = dict(arm)
+        self.seed = int(seed)
+        self.config = config
+        self.directory = directory
+        self.device = torch.device(device)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self._progress = progress
+        self._stop_after = stop_after  # test hook: raise after this many steps of this process (a simulated kill)
+        self._steps_done = 0
+        os.makedirs(directory, exist_ok=True)
+        self.metrics_path = os.path.join(directory, "metrics.jsonl")
+
+    # ------------------------------------------------------------------ logging
+    def log(self, step: int, phase: str = "train", **values) -> None:
+        """Append one line to ``metrics.jsonl`` (flushed; ``schema``, ``phase``, ``step`` plus the values)."""
+        line = {"schema": METRICS_SCHEMA, "phase": phase, "step": int(step)}
+        line.update({k: _jsonable(v) for k, v in values.items()})
+        with open(self.metrics_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, sort_keys=True, allow_nan=True) + "\n")
+            fh.flush()
+
+    # ------------------------------------------------------------------ checkpointed steps
+    def _checkpoint_path(self, phase: str) -> str:
+        return os.path.join(self.directory, f"checkpoint-{phase}.pt")
+
+    def steps(self, phase: str, total: int, state: dict, checkpoint_every: int | None = None) -> Iterator[int]:
+        """Yield the steps ``0..total-1`` of ``phase`` still to do, checkpointing ``state`` along the way.
+
+        On entry, a checkpoint of this phase (from an earlier, killed process) is loaded into ``state`` in place
+        and ``metrics.jsonl`` is cut back to its length at that checkpoint. A finished phase yields nothing and
+        leaves ``state`` as it was at its end.
+        """
+        every = checkpoint_every or max(1, total // 10)
+        path = self._checkpoint_path(phase)
+        start = 0
+        if os.path.exists(path):
+            saved = torch.load(path, map_location="cpu", weights_only=False)
+            _load_into(state, saved["state"])
+            start = int(saved["step"])
+            _truncate(self.metrics_path, int(saved["metrics_bytes"]))
+        else:  # mark where this phase starts in metrics.jsonl, so a kill before the first checkpoint resumes cleanly
+            self._save(path, state, 0)
+        for step in range(start, total):
+            if self._progress is not None:
+                self._progress(phase, step, total)
+            yield step
+            self._steps_done += 1
+            done = step + 1
+            if done % every == 0 or done == total:
+                self._save(path, state, done)
+            if self._stop_after is not None and self._steps_done >= self._stop_after:
+                raise _SimulatedKill(f"stopped after {self._steps_done} steps (test hook)")
+        if self._progress is not None:
+            self._progress(phase, total, total)
+
+    def _save(self, path: str, state: dict, step: int) -> None:
+        size = os.path.getsize(self.metrics_path) if os.path.exists(self.metrics_path) else 0
+        blob = {"step": step, "metrics_bytes": size, "state": _dump(state)}
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ckpt-", suffix=".tmp")
+        os.close(fd)
+        try:
+            torch.save(blob, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+class _SimulatedKill(BaseException):
+    """Raised by the ``stop_after`` test hook; a BaseException so experiment code cannot swallow it."""
+
+
+def read_metrics(directory: str) -> list[dict]:
+    """The logged lines of one task (schema-checked)."""
+    path = os.path.join(directory, "metrics.jsonl")
+    if not os.path.exists(path):
+        return []
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row.get("schema") != METRICS_SCHEMA:
+                raise ValueError(f"{path}: metrics line with schema {row.get('schema')!r}, expected {METRICS_SCHEMA!r}")
+            out.append(row)
+    return out
+
+
+def save_figure(fig, directory: str, filename: str) -> str:
+    """Save a matplotlib figure as ``directory/filename`` atomically, close it, return ``filename``."""
+    import matplotlib.pyplot as plt
+
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{filename}.tmp-{os.getpid()}.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    os.replace(tmp, os.path.join(directory, filename))
+    return filename
+
+
+# --------------------------------------------------------------------------------------------- state (de)serialisation
+def _dump(obj):
+    if isinstance(obj, (nn.Module, torch.optim.Optimizer)):
+        return {"__kind__": "state_dict", "value": obj.state_dict()}
+    if isinstance(obj, torch.Generator):
+        return {"__kind__": "generator", "value": obj.get_state()}
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu").clone()
+    if isinstance(obj, dict):
+        return {k: _dump(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_dump(v) for v in obj)
+    return obj
+
+
+def _load_into(target: dict, saved: dict) -> None:
+    for key, value in saved.items():
+        current = target.get(key)
+        if isinstance(value, dict) and value.get("__kind__") == "state_dict":
+            current.load_state_dict(value["value"])
+        elif isinstance(value, dict) and value.get("__kind__") == "generator":
+            current.set_state(value["value"])
+        elif isinstance(current, torch.Tensor) and isinstance(value, torch.Tensor):
+            with torch.no_grad():
+                if current.shape == value.shape:
+                    current.copy_(value.to(current.device))
+                else:
+                    target[key] = value.to(current.device)
+        elif isinstance(current, dict) and isinstance(value, dict):
+            _load_into(current, value)
+        elif isinstance(current, list) and isinstance(value, list) and len(current) == len(value) and any(
+                isinstance(c, (nn.Module, torch.optim.Optimizer, torch.Generator, torch.Tensor, dict)) for c in current):
+            holder = dict(enumerate(current))
+            _load_into(holder, dict(enumerate(value)))
+            current[:] = [holder[i] for i in range(len(current))]
+        else:
+            target[key] = value
+
+
+def _truncate(path: str, size: int) -> None:
+    if os.path.exists(path) and os.path.getsize(path) > size:
+        with open(path, "r+b") as fh:
+            fh.truncate(size)
+
+
+def _jsonable(v):
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu()
+        return v.item() if v.numel() == 1 else v.tolist()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v

@@ -1,0 +1,216 @@
+"""The experiment framework: files, resume after a kill, Dask equals serial, verdict statistics, CLI errors.
+
+Runs the cheapest experiment (``overlay-committee-ode``, preset ``smoke``); each experiment's own behaviour is
+tested in ``tests/test_experiment_<name>.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from numerics._experiment import Run, Verdict, _dump, _load_into, mean_ci, read_metrics, spearman
+from verify._cli import main
+from verify._errors import UsageError
+from verify._experiments import experiment_names, run_experiment
+
+NAME = "overlay-committee-ode"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _task_files(out) -> dict[str, bytes]:
+    """metrics.jsonl and the 'result' of every task, keyed by relative path."""
+    files = {}
+    for dirpath, _, names in os.walk(os.path.join(out, "tasks")):
+        for n in names:
+            path = os.path.join(dirpath, n)
+            rel = os.path.relpath(path, out)
+            if n == "metrics.jsonl":
+                files[rel] = open(path, "rb").read()
+            elif n == "result.json":
+                files[rel] = json.dumps(json.load(open(path))["result"], sort_keys=True).encode()
+    return files
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    doc = run_experiment(NAME, preset="smoke", out=str(out), scheduler="serial", progress=False)
+    return out, doc
+
+
+def test_run_writes_config_metrics_checkpoints_summary_and_figures(uninterrupted):
+    out, doc = uninterrupted
+    config = json.load(open(out / "config.json"))
+    assert config["schema"] == "theorycheck.experiment/1" and config["preset"] == "smoke"
+    assert [a["name"] for a in config["arms"]] == ["N64", "N128"]
+    for arm in ("N64", "N128"):
+        for seed in (0, 1):
+            task = out / "tasks" / arm / f"seed-{seed}"
+            lines = read_metrics(str(task))
+            assert lines and all(line["schema"] == "theorycheck.metrics/1" for line in lines)
+            assert [line["step"] for line in lines] == sorted(line["step"] for line in lines)
+            assert (task / "checkpoint-sgd.pt").exists() and (task / "result.json").exists()
+    summary = json.load(open(out / "summary.json"))
+    assert summary["schema"] == "theorycheck.experiment-summary/1" and summary["tasks"] == 4
+    assert {v["name"] for v in summary["verdicts"]} == {"gap-shrinks", "gap-rate"}
+    assert all(v["status"] in ("holds", "fails", "inconclusive") for v in summary["verdicts"])
+    assert all((out / f).exists() for f in summary["figures"]) and summary["figures"]
+    assert "| verdict | status |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("stop_after", [1, 40, 95])
+def test_killed_run_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, stop_after):
+    """A kill at any step (before the first checkpoint, between checkpoints, after the last) then --resume gives
+    byte-identical metrics.jsonl and identical results."""
+    ref_out, _ = uninterrupted
+    out = str(tmp_path / "run")
+    with pytest.raises(BaseException, match="test hook"):
+        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, stop_after=stop_after)
+    assert not os.path.exists(os.path.join(out, "summary.json"))
+    run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, resume=True)
+    assert _task_files(out) == _task_files(str(ref_out))
+
+
+def test_resume_refuses_a_different_configuration(uninterrupted, tmp_path):
+    out = str(tmp_path / "run")
+    run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, seeds=1)
+    with pytest.raises(UsageError, match="--resume: config differs"):
+        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, seeds=2, resume=True)
+    with pytest.raises(UsageError, match="no earlier run"):
+        run_experiment(NAME, preset="smoke", out=str(tmp_path / "none"), resume=True, progress=False)
+
+
+def test_out_that_is_not_an_experiment_directory_is_left_alone(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(UsageError, match="not an experiment directory"):
+        run_experiment(NAME, preset="smoke", out=str(tmp_path), scheduler="serial", progress=False)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_two_worker_dask_cluster_gives_the_serial_results(uninterrupted, tmp_path):
+    ref_out, ref = uninterrupted
+    out = str(tmp_path / "dask")
+    doc = run_experiment(NAME, preset="smoke", out=out, scheduler="local", workers=2, progress=False)
+    assert _task_files(out) == _task_files(str(ref_out))
+    assert doc["verdicts"] == ref["verdicts"] and doc["tables"] == ref["tables"]
+
+
+def test_unreachable_scheduler_is_one_line_exit_2(tmp_path, capsys):
+    code = main(["experiment", NAME, "--out", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--scheduler 'tcp://127.0.0.1:9': cannot connect" in err[0]
+
+
+def test_progress_bar_is_shown(tmp_path, capsys):
+    run_experiment(NAME, preset="smoke", out=str(tmp_path / "p"), scheduler="serial", seeds=1)
+    err = capsys.readouterr().err
+    assert "overlay-committee-ode (smoke, 2 tasks, 2 to run)" in err and "100%" in err
+
+
+def _exit_code(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        return exc.code
+
+
+def test_list_and_bad_input(capsys):
+    assert main(["experiment", "--list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == experiment_names() and len(listed) == 6
+    for argv, needle in [(["experiment", "nope"], "unknown experiment 'nope'"),
+                         (["experiment"], "give an experiment NAME or --list"),
+                         (["experiment", NAME, "--seeds", "0"], "--seeds '0': must be a positive integer"),
+                         (["experiment", NAME, "--workers", "x"], "--workers 'x': must be a positive integer"),
+                         (["experiment", NAME, "--preset", "huge"], "invalid choice: 'huge'"),
+                         (["experiment", NAME, "--device", "tpu"], "--device 'tpu': unknown device")]:
+        assert _exit_code(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err
+
+
+# --------------------------------------------------------------------------------------------- statistics
+def test_mean_ci_is_the_student_t_interval():
+    ci = mean_ci([1.0, 2.0, 3.0, 4.0])
+    half = 3.182446305284263 * math.sqrt(5 / 3) / 2  # t_{0.975, 3} * s / sqrt(n)
+    assert ci["mean"] == 2.5 and ci["lo"] == pytest.approx(2.5 - half, rel=1e-12) and ci["hi"] == pytest.approx(2.5 + half)
+    assert math.isnan(mean_ci([1.0, float("nan")])["lo"])  # a NaN is reported, not dropped
+
+
+def test_verdict_status_follows_the_interval():
+    est = lambda lo, hi: {"mean": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 5, "level": 0.95}  # noqa: E731
+    assert Verdict("a", "", est(-3, -1), 0.0, "below").status == "holds"
+    assert Verdict("a", "", est(1, 3), 0.0, "below").status == "fails"
+    assert Verdict("a", "", est(-1, 1), 0.0, "below").status == "inconclusive"
+    assert Verdict("a", "", est(1, 3), 0.0, "above").status == "holds"
+    assert Verdict("a", "", est(math.nan, math.nan), 0.0, "above").status == "fails"
+
+
+def test_spearman_ranks_never_last():
+    assert spearman([3, 2, 1], [1.0, 2.0, math.inf]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 3], [5, 5, 5]) == 0.0
+
+
+def test_state_round_trip_restores_modules_optimizers_generators_in_place(tmp_path):
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    gen = torch.Generator().manual_seed(5)
+    state = {"model": model, "opt": opt, "gen": gen, "x": torch.zeros(2), "n": 3, "hist": [1.0]}
+    model(torch.ones(3)).sum().backward()
+    opt.step()
+    saved = _dump(state)
+    expected = torch.randn(4, generator=gen)
+    fresh_model = torch.nn.Linear(3, 2)
+    fresh = {"model": fresh_model, "opt": torch.optim.SGD(fresh_model.parameters(), lr=0.1, momentum=0.9),
+             "gen": torch.Generator().manual_seed(0), "x": torch.ones(2), "n": 0, "hist": []}
+    x_before = fresh["x"]
+    _load_into(fresh, saved)
+    assert torch.equal(fresh_model.weight, model.weight) and fresh["x"] is x_before and torch.equal(x_before, torch.zeros(2))
+    assert fresh["n"] == 3 and fresh["hist"] == [1.0]
+    assert torch.equal(torch.randn(4, generator=fresh["gen"]), expected)
+    assert fresh["opt"].state_dict()["state"][0]["momentum_buffer"].shape == (2, 3)
+
+
+def test_run_steps_truncates_metrics_logged_after_the_checkpoint(tmp_path):
+    run = Run(experiment="t", arm={"name": "a"}, seed=0, config={}, directory=str(tmp_path), device="cpu")
+    state = {"x": torch.zeros(1)}
+    for step in run.steps("p", 4, state, checkpoint_every=2):
+        run.log(step, value=step)
+        state["x"] += 1
+        if step == 2:
+            break  # "killed" after logging step 2, before its checkpoint at 4
+    again = Run(experiment="t", arm={"name": "a"}, seed=0, config={}, directory=str(tmp_path), device="cpu")
+    state = {"x": torch.zeros(1)}
+    assert [s for s in again.steps("p", 4, state, checkpoint_every=2)] == [2, 3]
+    assert state["x"].item() == 2 and [r["step"] for r in read_metrics(str(tmp_path))] == [0, 1]
+
+
+# --------------------------------------------------------------------------------------------- a real kill
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+    """SIGKILL a CLI-equivalent run in a subprocess once its first checkpoints exist, resume, compare."""
+    script = ("import sys; from verify._experiments import run_experiment; "
+              "run_experiment('overlay-committee-ode', preset='smoke', out=sys.argv[1], scheduler='serial', "
+              "progress=False, overrides={'Ns': [2048], 'alpha_max': 3.0}, resume=len(sys.argv) > 2)")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    killed, whole = str(tmp_path / "killed"), str(tmp_path / "whole")
+    proc = subprocess.Popen([sys.executable, "-c", script, killed], env=env)
+    ckpt = os.path.join(killed, "tasks", "N2048", "seed-0", "metrics.jsonl")
+    deadline = time.time() + 300
+    while time.time() < deadline and not (os.path.exists(ckpt) and len(open(ckpt).readlines()) >= 4):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(killed, "summary.json")), "the run finished before the kill"
+    subprocess.run([sys.executable, "-c", script, killed, "resume"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", script, whole], env=env, check=True)
+    assert _task_files(killed) == _task_files(whole)

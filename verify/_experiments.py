@@ -1,0 +1,316 @@
+"""``theorycheck experiment``: run a training experiment's tasks (serially or through Dask), write its files.
+
+Layout of a run (``--out``, default ``reports/experiments/NAME``)::
+
+    config.json                       what was run (schema theorycheck.experiment/1); checked by --resume
+    tasks/ARM/seed-K/metrics.jsonl    one line per logged step (schema theorycheck.metrics/1)
+    tasks/ARM/seed-K/checkpoint-PHASE.pt
+    tasks/ARM/seed-K/result.json      what the task returned (written last, atomically)
+    summary.json, summary.md          verdicts with confidence intervals over seeds, tables, timings
+    figures/*.png
+
+A task whose ``result.json`` exists is done; ``--resume`` skips it and continues the others from their last
+checkpoint. Tasks are independent, so they are scheduled through Dask distributed: a local cluster sized to
+the machine by default, ``--scheduler ADDRESS`` for an existing cluster, ``--scheduler serial`` for none.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+from typing import Callable
+
+from ._errors import UsageError
+from ._results import write_json_atomic
+
+__all__ = ["run_experiment", "execute_task", "experiment_names", "get_experiment", "CONFIG_SCHEMA", "SUMMARY_SCHEMA"]
+
+CONFIG_SCHEMA = "theorycheck.experiment/1"
+SUMMARY_SCHEMA = "theorycheck.experiment-summary/1"
+PRESETS = ("quick", "full")
+_ARM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def experiment_names() -> list[str]:
+    from numerics.experiments import experiment_names as names
+    return names()
+
+
+def get_experiment(name: str):
+    from numerics.experiments import load_experiment
+    try:
+        return load_experiment(name)
+    except KeyError:
+        raise UsageError(f"unknown experiment {name!r}; choose one of: {', '.join(experiment_names())} "
+                         "(theorycheck experiment --list)") from None
+
+
+# --------------------------------------------------------------------------------------------- one task
+def execute_task(spec: dict) -> dict:
+    """Run one (arm, seed) task to completion (resuming from its checkpoint if any) and write result.json.
+
+    Runs on one thread (``torch.set_num_threads(1)``) so that the arithmetic, and hence the result, is the same
+    whichever process or worker runs it.
+    """
+    import torch
+
+    from numerics._experiment import Run
+
+    path = os.path.join(spec["directory"], "result.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    experiment = get_experiment(spec["experiment"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    try:
+        run = Run(experiment=spec["experiment"], arm=spec["arm"], seed=spec["seed"], config=spec["config"],
+                  directory=spec["directory"], device=spec["device"], progress=spec.get("progress"),
+                  stop_after=spec.get("stop_after"))
+        result = experiment.train(run)
+    finally:
+        torch.set_num_threads(threads)
+    doc = {"arm": spec["arm"]["name"], "seed": spec["seed"], "result": result,
+           "seconds": time.perf_counter() - start}
+    write_json_atomic(path, doc)
+    return doc
+
+
+# --------------------------------------------------------------------------------------------- progress
+class _Progress:
+    """A one-line progress bar on stderr (redrawn in place on a terminal, a line per 10% otherwise)."""
+
+    def __init__(self, label: str, total: int, stream=None, enabled: bool = True):
+        self.label, self.total, self.done = label, max(1, total), 0
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_draw = 0.0
+        self._last_decile = -1
+
+    def draw(self, fraction: float, note: str = "") -> None:
+        if not self.enabled:
+            return
+        fraction = min(max(fraction, 0.0), 1.0)
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last_draw < 0.2 and fraction < 1.0:
+                return
+            self._last_draw = now
+            bar = "#" * int(30 * fraction) + "." * (30 - int(30 * fraction))
+            self.stream.write(f"\r{self.label} [{bar}] {100 * fraction:5.1f}% {note[:60]:<60}")
+            if fraction >= 1.0:
+                self.stream.write("\n")
+        else:
+            decile = int(10 * fraction)
+            if decile == self._last_decile:
+                return
+            self._last_decile = decile
+            self.stream.write(f"{self.label}: {100 * fraction:3.0f}% {note}\n")
+        self.stream.flush()
+
+    def task_done(self, note: str = "") -> None:
+        self.done += 1
+        self.draw(self.done / self.total, note)
+
+
+# --------------------------------------------------------------------------------------------- the run
+def _slug(arm: dict) -> str:
+    name = arm.get("name", "")
+    if not isinstance(name, str) or not _ARM_NAME.match(name):
+        raise ValueError(f"experiment arm name {name!r}: use letters, digits and -_. only")
+    return name
+
+
+def _config(experiment, preset: str, seeds: int | None, overrides: dict | None) -> dict:
+    if preset not in experiment.presets:
+        raise UsageError(f"--preset {preset!r}: experiment {experiment.name!r} has presets "
+                         f"{', '.join(experiment.presets)}; use --preset quick or --preset full")
+    config = copy.deepcopy(dict(experiment.presets[preset]))
+    for key, value in (overrides or {}).items():
+        if key not in config:
+            raise UsageError(f"override {key!r}: not a setting of {experiment.name!r}; settings: {', '.join(config)}")
+        config[key] = value
+    if seeds is not None:
+        if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+            raise UsageError(f"--seeds {seeds!r}: must be a positive integer, e.g. --seeds 5")
+        config["seeds"] = seeds
+    return config
+
+
+def _prepare_directory(out: str, doc: dict, resume: bool) -> None:
+    config_path = os.path.join(out, "config.json")
+    if resume:
+        if not os.path.exists(config_path):
+            raise UsageError(f"--resume: no earlier run in {out!r} (no config.json); run without --resume first")
+        with open(config_path, encoding="utf-8") as fh:
+            old = json.load(fh)
+        for key in ("experiment", "preset", "config", "device"):
+            if old.get(key) != doc.get(key):
+                raise UsageError(f"--resume: {key} differs from the run in {out!r} ({old.get(key)!r} there, "
+                                 f"{doc.get(key)!r} now); resume with the same settings or choose another --out")
+        return
+    if os.path.exists(out):
+        if not os.path.isdir(out) or (os.listdir(out) and not os.path.exists(config_path)):
+            raise UsageError(f"--out {out!r}: exists and is not an experiment directory (no config.json); "
+                             "choose an empty or new directory")
+        for entry in ("tasks", "figures", "summary.json", "summary.md", "config.json"):
+            target = os.path.join(out, entry)
+            if os.path.isdir(target):
+                shutil.rmtree(target)
+            elif os.path.exists(target):
+                os.unlink(target)
+    os.makedirs(out, exist_ok=True)
+    write_json_atomic(config_path, doc)
+
+
+def _run_serial(specs: list[dict], bar: _Progress) -> None:
+    for i, spec in enumerate(specs):
+        label = f"{spec['arm']['name']} seed {spec['seed']}"
+
+        def progress(phase, step, total, i=i, label=label):
+            frac = (i + (step / max(total, 1))) / len(specs)
+            bar.draw(frac, f"{label} {phase} {step}/{total}")
+
+        execute_task(dict(spec, progress=progress))
+        bar.task_done(label)
+
+
+def _run_dask(specs: list[dict], bar: _Progress, scheduler: str, workers: int | None) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - dask is a dependency
+        raise UsageError("--scheduler needs dask[distributed]; install it or use --scheduler serial") from None
+    cluster = None
+    if scheduler == "local":
+        n = workers or min(len(specs), os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=max(1, n), threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(f"--scheduler {scheduler!r}: cannot connect ({exc}); give a running Dask scheduler's "
+                             "address (tcp://HOST:8786), 'local' or 'serial'") from None
+    try:
+        futures = client.map(execute_task, specs, pure=False)
+        for future in as_completed(futures):
+            doc = future.result()  # re-raises a task's exception here
+            bar.task_done(f"{doc['arm']} seed {doc['seed']}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None, device: str = "auto",
+                   out: str | None = None, resume: bool = False, scheduler: str = "local", workers: int | None = None,
+                   overrides: dict | None = None, progress: bool = True, stop_after: int | None = None) -> dict:
+    """Run (or resume) experiment ``name``; return its summary (also written to ``OUT/summary.json``)."""
+    from numerics import resolve_device
+    from numerics._experiment import read_metrics
+
+    experiment = get_experiment(name)
+    config = _config(experiment, preset, seeds, overrides)
+    try:
+        resolved = str(resolve_device(device))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"--workers {workers!r}: must be a positive integer, e.g. --workers 2")
+    out = out or os.path.join("reports", "experiments", name)
+    arms = experiment.arms(config)
+    slugs = [_slug(a) for a in arms]
+    if len(set(slugs)) != len(slugs):
+        raise ValueError(f"experiment {name!r}: arm names are not unique: {slugs}")
+    doc = {"schema": CONFIG_SCHEMA, "experiment": name, "title": experiment.title, "source": experiment.source,
+           "preset": preset, "config": config, "device": resolved, "arms": arms}
+    _prepare_directory(out, doc, resume)
+
+    specs = [{"experiment": name, "arm": arm, "seed": seed, "config": config, "device": resolved,
+              "directory": os.path.join(out, "tasks", slug, f"seed-{seed}"), "stop_after": stop_after}
+             for arm, slug in zip(arms, slugs) for seed in range(config["seeds"])]
+    pending = [s for s in specs if not os.path.exists(os.path.join(s["directory"], "result.json"))]
+    bar = _Progress(f"{name} ({preset}, {len(specs)} tasks, {len(pending)} to run)", len(pending), enabled=progress)
+    start = time.perf_counter()
+    if pending:
+        if scheduler == "serial" or len(pending) == 1 and scheduler == "local":
+            _run_serial(pending, bar)
+        else:
+            _run_dask(pending, bar, scheduler, workers)
+    wall = time.perf_counter() - start
+
+    results, seconds = {}, 0.0
+    for spec in specs:
+        with open(os.path.join(spec["directory"], "result.json"), encoding="utf-8") as fh:
+            task = json.load(fh)
+        results[(spec["arm"]["name"], spec["seed"])] = task["result"]
+        seconds += task["seconds"]
+    summary = experiment.summarize(config, results)
+    verdicts = [v.as_dict() for v in summary.pop("verdicts", [])]
+    figures = []
+    if experiment.figures is not None:
+        figdir = os.path.join(out, "figures")
+        os.makedirs(figdir, exist_ok=True)
+        by_arm = {spec["arm"]["name"]: spec for spec in specs}
+
+        def metrics(arm: str, seed: int) -> list[dict]:
+            return read_metrics(os.path.join(os.path.dirname(by_arm[arm]["directory"]), f"seed-{seed}"))
+
+        figures = experiment.figures(config, results, metrics, figdir)
+    document = {"schema": SUMMARY_SCHEMA, "experiment": name, "title": experiment.title, "source": experiment.source,
+                "preset": preset, "seeds": config["seeds"], "device": resolved, "tasks": len(specs),
+                "verdicts": verdicts, "tables": summary,
+                "timing": {"wall_seconds_this_invocation": wall, "task_seconds_total": seconds,
+                           "tasks_run_this_invocation": len(pending)},
+                "figures": [os.path.join("figures", f) for f in figures]}
+    write_json_atomic(os.path.join(out, "summary.json"), document)
+    _write_text_atomic(os.path.join(out, "summary.md"), _markdown(document))
+    document["directory"] = out
+    return document
+
+
+def _fmt(x) -> str:
+    return "nan" if x != x else f"{x:.4g}"
+
+
+def _markdown(doc: dict) -> str:
+    lines = [f"# {doc['title']} (`{doc['experiment']}`, preset {doc['preset']}, {doc['seeds']} seeds, {doc['device']})",
+             "", f"Source: {doc['source']}", "", "| verdict | status | estimate (95% CI over seeds) | claimed |",
+             "|---|---|---|---|"]
+    for v in doc["verdicts"]:
+        e = v["estimate"]
+        side = ">" if v["direction"] == "above" else "<"
+        kind = "" if v["asserted"] else " (reported)"
+        lines.append(f"| {v['statement']} | **{v['status']}**{kind} | {_fmt(e['mean'])} "
+                     f"[{_fmt(e['lo'])}, {_fmt(e['hi'])}], n={e['n']} | {side} {_fmt(v['threshold'])} |")
+    for v in doc["verdicts"]:
+        if v["detail"]:
+            lines += ["", f"- **{v['name']}**: {v['detail']}"]
+    lines += ["", f"Figures: {', '.join(doc['figures']) or 'none'}", ""]
+    return "\n".join(lines)
+
+
+def _write_text_atomic(path: str, text: str) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def verdict_line(v: dict) -> str:
+    e = v["estimate"]
+    side = ">" if v["direction"] == "above" else "<"
+    tag = v["status"] + ("" if v["asserted"] else " (reported)")
+    return f"{tag:<24} {v['name']}: {_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}] (claimed {side} {_fmt(v['threshold'])})"
+
+
+ProgressFn = Callable[[str, int, int], None]
