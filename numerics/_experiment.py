@@ -38,6 +38,7 @@ __all__ = [
     "loglog_slope",
     "read_metrics",
     "save_figure",
+    "jsonable",
 ]
 
 METRICS_SCHEMA = "theorycheck.metrics/1"
@@ -111,7 +112,7 @@ class Verdict:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "statement": self.statement, "status": self.status, "asserted": self.asserted,
-                "threshold": self.threshold, "direction": self.direction, "estimate": _jsonable(self.estimate),
+                "threshold": self.threshold, "direction": self.direction, "estimate": jsonable(self.estimate),
                 "detail": self.detail}
 
 
@@ -157,14 +158,25 @@ class Run:
         self._steps_done = 0
         os.makedirs(directory, exist_ok=True)
         self.metrics_path = os.path.join(directory, "metrics.jsonl")
+        self._journal = os.path.join(directory, "checkpoint-latest.json")
+        # Resuming: metrics.jsonl is cut back to the newest checkpoint, and lines are not written again while
+        # train() re-walks the phases before it (their lines are already in the file).
+        self._replaying: str | None = None
+        if os.path.exists(self._journal):
+            with open(self._journal, encoding="utf-8") as fh:
+                self._replaying = json.load(fh)["phase"]
+            saved = torch.load(self._checkpoint_path(self._replaying), map_location="cpu", weights_only=False)
+            _truncate(self.metrics_path, int(saved["metrics_bytes"]))
 
     # ------------------------------------------------------------------ logging
     def log(self, step: int, phase: str = "train", **values) -> None:
         """Append one line to ``metrics.jsonl`` (flushed; ``schema``, ``phase``, ``step`` plus the values)."""
+        if self._replaying is not None:
+            return
         line = {"schema": METRICS_SCHEMA, "phase": phase, "step": int(step)}
-        line.update({k: _jsonable(v) for k, v in values.items()})
+        line.update({k: jsonable(v) for k, v in values.items()})
         with open(self.metrics_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line, sort_keys=True, allow_nan=True) + "\n")
+            fh.write(json.dumps(line, sort_keys=True, allow_nan=False) + "\n")
             fh.flush()
 
     # ------------------------------------------------------------------ checkpointed steps
@@ -174,9 +186,9 @@ class Run:
     def steps(self, phase: str, total: int, state: dict, checkpoint_every: int | None = None) -> Iterator[int]:
         """Yield the steps ``0..total-1`` of ``phase`` still to do, checkpointing ``state`` along the way.
 
-        On entry, a checkpoint of this phase (from an earlier, killed process) is loaded into ``state`` in place
-        and ``metrics.jsonl`` is cut back to its length at that checkpoint. A finished phase yields nothing and
-        leaves ``state`` as it was at its end.
+        On entry, a checkpoint of this phase (from an earlier, killed process) is loaded into ``state`` in place;
+        a finished phase yields nothing and leaves ``state`` as it was at its end. The phase of the newest
+        checkpoint ends the replay (see ``__init__``): logging resumes there. Phase names must be unique in a task.
         """
         every = checkpoint_every or max(1, total // 10)
         path = self._checkpoint_path(phase)
@@ -185,9 +197,11 @@ class Run:
             saved = torch.load(path, map_location="cpu", weights_only=False)
             _load_into(state, saved["state"])
             start = int(saved["step"])
-            _truncate(self.metrics_path, int(saved["metrics_bytes"]))
+            if self._replaying == phase:
+                self._replaying = None
         else:  # mark where this phase starts in metrics.jsonl, so a kill before the first checkpoint resumes cleanly
-            self._save(path, state, 0)
+            self._replaying = None
+            self._save(path, state, 0, phase)
         for step in range(start, total):
             if self._progress is not None:
                 self._progress(phase, step, total)
@@ -195,24 +209,42 @@ class Run:
             self._steps_done += 1
             done = step + 1
             if done % every == 0 or done == total:
-                self._save(path, state, done)
-            if self._stop_after is not None and self._steps_done >= self._stop_after:
-                raise _SimulatedKill(f"stopped after {self._steps_done} steps (test hook)")
+                self._save(path, state, done, phase)
+            if self._stop_after is not None:  # an int (this task's steps) or a shared [steps left] budget
+                if isinstance(self._stop_after, list):
+                    self._stop_after[0] -= 1
+                    left = self._stop_after[0]
+                else:
+                    left = self._stop_after - self._steps_done
+                if left <= 0:
+                    raise _SimulatedKill(f"stopped after {self._steps_done} steps of this task (test hook)")
         if self._progress is not None:
             self._progress(phase, total, total)
 
-    def _save(self, path: str, state: dict, step: int) -> None:
+    def _save(self, path: str, state: dict, step: int, phase: str) -> None:
         size = os.path.getsize(self.metrics_path) if os.path.exists(self.metrics_path) else 0
         blob = {"step": step, "metrics_bytes": size, "state": _dump(state)}
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".ckpt-", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(blob, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        _atomic(path, lambda tmp: torch.save(blob, tmp))
+        # then the journal: which phase holds the newest checkpoint (a kill in between leaves the previous
+        # phase named, whose end is consistent with the new phase's step-0 checkpoint; see __init__)
+        _atomic(self._journal, lambda tmp: _write_text(tmp, json.dumps({"phase": phase})))
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _atomic(path: str, write: Callable[[str], object]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".part")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 class _SimulatedKill(BaseException):
@@ -291,16 +323,19 @@ def _truncate(path: str, size: int) -> None:
             fh.truncate(size)
 
 
-def _jsonable(v):
+def jsonable(v):
+    """Plain JSON: tensors and arrays as numbers/lists, non-finite floats as the strings "nan", "inf", "-inf"."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     if isinstance(v, torch.Tensor):
         v = v.detach().cpu()
-        return v.item() if v.numel() == 1 else v.tolist()
+        return jsonable(v.item() if v.numel() == 1 else v.tolist())
     if isinstance(v, np.ndarray):
-        return v.tolist()
+        return jsonable(v.tolist())
     if isinstance(v, (np.floating, np.integer)):
-        return v.item()
+        return jsonable(v.item())
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     return v

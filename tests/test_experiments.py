@@ -214,3 +214,38 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     subprocess.run([sys.executable, "-c", script, killed, "resume"], env=env, check=True)
     subprocess.run([sys.executable, "-c", script, whole], env=env, check=True)
     assert _task_files(killed) == _task_files(whole)
+
+
+@pytest.mark.slow
+def test_committee_ode_quick_preset_gap_shrinks_like_inverse_sqrt_n(tmp_path):
+    """Saad-Solla's ODE vs online SGD: the gap's log-log slope in N has its 95% CI inside (-0.75, -0.25)."""
+    doc = run_experiment(NAME, preset="quick", out=str(tmp_path / "q"), scheduler="local", workers=2, progress=False)
+    status = {v["name"]: v["status"] for v in doc["verdicts"]}
+    assert status == {"gap-shrinks": "holds", "gap-rate": "holds"}, doc["verdicts"]
+    assert all((tmp_path / "q" / f).exists() for f in doc["figures"])
+
+
+def _two_phase_task(directory, stop_after=None) -> list[float]:
+    """Phase 'a', a line logged between phases, phase 'b', a line logged after: the shape of a multi-phase task."""
+    run = Run(experiment="t", arm={"name": "x"}, seed=3, config={}, directory=str(directory), device="cpu",
+              stop_after=stop_after)
+    state = {"w": torch.zeros(2), "g": run.generator}
+    for step in run.steps("a", 6, state, checkpoint_every=2):
+        state["w"] += torch.randn(2, generator=state["g"])
+        run.log(step, phase="a", w=state["w"].sum())
+    run.log(6, phase="between", w=state["w"].sum())
+    for step in run.steps("b", 5, state, checkpoint_every=2):
+        state["w"] *= 0.5
+        run.log(step, phase="b", w=state["w"].sum())
+    run.log(5, phase="after", w=state["w"].sum())
+    return state["w"].tolist()
+
+
+@pytest.mark.parametrize("kill_at", range(1, 12))
+def test_multi_phase_resume_keeps_every_phase_and_logs_nothing_twice(tmp_path, kill_at):
+    reference = _two_phase_task(tmp_path / "ref")
+    with pytest.raises(BaseException, match="test hook"):
+        _two_phase_task(tmp_path / "run", stop_after=kill_at)
+    assert _two_phase_task(tmp_path / "run") == reference
+    assert (tmp_path / "run" / "metrics.jsonl").read_bytes() == (tmp_path / "ref" / "metrics.jsonl").read_bytes()
+    assert [r["phase"] for r in read_metrics(str(tmp_path / "ref"))] == ["a"] * 6 + ["between"] + ["b"] * 5 + ["after"]

@@ -60,7 +60,7 @@ def execute_task(spec: dict) -> dict:
     """
     import torch
 
-    from numerics._experiment import Run
+    from numerics._experiment import Run, jsonable
 
     path = os.path.join(spec["directory"], "result.json")
     if os.path.exists(path):
@@ -77,7 +77,7 @@ def execute_task(spec: dict) -> dict:
         result = experiment.train(run)
     finally:
         torch.set_num_threads(threads)
-    doc = {"arm": spec["arm"]["name"], "seed": spec["seed"], "result": result,
+    doc = {"arm": spec["arm"]["name"], "seed": spec["seed"], "result": jsonable(result),
            "seconds": time.perf_counter() - start}
     write_json_atomic(path, doc)
     return doc
@@ -172,7 +172,10 @@ def _prepare_directory(out: str, doc: dict, resume: bool) -> None:
 
 
 def _run_serial(specs: list[dict], bar: _Progress) -> None:
+    budget = [specs[0]["stop_after"]] if specs and specs[0].get("stop_after") is not None else None
     for i, spec in enumerate(specs):
+        if budget is not None:
+            spec = dict(spec, stop_after=budget)  # one step budget for the whole invocation (test hook)
         label = f"{spec['arm']['name']} seed {spec['seed']}"
 
         def progress(phase, step, total, i=i, label=label):
@@ -196,7 +199,7 @@ def _run_dask(specs: list[dict], bar: _Progress, scheduler: str, workers: int | 
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"--scheduler {scheduler!r}: cannot connect ({exc}); give a running Dask scheduler's "
                              "address (tcp://HOST:8786), 'local' or 'serial'") from None
@@ -216,7 +219,7 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
                    overrides: dict | None = None, progress: bool = True, stop_after: int | None = None) -> dict:
     """Run (or resume) experiment ``name``; return its summary (also written to ``OUT/summary.json``)."""
     from numerics import resolve_device
-    from numerics._experiment import read_metrics
+    from numerics._experiment import jsonable, read_metrics
 
     experiment = get_experiment(name)
     config = _config(experiment, preset, seeds, overrides)
@@ -252,7 +255,7 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
     for spec in specs:
         with open(os.path.join(spec["directory"], "result.json"), encoding="utf-8") as fh:
             task = json.load(fh)
-        results[(spec["arm"]["name"], spec["seed"])] = task["result"]
+        results[(spec["arm"]["name"], spec["seed"])] = _floats(task["result"])
         seconds += task["seconds"]
     summary = experiment.summarize(config, results)
     verdicts = [v.as_dict() for v in summary.pop("verdicts", [])]
@@ -272,13 +275,27 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
                 "timing": {"wall_seconds_this_invocation": wall, "task_seconds_total": seconds,
                            "tasks_run_this_invocation": len(pending)},
                 "figures": [os.path.join("figures", f) for f in figures]}
+    document = jsonable(document)
     write_json_atomic(os.path.join(out, "summary.json"), document)
     _write_text_atomic(os.path.join(out, "summary.md"), _markdown(document))
     document["directory"] = out
     return document
 
 
+def _floats(v):
+    """Inverse of ``jsonable`` for what ``summarize`` reads: the strings "nan", "inf", "-inf" back to floats."""
+    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
+        return float(v)
+    if isinstance(v, dict):
+        return {k: _floats(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_floats(x) for x in v]
+    return v
+
+
 def _fmt(x) -> str:
+    if isinstance(x, str):
+        return x
     return "nan" if x != x else f"{x:.4g}"
 
 

@@ -1,0 +1,163 @@
+"""born-again experiment: smoke run, kill + resume reproducibility, the gradient split and the CWTM loss."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from numerics._distillation import cwtm_loss
+from numerics._experiment import _SimulatedKill
+from numerics.experiments import _born_again as ba
+from numerics.experiments._born_again import PRESETS, cwtm_label_loss, gradient_split, make_data, mlp
+from verify._experiments import run_experiment
+
+NAME = "born-again"
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("born-again-smoke"))
+    return out, run_experiment(NAME, preset="smoke", scheduler="serial", progress=False, out=out)
+
+
+def _task(out: str, arm: str, seed: int) -> tuple[bytes, dict]:
+    directory = os.path.join(out, "tasks", arm, f"seed-{seed}")
+    with open(os.path.join(directory, "metrics.jsonl"), "rb") as fh:
+        metrics = fh.read()
+    with open(os.path.join(directory, "result.json"), encoding="utf-8") as fh:
+        return metrics, json.load(fh)["result"]
+
+
+def test_smoke_files_and_summary(smoke):
+    out, summary = smoke
+    config = PRESETS["smoke"]
+    for name in ("config.json", "summary.json", "summary.md"):
+        assert os.path.exists(os.path.join(out, name))
+    for figure in summary["figures"]:
+        assert os.path.getsize(os.path.join(out, figure)) > 0
+    assert len(summary["figures"]) == 2
+    assert summary["tasks"] == len(config["datasets"]) * len(config["methods"]) * config["seeds"]
+    names = {v["name"]: v for v in summary["verdicts"]}
+    for d in config["datasets"]:
+        assert names[f"{d}-teacher-trained"]["asserted"]
+        for m in config["methods"]:
+            assert not names[f"{d}-{m}-born-again"]["asserted"]
+        assert {f"{d}-cwtm-vs-kd", f"{d}-dkpp-vs-kd", f"{d}-kd-dark-share"} <= set(names)
+    assert names["scalar-split-cancels"]["status"] == "holds"  # an identity: true for any training length
+    tables = summary["tables"]
+    assert set(tables) == {"test_accuracy", "minus_teacher", "dark_share", "teacher_spread"}
+    assert len(tables["test_accuracy"]["digits"]["kd"]) == config["generations"] + 1
+    _, result = _task(out, "digits-kd", 0)
+    assert len(result["generations"]) == config["generations"] + 1
+    lines = [json.loads(line) for line in _task(out, "synthetic-dkpp", 1)[0].splitlines()]
+    assert {line["phase"] for line in lines} == {f"gen{g}" for g in range(config["generations"] + 1)}
+    assert {"loss", "train_acc", "val_acc", "test_acc", "grad_true", "grad_dark", "dark_share", "dark_ratio",
+            "scalar_true", "scalar_residual"} <= set(lines[0])
+
+
+def test_teacher_is_shared_across_methods(smoke):
+    out, summary = smoke
+    assert summary["tables"]["teacher_spread"] == {"digits": 0.0, "synthetic": 0.0}
+    gen0 = {m: [line for line in _task(out, f"digits-{m}", 1)[0].splitlines() if b'"gen0"' in line]
+            for m in ("kd", "cwtm", "dkpp")}
+    assert gen0["kd"] == gen0["cwtm"] == gen0["dkpp"] and len(gen0["kd"]) == PRESETS["smoke"]["epochs"]
+
+
+def test_kill_and_resume_reproduce_the_uninterrupted_run(tmp_path):
+    # 2 generations x 20 epochs = 40 steps per task, a checkpoint every 4; each process does 7 steps and dies between
+    # checkpoints, so the task resumes at steps 4, 8, ..., 20 (the first step of generation 1), ...
+    overrides = {"datasets": ["synthetic"], "methods": ["dkpp"], "epochs": 20}
+    kwargs = {"preset": "smoke", "scheduler": "serial", "progress": False, "overrides": overrides}
+    straight = str(tmp_path / "straight")
+    run_experiment(NAME, out=straight, **kwargs)
+    killed, kills = str(tmp_path / "killed"), 0
+    for attempt in range(100):
+        try:
+            run_experiment(NAME, out=killed, resume=attempt > 0, stop_after=7, **kwargs)
+            break
+        except _SimulatedKill:
+            kills += 1
+    assert kills >= 2 * 9  # seed 0 alone is killed after 7, 11, ..., 39 of its steps
+    for seed in range(PRESETS["smoke"]["seeds"]):
+        assert _task(killed, "synthetic-dkpp", seed) == _task(straight, "synthetic-dkpp", seed)
+
+
+def test_gradient_split_of_a_known_matrix():
+    G = torch.tensor([[0.3, -0.5, 0.2], [0.1, 0.1, -0.2]])  # rows sum to 0
+    y = torch.tensor([1, 2])
+    true_sq, dark_sq, true, total = gradient_split(G, y).tolist()
+    assert true_sq == pytest.approx(0.25 + 0.04)
+    assert dark_sq == pytest.approx(0.09 + 0.04 + 0.01 + 0.01)
+    assert true == pytest.approx(-0.7) and total == pytest.approx(0.0, abs=1e-7)
+    assert gradient_split(torch.tensor([[1.0, 2.0]]), torch.tensor([0]))[3] == pytest.approx(3.0)
+
+
+def test_hard_label_gradient_has_dark_share_at_most_one_half():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(32, 10, generator=g, requires_grad=True)
+    y = torch.randint(0, 10, (32,), generator=g)
+    (G,) = torch.autograd.grad(F.cross_entropy(z, y), z)  # (q - onehot(y)) / b
+    true_sq, dark_sq, true, total = gradient_split(G, y).tolist()
+    assert dark_sq <= true_sq and abs(total) < 1e-6 < abs(true)  # the seed's scalar split: true = -dark
+    z = torch.zeros(1, 3, requires_grad=True)  # q = 1/3 each
+    p = torch.tensor([[1 / 3, 0.6, 1 / 15]])  # a soft target pulling class 1 up and class 2 down
+    (G,) = torch.autograd.grad(F.cross_entropy(z, p), z)  # q - p = [0, -4/15, 4/15]: dark share 1 > 1/2
+    true_sq, dark_sq, _, _ = gradient_split(G, torch.tensor([0])).tolist()
+    assert true_sq == pytest.approx(0.0, abs=1e-12) and dark_sq == pytest.approx(2 * (4 / 15) ** 2)
+
+
+def test_a_saturated_softmax_gives_nan_not_an_error():
+    assert ba._ratio(1.0, 4.0) == 0.25 and ba._ratio(1.0, 0.0) == math.inf and math.isnan(ba._ratio(0.0, 0.0))
+    assert ba._nanmean([{"s": 0.2}, {"s": "nan"}, {"s": 0.4}], "s") == pytest.approx(0.3)  # as jsonable stores nan
+    assert math.isnan(ba._nanmean([{"s": "nan"}], "s"))
+
+
+def test_cwtm_label_loss_is_b_times_the_argmax_form_where_the_teacher_is_right():
+    g = torch.Generator().manual_seed(1)
+    Z = torch.randn(8, 5, generator=g)
+    Tt = torch.randn(8, 5, generator=g)
+    y = Tt.argmax(-1)
+    assert torch.allclose(cwtm_label_loss(Z, Tt, y), 8 * cwtm_loss(Z, Tt))
+    assert not torch.allclose(cwtm_label_loss(Z, Tt, (y + 1) % 5), 8 * cwtm_loss(Z, Tt))
+
+
+@pytest.mark.parametrize("dataset", ["digits", "synthetic"])
+def test_data_is_a_deterministic_disjoint_split(dataset):
+    config = PRESETS["smoke"]
+    a = make_data(config, dataset, torch.Generator().manual_seed(3))
+    b = make_data(config, dataset, torch.Generator().manual_seed(3))
+    c = make_data(config, dataset, torch.Generator().manual_seed(4))
+    for part in ("train", "val", "test"):
+        assert torch.equal(a[part][0], b[part][0]) and torch.equal(a[part][1], b[part][1])
+    assert not torch.equal(a["test"][1], c["test"][1])
+    rows = torch.cat([a[p][0] for p in ("train", "val", "test")])
+    assert len(torch.unique(rows, dim=0)) == len(rows) or dataset == "digits"  # digits has duplicate images
+    assert 1 / a["classes"] < a["bayes_acc"] <= 1.0
+    assert abs(float(a["train"][0].mean())) < 1e-5
+
+
+def test_mlp_init_uses_only_its_generator():
+    before = torch.random.get_rng_state()
+    a = mlp(4, 8, 2, 3, torch.Generator().manual_seed(5))
+    b = mlp(4, 8, 2, 3, torch.Generator().manual_seed(5))
+    assert torch.equal(torch.random.get_rng_state(), before)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    assert a(torch.zeros(2, 4)).shape == (2, 3)
+
+
+@pytest.mark.slow
+def test_quick_preset(tmp_path):
+    summary = run_experiment(NAME, preset="quick", scheduler="serial", progress=False, out=str(tmp_path))
+    assert summary["seeds"] >= 5
+    for verdict in summary["verdicts"]:
+        if verdict["asserted"]:
+            assert verdict["status"] == "holds", verdict
+    assert all(spread == 0.0 for spread in summary["tables"]["teacher_spread"].values())
+    for figure in summary["figures"]:
+        assert os.path.getsize(os.path.join(str(tmp_path), figure)) > 0
