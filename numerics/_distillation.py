@@ -140,14 +140,21 @@ def cwtm_gradient(Z: Tensor, Tt: Tensor) -> Tensor:
     return _grad_wrt_student(cwtm_loss, Z, Tt)
 
 
-def dkpp_targets(Tt: Tensor) -> Tensor:
-    """softmax(Tt) with each row's non-argmax entries shifted cyclically (index order); shape (b, n)."""
+def dkpp_targets(Tt: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """softmax(Tt) with each row's non-argmax entries permuted; shape (b, n).
+
+    Without ``generator``: a cyclic shift in index order (``theory._distillation.dkpp_targets``, deterministic).
+    With one: an independent uniformly random permutation per row, as the BAN paper draws it.
+    """
     p = torch.softmax(Tt, dim=-1)  # (b, n)
     b, n = p.shape
     out = p.clone()
     for s, a in enumerate(teacher_argmax(Tt).tolist()):
         others = [i for i in range(n) if i != a]
-        source = others[1:] + others[:1]  # p~_{others[k]} = p_{others[k+1]}
+        if generator is None:
+            source = others[1:] + others[:1]  # p~_{others[k]} = p_{others[k+1]}
+        else:
+            source = [others[k] for k in torch.randperm(n - 1, generator=generator).tolist()]
         out[s, others] = p[s, source]
     return out
 

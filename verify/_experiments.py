@@ -193,6 +193,9 @@ def _run_dask(specs: list[dict], bar: _Progress, scheduler: str, workers: int | 
         raise UsageError("--scheduler needs dask[distributed]; install it or use --scheduler serial") from None
     cluster = None
     if scheduler == "local":
+        import warnings
+
+        warnings.filterwarnings("ignore", message="Port 8787 is already in use")  # another cluster's HTTP port
         n = workers or min(len(specs), os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=max(1, n), threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)

@@ -22,7 +22,9 @@ What is trained (one task = one dataset x method x seed):
              seed's reading (target = the teacher's argmax, a further 1/b); the two agree where the teacher is right
              and differ by the constant factor b, to which Adam is insensitive
   ``dkpp``   CE(softmax(z/T), dkpp_targets(t/T)): the teacher's soft targets with the non-argmax probabilities
-             permuted (``dkpp_targets``: a cyclic shift; the paper draws a random permutation)
+             permuted by an independent random permutation per training sample, drawn once per generation (as
+             in the BAN paper; ``theory._distillation`` uses a fixed cyclic shift, which has the same algebraic
+             properties but is a learnable structure, so it is not used for training)
   =========  ========================================================================================================
 
 Every task of a seed draws its data split, every generation's initialisation and every minibatch order from
@@ -179,7 +181,8 @@ def gradient_split(G: Tensor, y: Tensor) -> Tensor:
     return torch.stack([true_sq, total_sq - true_sq, true.sum(), G.sum()])
 
 
-def _loss_fn(method: str, generation: int, teacher_logits: Tensor | None, y_train: Tensor, T: float):
+def _loss_fn(method: str, generation: int, teacher_logits: Tensor | None, y_train: Tensor, T: float,
+             permutation_seed: int = 0):
     """loss(z, idx) for the minibatch ``idx`` of the training set."""
     if generation == 0:
         return lambda z, idx: F.cross_entropy(z, y_train[idx])
@@ -188,7 +191,9 @@ def _loss_fn(method: str, generation: int, teacher_logits: Tensor | None, y_trai
     if method == "cwtm":
         return lambda z, idx: cwtm_label_loss(z, teacher_logits[idx], y_train[idx])
     if method == "dkpp":
-        targets = dkpp_targets(teacher_logits / T)  # (N, n), once per generation: the teacher is frozen
+        # (N, n), once per generation (the teacher is frozen): a random permutation of each sample's non-argmax
+        # probabilities, as in the BAN paper, from a generator seeded per generation (the same after a resume)
+        targets = dkpp_targets(teacher_logits / T, torch.Generator().manual_seed(permutation_seed)).to(teacher_logits.device)
         return lambda z, idx: F.cross_entropy(z / T, targets[idx])
     raise ValueError(f"method {method!r}: use one of {', '.join(METHODS)}")
 
@@ -226,7 +231,7 @@ def train(run) -> dict:
         if loss_generation != g:  # also right after a resume: the teacher is in state
             with torch.no_grad():
                 teacher_logits = state["teacher"](X) if g > 0 else None  # (N, n)
-            loss_fn, loss_generation = _loss_fn(arm["method"], g, teacher_logits, y, T), g
+            loss_fn, loss_generation = _loss_fn(arm["method"], g, teacher_logits, y, T, seeds[g + 1] + 1), g
         perm = torch.randperm(n, generator=state["generator"]).to(device)
         sums, batches, residual = torch.zeros(4, device=device), 0, torch.zeros((), device=device)
         for start in range(0, n, bs):
