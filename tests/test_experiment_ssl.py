@@ -1,0 +1,218 @@
+"""The ``ssl-ablations`` experiment (BYOL / SimSiam ablations; seeds 000 and 001): its helpers against known
+answers, the smoke preset end to end, kill + resume reproducing an uninterrupted run, and (slow) the quick preset."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from numerics import _covariance_operator as nco
+from numerics.experiments import _ssl_ablations as ssl
+from verify._experiments import run_experiment
+
+F64 = torch.float64
+
+
+# --------------------------------------------------------------------------- helpers with known answers
+def test_collapse_metric_is_zero_when_collapsed_and_one_when_isotropic():
+    g = torch.Generator().manual_seed(0)
+    assert ssl.collapse_metric(torch.ones(64, 16) * torch.randn(16, generator=g)) == pytest.approx(0.0, abs=1e-6)
+    z = torch.randn(20000, 64, generator=g, dtype=F64)  # z/|z| has per-channel std 1/sqrt(d): metric ~ 1
+    assert ssl.collapse_metric(z) == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("mu", ["", "live", "detached"])
+@pytest.mark.parametrize("sigma", ["", "live", "detached"])
+def test_batch_components_are_the_table_code_lines(mu, sigma):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(32, 5, generator=g, dtype=F64) * 3 + 2
+    w = torch.randn(32, 5, generator=g, dtype=F64)
+    a = x.clone().requires_grad_(True)
+    ref = a
+    if mu == "live":
+        ref = ref - ref.mean(0)
+    elif mu == "detached":
+        ref = ref - ref.mean(0).detach()
+    if sigma == "live":
+        ref = ref / ref.std(0)
+    elif sigma == "detached":
+        ref = ref / ref.std(0).detach()
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), a)
+    b = x.clone().requires_grad_(True)
+    out = ssl.BatchComponents(mu, sigma)(b)
+    (g_out,) = torch.autograd.grad((out * w).sum(), b)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(g_out, g_ref)
+    if mu == "live":  # seed 000's zero-mean property: the gradient through live centring has zero batch mean
+        torch.testing.assert_close(g_out.mean(0), torch.zeros(5, dtype=F64), atol=1e-12, rtol=0)
+
+
+def test_batch_components_reject_unknown_mode():
+    with pytest.raises(ValueError, match="'live' or 'detached'"):
+        ssl.BatchComponents(mu="yes")
+
+
+def test_covariance_operator_trace_matches_the_seed_estimator():
+    """Bias-free ReLU net with linear output: tr of numerics._covariance_operator's V_x[K_bar_l] (the seed's
+    connection f_{l-1} (x) J_l^T) equals our trace from d h / d W_l."""
+    g = torch.Generator().manual_seed(2)
+    encoder = nn.Sequential(nn.Linear(4, 6, bias=False), nn.ReLU(), nn.Linear(6, 3, bias=False)).double()
+    with torch.no_grad():
+        for p in encoder.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=F64))
+    X = torch.randn(5, 4, generator=g, dtype=F64)  # items
+    D = torch.randn(3, 4, generator=g, dtype=F64) * 0.3  # augmentation offsets: view = x + D_a
+    ours = ssl.covariance_operator_trace(encoder, X[:, None, :] + D[None, :, :])
+    Ws = [encoder[0].weight.detach(), encoder[2].weight.detach()]
+    seed = [float(torch.trace(nco.covariance_operator_samples(Ws, X, D, layer))) for layer in (1, 2)]
+    assert ours == pytest.approx(seed, rel=1e-10)
+
+
+def test_covariance_operator_trace_of_a_linear_layer():
+    """h = W x + b: d h_o / d W_ij = delta_oi x_j, so tr = r * mean_x ||mean_aug(x) - mean||^2."""
+    g = torch.Generator().manual_seed(3)
+    encoder = nn.Sequential(nn.Linear(4, 3)).double()
+    views = torch.randn(7, 5, 4, generator=g, dtype=F64)
+    centred = views.mean(1) - views.mean((0, 1))  # (N, d)
+    assert ssl.covariance_operator_trace(encoder, views) == pytest.approx([3 * float((centred**2).sum(1).mean())])
+
+
+def test_hltm_bayes_root_matches_enumeration():
+    """Exact posterior by enumerating every latent configuration of a depth-2 tree (7 nodes)."""
+    cfg = {"depth": 2, "keep": 0, "leaves": 2, "flip": 0.2, "noise": 1.5}
+    g = torch.Generator().manual_seed(4)
+    root = torch.rand(200, 1, generator=g) < 0.5
+    x = ssl.hltm_sample(root, generator=g, **cfg).double()  # (200, 8)
+    post = torch.zeros(200, 2, dtype=F64)
+    for z in itertools.product((0, 1), repeat=7):  # z0; z1, z2; z3..z6 (children of node i: 2i+1, 2i+2)
+        prior = 0.5
+        for child in range(1, 7):
+            prior *= cfg["flip"] if z[child] != z[(child - 1) // 2] else 1 - cfg["flip"]
+        mean = torch.tensor([2 * z[3 + i // 2] - 1 for i in range(8)], dtype=F64)  # leaves of z3..z6
+        like = torch.exp(-((x - mean) ** 2).sum(1) / (2 * cfg["noise"] ** 2))
+        post[:, z[0]] += prior * like
+    assert torch.equal(ssl.hltm_bayes_root(x, **cfg), post.argmax(1))
+
+
+def test_digits_views_shift_only_gives_one_of_the_nine_shifts():
+    g = torch.Generator().manual_seed(5)
+    images = torch.rand(10, 8, 8, generator=g)
+    shifts = ssl.digits_shifts(images, 1)  # (10, 9, 64)
+    assert shifts.shape == (10, 9, 64)
+    assert torch.equal(ssl.digits_shifts(images, 0)[:, 0], images.reshape(10, 64))
+    padded = torch.nn.functional.pad(images, (1, 1, 1, 1))
+    views = ssl.digits_views(shifts, torch.arange(10), noise=0.0, mask=0.0, generator=g).reshape(10, 8, 8)
+    for i in range(10):
+        assert any(torch.equal(views[i], padded[i, dy:dy + 8, dx:dx + 8]) for dy in range(3) for dx in range(3))
+    assert torch.equal(shifts[:, 4], images.reshape(10, 64))  # the middle shift is the identity
+    masked = ssl.digits_views(shifts, torch.arange(10), noise=0.0, mask=1.0, generator=g)
+    assert torch.equal(masked, torch.zeros_like(masked))
+
+
+def test_linear_probe_separable_and_diverged():
+    g = np.random.default_rng(6)
+    y = np.arange(90) % 3
+    X = np.eye(3)[y] * 5 + g.normal(size=(90, 3)) * 0.1
+    parts = [(X[30 * i:30 * (i + 1)], y[30 * i:30 * (i + 1)]) for i in range(3)]
+    out = ssl.linear_probe(*parts, Cs=[0.1, 1.0])
+    assert out["test_acc"] == 1.0 and not out["diverged"]
+    bad = [(np.full((30, 3), np.nan), y[:30])] * 3
+    out = ssl.linear_probe(*bad, Cs=[1.0])
+    assert out["diverged"] and out["test_acc"] == pytest.approx(1 / 3)
+
+
+def test_kendall_tau_and_ordering_detail():
+    assert ssl.kendall_tau([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
+    assert ssl.kendall_tau([3, 2, 1], [10, 20, 30]) == pytest.approx(-1.0)
+    acc = {"none": [0.5, 0.5], "mu": [0.4, 0.45], "mu-sigma": [0.9, 0.8]}  # mu below none: one disagreement
+    detail = ssl._ordering_detail(["none", "mu", "mu-sigma"], acc)
+    assert detail.startswith("2 of 3 pairs") and "μ > none in the table" in detail
+
+
+def test_quick_arms_cover_the_ablations_and_the_bn_table():
+    config = ssl.PRESETS["quick"]
+    names = [a["name"] for a in ssl._arms(config)]
+    assert len(names) == len(set(names)) == 19
+    assert "byol-hltm-nosg" not in names and "simsiam-digits-nosg" in names and "byol-hltm-reinit" not in names
+    arm_names = set(names)
+    assert [ssl._bn_arm(config, v, arm_names) for v in ssl.BN_TABLE].count(None) == 0
+    assert ssl._bn_arm(config, "mu-sigma", arm_names) == "byol-digits-base"
+    for preset in ("quick", "full", "smoke"):
+        assert "seeds" in ssl.PRESETS[preset]
+    assert ssl.PRESETS["smoke"]["seeds"] == 2
+
+
+# --------------------------------------------------------------------------- the experiment end to end
+def test_smoke_preset_writes_files_and_summary(tmp_path):
+    out = str(tmp_path / "run")
+    doc = run_experiment("ssl-ablations", preset="smoke", scheduler="serial", progress=False, out=out)
+    arms = [a["name"] for a in ssl._arms(ssl.PRESETS["smoke"])]
+    assert len(arms) >= 2
+    for arm in arms:
+        for seed in range(2):
+            task = os.path.join(out, "tasks", arm, f"seed-{seed}")
+            assert os.path.exists(os.path.join(task, "metrics.jsonl"))
+            with open(os.path.join(task, "result.json")) as fh:
+                result = json.load(fh)["result"]
+            assert 0.0 <= result["probe_acc"] <= 1.0 and len(result["op_trace"]) == 2
+    for name in ("config.json", "summary.json", "summary.md"):
+        assert os.path.exists(os.path.join(out, name))
+    names = {v["name"] for v in doc["verdicts"]}
+    assert {"byol-hltm-base-healthy", "simsiam-hltm-base-healthy", "simsiam-hltm-nosg-collapses",
+            "hltm-ema-effect"} <= names
+    for v in doc["verdicts"]:
+        assert v["status"] in ("holds", "fails", "inconclusive") and v["estimate"]["n"] == 2
+    assert set(doc["tables"]["arms"]) == set(arms)
+    assert all(os.path.exists(os.path.join(out, f)) for f in doc["figures"]) and doc["figures"]
+
+
+def _task_files(out: str) -> dict:
+    files = {}
+    for root, _, names in os.walk(os.path.join(out, "tasks")):
+        for name in names:
+            path = os.path.join(root, name)
+            if name == "metrics.jsonl":
+                with open(path, "rb") as fh:
+                    files[os.path.relpath(path, out)] = fh.read()
+            elif name == "result.json":
+                with open(path) as fh:
+                    files[os.path.relpath(path, out)] = json.load(fh)["result"]
+    return files
+
+
+def test_kill_and_resume_reproduces_an_uninterrupted_run(tmp_path):
+    # BYOL with predictor re-initialisation every epoch (5 steps) and SimSiam without stop-gradient: the EMA
+    # target, the re-init generator and the dropped optimizer state must all come back from the checkpoint;
+    # checkpoints every 2 steps and a kill after 7, so the resumed run also cuts metrics.jsonl back.
+    overrides = {"ablations": {"hltm": ["reinit", "nosg"]}, "reinit_every_epochs": 1, "steps": {"hltm": 25},
+                 "log_every": 1}
+    kw = {"preset": "smoke", "scheduler": "serial", "progress": False, "overrides": overrides}
+    straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
+    run_experiment("ssl-ablations", out=straight, **kw)
+    with pytest.raises(BaseException) as info:
+        run_experiment("ssl-ablations", out=killed, stop_after=7, **kw)
+    assert type(info.value).__name__ == "_SimulatedKill"
+    run_experiment("ssl-ablations", out=killed, resume=True, **kw)
+    a, b = _task_files(straight), _task_files(killed)
+    assert set(a) == set(b) and len(a) == 8
+    for key in a:
+        assert a[key] == b[key], key
+
+
+@pytest.mark.slow
+def test_quick_preset_verdicts_hold(tmp_path):
+    doc = run_experiment("ssl-ablations", preset="quick", scheduler="serial", progress=False, out=str(tmp_path))
+    failed = [(v["name"], v["status"], v["estimate"])
+              for v in doc["verdicts"] if v["asserted"] and v["status"] != "holds"]
+    assert not failed, failed
+    assert {"collapse.png", "bn_table.png", "arms.png"} == {os.path.basename(f) for f in doc["figures"]}
+    for f in doc["figures"]:
+        assert os.path.getsize(os.path.join(str(tmp_path), f)) > 0
+    assert math.isfinite(doc["tables"]["arms"]["byol-hltm-base"]["bayes_acc"]["mean"])
