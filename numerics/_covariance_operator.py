@@ -205,8 +205,15 @@ def theorem4_gradient_descent(theta0: Tensor, eta: float, steps: int) -> Tensor:
     return theta
 
 
-def theorem4_ode(theta0: Tensor, T: float, rtol: float = 1e-12, atol: float = 1e-14) -> np.ndarray:
-    """Theorem 4's ODE (the theory's SymPy field, lambdified) solved by scipy's DOP853 on [0, T]; theta(T) (6,)."""
+def theorem4_ode(theta0: Tensor, T: float, rtol: float = 1e-12, atol: float = 1e-14,
+                 max_evaluations: int = 50_000) -> np.ndarray:
+    """Theorem 4's ODE (the theory's SymPy field, lambdified) solved by scipy's DOP853 on [0, T]; theta(T) (6,).
+
+    The field jumps where a gate w1_j^T x changes sign; where the flow is pushed into such a boundary from both
+    sides (a sliding mode) the classical solution ends and solve_ivp would shrink its step forever: after
+    ``max_evaluations`` field evaluations this raises RuntimeError instead. (``numerics.experiments._overlays``
+    integrates region by region and stops its horizon there.)
+    """
     import sympy as sp
     from scipy.integrate import solve_ivp
 
@@ -216,7 +223,13 @@ def theorem4_ode(theta0: Tensor, T: float, rtol: float = 1e-12, atol: float = 1e
     s = sp.Matrix(sp.symbols("s_0:6", real=True))
     field = lambdify_torch(list(s), list(theorem4_field(s[2:4, :], s[4:6, :], s[0:2, :])))
 
-    def rhs(_, y):
+    calls = [0]
+
+    def rhs(t, y):
+        calls[0] += 1
+        if calls[0] > max_evaluations:  # a sliding gate boundary: the step size collapses and solve_ivp never ends
+            raise RuntimeError(f"theorem4_ode: no progress past t = {t:.6g} after {max_evaluations} field evaluations "
+                               "(the flow is pushed into a gate boundary from both sides; the classical ODE ends there)")
         return field(*torch.as_tensor(y, dtype=torch.float64)).numpy()
 
     sol = solve_ivp(rhs, (0.0, T), theta0.detach().cpu().numpy().astype(np.float64), method="DOP853", rtol=rtol, atol=atol)

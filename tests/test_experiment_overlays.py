@@ -151,3 +151,9 @@ def test_quick_preset_verdicts_hold(tmp_path, name):
              if v["status"] != ("inconclusive" if v["name"] in QUICK_INCONCLUSIVE else "holds")]
     assert not wrong, wrong
     assert len(doc["figures"]) == 2 and all(os.path.exists(tmp_path / f) for f in doc["figures"])
+
+
+def test_library_theorem4_ode_raises_instead_of_stalling_at_a_sliding_boundary():
+    """The same start (seed 4): scipy's step size collapses at the boundary; the library solver says so."""
+    with pytest.raises(RuntimeError, match="no progress past t ="):
+        nco.theorem4_ode(_theta(4), 30.0, max_evaluations=5_000)
