@@ -39,6 +39,7 @@ __all__ = [
     "read_metrics",
     "save_figure",
     "jsonable",
+    "write_atomic",
 ]
 
 METRICS_SCHEMA = "theorycheck.metrics/1"
@@ -224,22 +225,25 @@ class Run:
     def _save(self, path: str, state: dict, step: int, phase: str) -> None:
         size = os.path.getsize(self.metrics_path) if os.path.exists(self.metrics_path) else 0
         blob = {"step": step, "metrics_bytes": size, "state": _dump(state)}
-        _atomic(path, lambda tmp: torch.save(blob, tmp))
+        write_atomic(path, lambda tmp: torch.save(blob, tmp))
         # then the journal: which phase holds the newest checkpoint (a kill in between leaves the previous
         # phase named, whose end is consistent with the new phase's step-0 checkpoint; see __init__)
-        _atomic(self._journal, lambda tmp: _write_text(tmp, json.dumps({"phase": phase})))
+        write_atomic(self._journal, json.dumps({"phase": phase}))
 
 
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
+def write_atomic(path: str, content: str | Callable[[str], object]) -> None:
+    """Write ``path`` through a temporary file beside it and a rename: a reader never sees half a file.
 
-
-def _atomic(path: str, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".part")
+    ``content``: the text, or a function that writes the temporary path it is given (torch.save, savefig).
+    """
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-", suffix=".part")
     os.close(fd)
     try:
-        write(tmp)
+        if isinstance(content, str):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(content)
+        else:
+            content(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -271,10 +275,10 @@ def save_figure(fig, directory: str, filename: str) -> str:
     import matplotlib.pyplot as plt
 
     os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{filename}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, os.path.join(directory, filename))
+    try:
+        write_atomic(os.path.join(directory, filename), lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
     return filename
 
 

@@ -163,3 +163,19 @@ def test_wrong_i2_is_refuted():
 def test_claims_with_more_samples(claim):
     r = check(dataclasses.replace(claim, samples=4 * claim.samples), seed=7)
     assert r.verdict == claim.expected, (r.error, r.counterexample)
+
+
+def test_saad_solla_field_matches_monte_carlo_increments():
+    """dQ/dalpha = 2 eta <delta lambda> + eta^2 <delta^2>, dR/dalpha = eta <delta nu> (K = M = 1), the averages by
+    Monte Carlo over (lambda, nu) ~ N(0, [[Q, R], [R, T]]); 5 standard errors (false-failure rate ~1e-6 each)."""
+    from numerics._committee import _compiled_field, erf_g, erf_g_prime
+
+    Q, R, T, eta = 0.7, 0.3, 1.0, 0.8
+    C = torch.tensor([[Q, R], [R, T]], dtype=torch.float64)
+    z = torch.randn(1_000_000, 2, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    lam, nu = (z @ torch.linalg.cholesky(C).T).unbind(1)
+    delta = erf_g_prime(lam) * (erf_g(nu) - erf_g(lam))
+    samples = torch.stack([2 * eta * delta * lam + eta**2 * delta**2, eta * delta * nu])  # (dQ, dR) per sample
+    mean, se = samples.mean(1), samples.std(1) / 1000.0
+    field = _compiled_field(1, 1)(*(torch.tensor(v, dtype=torch.float64) for v in (Q, R, T, eta)))
+    assert torch.all((field - mean).abs() < 5 * se), (field, mean, se)

@@ -24,7 +24,6 @@ import re
 import shutil
 import sys
 import time
-from typing import Callable
 
 from ._errors import UsageError
 from ._results import write_json_atomic
@@ -222,7 +221,7 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
                    overrides: dict | None = None, progress: bool = True, stop_after: int | None = None) -> dict:
     """Run (or resume) experiment ``name``; return its summary (also written to ``OUT/summary.json``)."""
     from numerics import resolve_device
-    from numerics._experiment import jsonable, read_metrics
+    from numerics._experiment import jsonable, read_metrics, write_atomic
 
     experiment = get_experiment(name)
     config = _config(experiment, preset, seeds, overrides)
@@ -266,10 +265,10 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
     if experiment.figures is not None:
         figdir = os.path.join(out, "figures")
         os.makedirs(figdir, exist_ok=True)
-        by_arm = {spec["arm"]["name"]: spec for spec in specs}
+        directories = {(spec["arm"]["name"], spec["seed"]): spec["directory"] for spec in specs}
 
         def metrics(arm: str, seed: int) -> list[dict]:
-            return read_metrics(os.path.join(os.path.dirname(by_arm[arm]["directory"]), f"seed-{seed}"))
+            return read_metrics(directories[(arm, seed)])
 
         figures = experiment.figures(config, results, metrics, figdir)
     document = {"schema": SUMMARY_SCHEMA, "experiment": name, "title": experiment.title, "source": experiment.source,
@@ -280,7 +279,7 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
                 "figures": [os.path.join("figures", f) for f in figures]}
     document = jsonable(document)
     write_json_atomic(os.path.join(out, "summary.json"), document)
-    _write_text_atomic(os.path.join(out, "summary.md"), _markdown(document))
+    write_atomic(os.path.join(out, "summary.md"), _markdown(document))
     document["directory"] = out
     return document
 
@@ -319,18 +318,9 @@ def _markdown(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_text_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def verdict_line(v: dict) -> str:
     e = v["estimate"]
     side = ">" if v["direction"] == "above" else "<"
     tag = v["status"] + ("" if v["asserted"] else " (reported)")
     return f"{tag:<24} {v['name']}: {_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}] (claimed {side} {_fmt(v['threshold'])})"
 
-
-ProgressFn = Callable[[str, int, int], None]

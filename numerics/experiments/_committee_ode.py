@@ -55,16 +55,17 @@ def _train(run) -> dict:
     J0 = (cfg["init"] * torch.randn(K, N, generator=g, dtype=f64) / math.sqrt(N)).to(dev)
     J = J0.expand(reps, K, N).clone()  # replicas: the same start, independent sample streams
     T = B @ B.T
+    T_cpu = T.cpu()
     alphas = torch.arange(0, total // every + 1, dtype=f64) * (every / N)
-    Q_ode, R_ode = saad_solla_ode((J0 @ J0.T).cpu(), (J0 @ B.T).cpu(), T.cpu(), eta, alphas, substeps=10)
-    eg_ode = [generalization_error_value(Q_ode[i], R_ode[i], T.cpu()).item() for i in range(len(alphas))]
+    Q_ode, R_ode = saad_solla_ode((J0 @ J0.T).cpu(), (J0 @ B.T).cpu(), T_cpu, eta, alphas, substeps=10)
+    eg_ode = [generalization_error_value(Q_ode[i], R_ode[i], T_cpu).item() for i in range(len(alphas))]
     state = {"J": J, "generator": g, "eg_sgd": []}
     sqrt2, c = math.sqrt(2.0), math.sqrt(2.0 / math.pi)
 
     def record(step: int) -> None:
         i = step // every
         Q, R = (J @ J.transpose(1, 2)).cpu(), (J @ B.T).cpu()
-        eg = [generalization_error_value(Q[r], R[r], T.cpu()).item() for r in range(reps)]
+        eg = [generalization_error_value(Q[r], R[r], T_cpu).item() for r in range(reps)]
         state["eg_sgd"].append(eg)
         gap = math.sqrt(sum((e - eg_ode[i]) ** 2 for e in eg) / reps)
         run.log(step, alpha=step / N, eg_sgd_mean=sum(eg) / reps, eg_ode=eg_ode[i], rms_gap=gap)
