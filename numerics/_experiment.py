@@ -13,6 +13,13 @@ state in place, truncates ``metrics.jsonl`` to the checkpoint and continues, so 
 final result and the same metric lines as an uninterrupted run with the same seed (CPU; tasks run on one
 thread so the arithmetic order is fixed). All randomness must come from ``run.generator`` (or generators kept
 in ``state``), never from ``random`` / ``numpy.random`` / torch's global generator.
+
+Devices. The generators are CPU generators, so every draw is made on the CPU and then moved to ``run.device``
+(``torch.randn(..., generator=g).to(dev)``, ``p.copy_(torch.rand(..., generator=g))``): torch refuses a CPU
+generator for a draw that makes or fills a CUDA tensor, and this way a seed gives the same random numbers on
+every device (tests/test_experiments.py audits each experiment for this). The arithmetic is not the same on a
+GPU (reduction order, cuBLAS, atomics in some backward passes), so bit-identical resume is a CPU guarantee; on
+CUDA a resumed run continues from the same state and agrees in distribution, not bit for bit.
 """
 
 from __future__ import annotations

@@ -16,11 +16,13 @@ import time
 
 import pytest
 import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
 
-from numerics._experiment import Run, Verdict, _dump, _load_into, mean_ci, read_metrics, spearman
+from numerics._experiment import Run, Verdict, _dump, _load_into, _SimulatedKill, mean_ci, read_metrics, spearman
 from verify._cli import main
 from verify._errors import UsageError
-from verify._experiments import experiment_names, run_experiment
+from verify._experiments import execute_task, experiment_names, run_experiment
 
 NAME = "overlay-committee-ode"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,7 +75,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path,
     byte-identical metrics.jsonl and identical results."""
     ref_out, _ = uninterrupted
     out = str(tmp_path / "run")
-    with pytest.raises(BaseException, match="test hook"):
+    with pytest.raises(_SimulatedKill):
         run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, stop_after=stop_after)
     assert not os.path.exists(os.path.join(out, "summary.json"))
     run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, resume=True)
@@ -244,8 +246,84 @@ def _two_phase_task(directory, stop_after=None) -> list[float]:
 @pytest.mark.parametrize("kill_at", range(1, 12))
 def test_multi_phase_resume_keeps_every_phase_and_logs_nothing_twice(tmp_path, kill_at):
     reference = _two_phase_task(tmp_path / "ref")
-    with pytest.raises(BaseException, match="test hook"):
+    with pytest.raises(_SimulatedKill):
         _two_phase_task(tmp_path / "run", stop_after=kill_at)
     assert _two_phase_task(tmp_path / "run") == reference
     assert (tmp_path / "run" / "metrics.jsonl").read_bytes() == (tmp_path / "ref" / "metrics.jsonl").read_bytes()
     assert [r["phase"] for r in read_metrics(str(tmp_path / "ref"))] == ["a"] * 6 + ["between"] + ["b"] * 5 + ["after"]
+
+
+# --------------------------------------------------------------------------------------------- the GPU path, on the CPU
+_IN_PLACE_RANDOM = {"uniform_", "normal_", "bernoulli_", "random_", "exponential_", "cauchy_", "geometric_",
+                    "log_normal_"}
+
+
+class _DrawAudit(TorchFunctionMode):
+    """Records random draws that work on the CPU but fail with ``--device cuda``.
+
+    Every generator of an experiment is a CPU ``torch.Generator``; torch refuses one for a draw that makes or fills
+    a CUDA tensor. So the rule (numerics/_experiment.py) is: draw on the CPU, then move. Broken, seen on the CPU:
+    an in-place draw into a parameter or a tensor that requires grad (it lives on ``run.device``), or a draw with a
+    generator and an explicit ``device=`` (there is no reason to name one except ``run.device``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.bad: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if kwargs.get("generator") is not None:
+            name = getattr(func, "__name__", repr(func))
+            target = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            if name in _IN_PLACE_RANDOM and target is not None and (
+                    isinstance(target, nn.Parameter) or target.requires_grad):
+                self.bad.append(f"{name} in place on a parameter {tuple(target.shape)}")
+            if kwargs.get("device") is not None:
+                self.bad.append(f"{name}(..., device={kwargs['device']!r}) with a CPU generator")
+        return func(*args, **kwargs)
+
+
+def test_audit_catches_an_in_place_draw_into_a_parameter():
+    layer = nn.Linear(2, 3)
+    with _DrawAudit() as audit, torch.no_grad():
+        layer.weight.uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
+        torch.randn(3, generator=torch.Generator(), device="cpu")
+        torch.randn(3, generator=torch.Generator()).to("cpu")  # the rule: draw, then move
+    assert len(audit.bad) == 2, audit.bad
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_every_experiment_draws_on_the_cpu_and_moves(tmp_path, name):
+    """A smoke run of each experiment makes no draw that would refuse its CPU generator on a GPU (a
+    born-again student's re-initialisation did: ``uniform_`` into CUDA parameters)."""
+    with _DrawAudit() as audit:
+        run_experiment(name, preset="smoke", seeds=1, out=str(tmp_path / name), scheduler="serial", progress=False)
+    assert audit.bad == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_a_worker_without_cuda_says_so_in_one_line(tmp_path):
+    """A Dask worker gets the device the client resolved; one without CUDA must say so, not fail deep inside."""
+    spec = {"experiment": NAME, "arm": {"name": "N64", "N": 64}, "seed": 0, "config": {}, "device": "cuda",
+            "directory": str(tmp_path / "t")}
+    with pytest.raises(UsageError, match="no CUDA device in this worker"):
+        execute_task(spec)
+    assert not os.path.exists(tmp_path / "t" / "result.json")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("name", experiment_names())
+def test_every_experiment_runs_and_resumes_on_cuda(tmp_path, name):
+    """On a GPU machine: each smoke preset runs with --device cuda, and a killed run resumes to completion (the
+    same random numbers as on the CPU; the arithmetic, and so the last bits, may differ)."""
+    whole = run_experiment(name, preset="smoke", seeds=1, device="cuda", out=str(tmp_path / "whole"),
+                           scheduler="serial", progress=False)
+    assert whole["device"] == "cuda" and whole["tasks"] >= 1
+    out = str(tmp_path / "killed")
+    with pytest.raises(_SimulatedKill):
+        run_experiment(name, preset="smoke", seeds=1, device="cuda", out=out, scheduler="serial", progress=False,
+                       stop_after=3)
+    resumed = run_experiment(name, preset="smoke", seeds=1, device="cuda", out=out, scheduler="serial",
+                             progress=False, resume=True)
+    assert [v["name"] for v in resumed["verdicts"]] == [v["name"] for v in whole["verdicts"]]

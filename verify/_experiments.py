@@ -66,6 +66,9 @@ def execute_task(spec: dict) -> dict:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     experiment = get_experiment(spec["experiment"])
+    if torch.device(spec["device"]).type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {spec['device']}: no CUDA device in this worker process (pid {os.getpid()}); "
+                         "give the workers GPUs, or run with --device cpu")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     start = time.perf_counter()

@@ -151,13 +151,18 @@ def mlp(d_in: int, width: int, depth: int, classes: int, generator: torch.Genera
 
 
 def reinitialize(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Redraw every ``nn.Linear``'s weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in place (torch's default)."""
+    """Redraw every ``nn.Linear``'s weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in place (torch's default).
+
+    The numbers are drawn on the CPU from ``generator`` (a CPU generator) and copied into the parameters, wherever
+    they live: an in-place ``uniform_`` on a CUDA parameter would refuse a CPU generator, and this way the same
+    seed gives the same weights on every device.
+    """
     with torch.no_grad():
         for layer in model.modules():
             if isinstance(layer, nn.Linear):
                 bound = 1.0 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.uniform_(-bound, bound, generator=generator)
+                for p in (layer.weight, layer.bias):
+                    p.copy_(torch.empty(p.shape, dtype=p.dtype).uniform_(-bound, bound, generator=generator))
     return model
 
 
