@@ -84,19 +84,15 @@ def time_task(experiment: str, arm: dict, config: dict, device: str, budget: flo
     if not marks:
         row["task_seconds"] = round(elapsed, 3)
         return row
-    total = marks[-1][1]
-    setup = marks[0][2]
-    row["steps_total"] = total
+    first, total, setup = marks[0][0], marks[-1][1], marks[0][2]
+    loop = [m for m in marks if m[0] < total]  # the marks at the start of a step (the last one is at its end)
+    step, _, now = loop[-1]  # `step - first` steps done by `now`
+    per = (now - setup) / (step - first) if step > first else None
+    row.update(steps_total=total, setup_seconds=round(setup, 3), seconds_per_step=per)
     if finished:
         row["task_seconds"] = round(elapsed, 3)
-        row["setup_seconds"] = round(setup, 3)
-        loop = [m for m in marks if m[0] < total]
-        row["seconds_per_step"] = (loop[-1][2] - setup) / max(loop[-1][0], 1) if len(loop) > 1 else None
-    else:
-        step, _, now = marks[-1]  # the hook stopped the task at the start of `step`: `step` steps are done
-        per = (now - setup) / (step - marks[0][0])
-        row.update(steps_done=step, setup_seconds=round(setup, 3), seconds_per_step=per,
-                   task_seconds=round(setup + per * total, 3))
+    else:  # stopped by the hook at the start of `step`
+        row.update(steps_done=step - first, task_seconds=round(setup + per * total, 3))
         row["note"] = "projected from the steps done; work after the training loop not included (lower bound)"
     return row
 
