@@ -90,18 +90,20 @@ def test_large_discrepancy_is_always_refuted_and_tiny_never():
 
 
 def test_an_estimator_constant_over_all_samples_is_judged_by_the_rare_event_bound():
-    """SE = 0 (every sample equal): a tiny discrepancy is within what an unseen rare event could add;
-    a large one is still refuted."""
+    """SE = 0 (every sample equal): a tiny discrepancy is within what an unseen rare event could add --
+    on the scale of what the estimator can take (a declared sample_bound, or the largest |sample| seen),
+    not on the closed form's; a large one is still refuted."""
     import sympy as sp
 
     def constant(mu, n, generator):
         torch.randn(1, generator=generator, dtype=mu.dtype)            # draws from the generator
         return torch.zeros(n, dtype=mu.dtype, device=mu.device)
 
-    tiny = normal_claim(samples=1000)
     # terms of size ~1 that cancel to ~1e-12 (as the network gradient's do in a thin wedge)
-    tiny = dataclasses.replace(tiny, monte_carlo=constant,
+    tiny = dataclasses.replace(normal_claim(samples=1000), monte_carlo=constant, sample_bound=1.0,
                                closed_form=lambda mu: sp.sin(mu) ** 2 + sp.cos(mu) ** 2 - 1 + sp.Rational(1, 10**12) * (1 + mu))
     assert check(tiny).verdict == "verified"
+    # the same estimator, no declared bound: every sample ever seen is 0, so nothing can hide a 1e-12
+    assert check(dataclasses.replace(tiny, sample_bound=None)).verdict == "refuted"
     large = dataclasses.replace(tiny, closed_form=lambda mu: (1 + mu) / 2)
     assert check(large).verdict == "refuted"

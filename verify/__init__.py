@@ -2,7 +2,7 @@
 
 Public API::
 
-    from verify import Claim, Real, Vector, Matrix, check
+    from verify import Claim, Real, Vector, Matrix, Sweep, check
 """
 
 from ._claim import Claim
@@ -11,8 +11,9 @@ from ._errors import ClaimDefinitionError, DerivationFileError, ParameterSpecErr
 from ._loader import load_claims
 from ._params import Matrix, ParamSpec, Real, Vector
 from ._results import SCHEMA, ClaimResult
+from ._sweep import Sweep
 
 __all__ = [
-    "Claim", "Real", "Vector", "Matrix", "ParamSpec", "check", "load_claims", "ClaimResult", "SCHEMA",
+    "Claim", "Real", "Vector", "Matrix", "ParamSpec", "Sweep", "check", "load_claims", "ClaimResult", "SCHEMA",
     "TheorycheckError", "ParameterSpecError", "ClaimDefinitionError", "DerivationFileError", "UsageError",
 ]

@@ -41,6 +41,9 @@ class Claim:
     sweep: a ``Sweep`` -- a one-parameter family of examples, checked and kept for the report's figure.
     trajectory: seed -> {"t": [...], "series": {name: [...]}, "xlabel": str, "ylabel": str}: for
         dynamics claims, theory and simulation along time, saved for the report (computed at run time).
+    sample_bound: optional bound on |every per-sample value| of ``monte_carlo`` over the parameter ranges
+        (an indicator: 1). Used where an example's samples are all equal (see ``_stats.py``); without it the
+        engine uses the largest |sample| seen over the claim's examples.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Claim:
     notes: str = ""
     sweep: Sweep | None = None
     trajectory: Callable[[int], Mapping[str, Any]] | None = None
+    sample_bound: float | None = None
 
     def __post_init__(self):
         who = f"Claim({self.name!r})" if isinstance(self.name, str) else "Claim(...)"
@@ -99,6 +103,11 @@ class Claim:
             raise ClaimDefinitionError(f"{who}: sweep must be a Sweep(label, xs, params), got {self.sweep!r}.")
         if self.trajectory is not None and not callable(self.trajectory):
             raise ClaimDefinitionError(f"{who}: trajectory must be a function seed -> dict, got {self.trajectory!r}.")
+        b = self.sample_bound
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, float)) or not (0 < b < math.inf)):
+            raise ClaimDefinitionError(f"{who}: sample_bound must be a positive finite number (a bound on |every per-sample value|), got {b!r}.")
+        if b is not None and self.method != "monte_carlo":
+            raise ClaimDefinitionError(f"{who}: sample_bound is for monte_carlo= claims (a bound on |per-sample values|); remove it from this exact= claim.")
         if self.derivation is not None and not callable(self.derivation):
             raise ClaimDefinitionError(f"{who}: derivation must be a zero-argument function returning a theory.Derivation.")
 

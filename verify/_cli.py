@@ -20,6 +20,7 @@ from ._engine import TIME_BUDGET, check, parse_replay
 from ._errors import TheorycheckError, UsageError
 from ._loader import load_claims
 from ._results import SCHEMA, ClaimResult, results_document, write_json_atomic
+from ._torchstate import Isolation
 
 __all__ = ["main", "EXIT_OK", "EXIT_REFUTED", "EXIT_ERROR"]
 
@@ -117,14 +118,10 @@ def _line(r: ClaimResult) -> str:
     verdict = r.verdict + (" (expected)" if r.verdict == "refuted" and r.as_expected else "")
     if r.verdict == "error":
         return f"{'error':<20} {r.name}  {r.source}: claim {r.name!r}: {r.error}"
-    stat = r.statistic
+    stat = r.statistic   # the largest over every example evaluated, and the threshold where it is attained
     sym = "max|z|" if stat.get("name") == "max_abs_z" else "max err/bound"
-    value = stat.get("value", 0.0)
-    cmp = ">" if r.counterexample else "<="
-    if r.counterexample:
-        value, thr = r.counterexample["statistic"], r.counterexample["threshold"]
-    else:
-        thr = stat.get("threshold", 0.0)
+    value, thr = float(stat.get("value", 0.0)), float(stat.get("threshold", 0.0))
+    cmp = ">" if value > thr else "<="
     size = f"{r.examples} examples" + (f" x {r.samples} samples" if r.method == "monte_carlo" else " (exact)")
     return f"{verdict:<20} {r.name:<40} {size:<32} {sym} {value:.3g} {cmp} {thr:.3g}  {r.seconds:.2f}s"
 
@@ -139,14 +136,18 @@ def _details(r: ClaimResult) -> list[str]:
         out += [f"      SURVIVED: {x['mutation']}" for x in m["mutants"] if not x["killed"] and not x.get("equivalent")]
     if r.error and r.verdict != "error":
         out.append(f"    {r.error}")
+    out += [f"    warning: {w}" for w in r.warnings]
     c = r.counterexample
     if c:
         params = "  ".join(f"{k}={v}" for k, v in c["params"].items())
         out.append(f"    counterexample ({'shrunk' if c['shrunk'] else c['label']}): {params}")
         j = c["component"]
         se = "" if c["std_error"] is None else f" ± {c['std_error'][j]:.3g}"
-        out.append(f"    component {c['index']}: closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}; "
-                   f"statistic {c['statistic']:.3g} > {c['threshold']:.3g}")
+        why = " (standard error 0: every sample was equal, so any difference beyond round-off refutes)" if (
+            c["std_error"] is not None and c["std_error"][j] == 0) else ""
+        where = f"component {c['index']}: " if c["index"] else ""
+        out.append(f"    {where}closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}; "
+                   f"statistic {c['statistic']:.3g} > {c['threshold']:.3g}{why}")
         out.append(f"    seeds: run {c['run_seed']}, example {c['example_seed']}")
         out.append(f"    reproduce: {c['command']}")
     return out
@@ -158,9 +159,14 @@ def _progress(msg: str) -> None:
         sys.stderr.flush()
 
 
-def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> tuple[int, dict]:
-    """Check the claims, print a line each (and counterexamples), return (exit code, results document)."""
+def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str], isolation: Isolation | None = None,
+                notes: list[str] | None = None) -> tuple[int, dict]:
+    """Check the claims, print a line each (and counterexamples), return (exit code, results document).
+
+    Every claim starts from the same torch global state (``isolation``: the run's baseline).
+    """
     from numerics import resolve_device
+    isolation = isolation if isolation is not None else Isolation()
     try:
         device = resolve_device(args.device)
     except ValueError as exc:
@@ -175,11 +181,11 @@ def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> tup
     for i, (claim, source) in enumerate(claims, 1):
         _progress(f"[{i}/{len(claims)}] {claim.name} ...")
         r = check(claim, seed=args.seed, device=device, replay=replay, source=source, time_budget=args.time_budget,
-                  progress=lambda msg, i=i: _progress(f"[{i}/{len(claims)}] {msg}"))
+                  progress=lambda msg, i=i: _progress(f"[{i}/{len(claims)}] {msg}"), isolation=isolation)
         if getattr(args, "mutants", False) and r.verdict == "verified" and claim.expected == "verified" and replay is None:
             from ._mutants import certify
             _progress(f"[{i}/{len(claims)}] {claim.name}: mutants ...")
-            r.mutants = certify(claim, check, seed=args.seed, device=device)
+            r.mutants = certify(claim, check, seed=args.seed, device=device, isolation=isolation)
         _progress("")
         results.append(r)
         print(_line(r), flush=True)
@@ -193,6 +199,7 @@ def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str]) -> tup
     doc = results_document(results, seed=args.seed, device=str(device), seconds=total,
                            command=" ".join(["theorycheck"] + [shlex.quote(a) for a in sys.argv[1:]]))
     doc["file_errors"] = errors
+    doc["file_notes"] = list(notes or [])
     if getattr(args, "json", None):
         write_json_atomic(args.json, doc)
     return _exit_code(doc), doc
@@ -244,13 +251,20 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    selected, errors = [], []
+    selected, errors, notes = [], [], []
+    isolation = Isolation()      # every file is imported, and every claim checked, from this torch state
     for path in args.files:
+        isolation.enter()
         try:
-            selected += [(c, path) for c in load_claims(path)]
+            selected += [(c, path) for c in load_claims(path, time_budget=args.time_budget)]
         except TheorycheckError as exc:
             errors.append(str(exc))
             print(f"{'error':<20} {exc}", file=sys.stderr, flush=True)
+        changed = isolation.leave()
+        if changed:
+            notes.append(f"{path}: the file changed torch's global state at import ({'; '.join(changed)}); restored, so every "
+                         "file's claims run in the same state: set such state inside the callable that needs it")
+            print(f"{'note':<20} {notes[-1]}", file=sys.stderr, flush=True)
     if args.claim:
         names = {c.name for c, _ in selected}
         missing = [n for n in args.claim if n not in names]
@@ -259,7 +273,7 @@ def _cmd_validate(args) -> int:
         selected = [(c, s) for c, s in selected if c.name in args.claim]
     if not selected:
         return EXIT_ERROR
-    return _run_claims(selected, args, errors)[0]
+    return _run_claims(selected, args, errors, isolation, notes)[0]
 
 
 def _cmd_experiment(args) -> int:

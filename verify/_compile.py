@@ -23,6 +23,7 @@ u = 2**-53).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,11 +211,33 @@ class CompiledClosedForm:
             values[bad] = hp[bad]
         return values, bool(bad.any())
 
-    def evaluate_mp(self, flat: Sequence[float]) -> np.ndarray:
-        """Values at 50 significant digits, rounded once to float64 (nan where not real and finite)."""
-        with mpmath.workdps(MP_DIGITS):
+    def evaluate_mp(self, flat: Sequence[float], digits: int = MP_DIGITS) -> np.ndarray:
+        """Values at ``digits`` significant digits, rounded once to float64 (nan where not real and finite)."""
+        with mpmath.workdps(digits):
             hp = self._mp(*[mpmath.mpf(x) for x in flat])
             return np.array([_mp_real(v) for v in hp], dtype=np.float64)
+
+    def refine(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(reference at 2 x MP_DIGITS digits, bound on its error |v_50 - v_100|), or None where mpmath fails.
+
+        The bound assumes that doubling the digits at least halves the error (see ``_stats.py``); the
+        difference is taken at 100 digits and rounded up to float64.
+        """
+        flat = self._flat(params)
+        try:
+            with mpmath.workdps(2 * MP_DIGITS):
+                args = [mpmath.mpf(x) for x in flat]
+                hi = [_mp_real_mp(v) for v in self._mp(*args)]
+                with mpmath.workdps(MP_DIGITS):
+                    lo = [_mp_real_mp(v) for v in self._mp(*args)]
+                err = [abs(a - b) if a is not None and b is not None else None for a, b in zip(lo, hi)]
+                values = np.array([float(b) if b is not None else math.nan for b in hi])
+                bound = np.array([0.0 if e is None else float(e) * (1 + 2.0**-52) for e in err])
+        except Exception:
+            return None
+        if not np.isfinite(values).all():
+            return None
+        return values, bound
 
     def evaluate(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, float]:
         """Reference values for a check: (values, magnitude, float64_error).
@@ -254,6 +277,18 @@ def _switches(components: list[sp.Expr]) -> list[sp.Expr]:
     return list(dict.fromkeys(e for e in out if not e.is_number))
 
 
+def _mp_real_mp(v):
+    """The real mpf value of v (imaginary round-off dropped as in ``_mp_real``), None where not real."""
+    if isinstance(v, mpmath.mpc):
+        if abs(v.imag) > 1e-20 * max(1.0, abs(v.real)):
+            return None
+        v = v.real
+    try:
+        return mpmath.mpf(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def _mp_real(v) -> float:
     if isinstance(v, mpmath.mpc):
         if abs(v.imag) > 1e-20 * max(1.0, abs(v.real)):
@@ -265,16 +300,35 @@ def _mp_real(v) -> float:
         return math.nan
 
 
-def compile_closed_form(closed_form: Callable, names: list[str], specs: list) -> tuple[CompiledClosedForm, dict]:
-    """Call ``closed_form`` with SymPy objects and compile the result. Raises ClosedFormError."""
+def _no_step(name: str):
+    return contextlib.nullcontext()
+
+
+def compile_closed_form(closed_form: Callable, names: list[str], specs: list, *,
+                        step: Callable[[str], contextlib.AbstractContextManager] = _no_step) -> tuple[CompiledClosedForm, dict]:
+    """Call ``closed_form`` with SymPy objects and compile the result. Raises ClosedFormError.
+
+    The closed form may return a SymPy expression or Matrix, or a Python / NumPy number for a constant
+    (an int is exact; a float is the float64 value it is); a bool, a list, an array or anything else is an
+    error. ``step(name)`` labels the two phases for a time budget: ``closed_form`` (the user's function)
+    and ``compiling the closed form``.
+    """
     symbolic = {n: s.symbols(n) for n, s in zip(names, specs)}
-    try:
-        expr = closed_form(**symbolic)
-    except Exception as exc:  # the user's code: report, never a traceback
-        raise ClosedFormError(f"closed_form raised {_where(exc)}; it is called with SymPy symbols (Real -> Symbol, Vector(d) -> d x 1 Matrix) and must build a SymPy expression from them") from exc
+    with step("closed_form"):
+        try:
+            expr = closed_form(**symbolic)
+        except Exception as exc:  # the user's code: report, never a traceback
+            raise ClosedFormError(f"closed_form raised {_where(exc)}; it is called with SymPy symbols (Real -> Symbol, Vector(d) -> d x 1 Matrix) and must build a SymPy expression from them") from exc
+    with step("compiling the closed form"):
+        return _compile(expr, names, specs, symbolic)
+
+
+def _compile(expr, names, specs, symbolic) -> tuple[CompiledClosedForm, dict]:
+    if isinstance(expr, (bool, np.bool_)):
+        raise ClosedFormError(f"closed_form returned the bool {expr!r}; return a SymPy expression or Matrix (or a number for a constant)")
     if isinstance(expr, sp.MatrixBase):
         shape, components = tuple(expr.shape), list(expr)
-    elif isinstance(expr, sp.Basic) or isinstance(expr, (int, float)):
+    elif isinstance(expr, sp.Basic) or isinstance(expr, (int, float, np.integer, np.floating)):
         expr = sp.sympify(expr)
         if not isinstance(expr, sp.Expr):
             raise ClosedFormError(f"closed_form returned {type(expr).__name__} {str(expr)[:80]!r}, not an expression; return a SymPy expression or Matrix")

@@ -16,12 +16,9 @@ Order of work: the derivation (if any), the closed form compiled once, the bound
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import shlex
-import signal
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -31,12 +28,14 @@ import torch
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
+from ._budget import Budget, BudgetExceeded
 from ._claim import Claim
-from ._compile import ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
+from ._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
 from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, parameters
 from ._results import ClaimResult
-from ._stats import Z_POWER, Moments, critical_z, edgeworth_widening
+from ._stats import Z_POWER, Moments, critical_z, edgeworth_widening, rare_event_probability
+from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
 
@@ -44,29 +43,6 @@ MAX_BATCH_VALUES = 1 << 22   # per-sample estimate values held at once (32 MiB o
 SHRINK_BUDGET = 200          # new examples evaluated while shrinking a refutation
 TIME_BUDGET = 600.0          # seconds per claim before it is stopped as an error (--time-budget)
 FIRST_BATCH = 1024           # first Monte Carlo batch; later batches double (see _monte_carlo)
-
-
-class _Timeout(BaseException):
-    """Raised by SIGALRM inside an estimator call that runs past the claim's deadline."""
-
-
-@contextlib.contextmanager
-def _alarm(deadline: float):
-    """Interrupt a single estimator call that outlives the deadline (Unix, main thread only)."""
-    if math.isinf(deadline) or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def fire(signum, frame):
-        raise _Timeout()
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.perf_counter(), 1e-3))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 class _CheckError(Exception):
@@ -132,64 +108,104 @@ def parse_replay(text: str, claim: Claim) -> dict[str, np.ndarray]:
 
 
 class _Checker:
-    def __init__(self, claim: Claim, compiled: CompiledClosedForm, *, seed: int, device: torch.device, tests: int):
+    def __init__(self, claim: Claim, compiled: CompiledClosedForm, *, seed: int, device: torch.device, tests: int,
+                 budget: Budget):
         self.claim, self.cf, self.seed, self.device = claim, compiled, seed, device
         self.z = critical_z(claim.false_refutation_rate, tests)
         self.tests = tests
         self.k = compiled.size
+        self.budget = budget
         self.reproducibility_checked = False
-        self.deadline = math.inf
-        self.budget = math.inf
         self.examples_done = 0
         self.convergence: dict | None = None
         self.undecidable: list[str] = []
+        self.failures: list[_Example] = []      # every failing example, in evaluation order (shrinking included)
+        self.max_statistic = (0.0, self.z if claim.method == "monte_carlo" else 1.0)  # (value, its threshold)
+        self.abs_max = np.zeros(self.k)         # largest |per-sample value| seen, per component, over all examples
 
     # -- one example -------------------------------------------------------------------------------
     def evaluate(self, label: str, params: dict[str, np.ndarray]) -> "_Example | None":
         where = f"example {label} {_fmt_params(params)}"
-        try:
-            closed, mag, f64_err = self.cf.evaluate(params)
-        except Exception as exc:
-            raise _CheckError(f"closed form could not be evaluated at {where}: {_where(exc)}") from None
-        if not np.isfinite(closed).all():
-            raise _CheckError(f"closed form is non-finite at {where} (also at {50} digits): component "
-                              f"{int(np.flatnonzero(~np.isfinite(closed))[0])} = {closed[~np.isfinite(closed)][0]}; "
-                              "narrow the parameter ranges to the closed form's domain")
-        self.examples_done += 1
-        if self.cf.undecidable_switch(params):
-            self.undecidable.append(label)
-            return None
+        with self.budget.step(f"evaluating the closed form at example {label}"):
+            try:
+                closed, mag, f64_err = self.cf.evaluate(params)
+            except Exception as exc:
+                raise _CheckError(f"closed form could not be evaluated at {where}: {_where(exc)}") from None
+            if not np.isfinite(closed).all():
+                raise _CheckError(f"closed form is non-finite at {where} (also at {50} digits): component "
+                                  f"{int(np.flatnonzero(~np.isfinite(closed))[0])} = {closed[~np.isfinite(closed)][0]}; "
+                                  "narrow the parameter ranges to the closed form's domain")
+            self.examples_done += 1
+            if self.cf.undecidable_switch(params):
+                self.undecidable.append(label)
+                return None
         seed = example_seed(self.seed, params)
         tensors = {n: torch.as_tensor(v, dtype=torch.float64, device=self.device) for n, v in params.items()}
         cf_scale = float(np.max(mag)) if mag.size else 0.0
         if self.claim.method == "exact":
-            est = self._exact(tensors, where)
-            diff = np.abs(est - closed)
-            bound = 2.0 * gamma(self.cf.ops) * max(cf_scale, float(np.max(np.abs(est))))
-            excess = np.where(diff == 0, 0.0, diff / bound if bound > 0 else np.inf)
-            return _Example(label, params, seed, closed, est, None, excess, np.ones(self.k),
-                            np.full(self.k, bound), f64_err, cf_scale)
+            est = self._exact(tensors, label, where)
+            roundoff = np.full(self.k, 2.0 * gamma(self.cf.ops) * max(cf_scale, float(np.max(np.abs(est)))))
+            closed, bound = self._decide_exact(params, label, est, closed, roundoff)
+            excess = _ratio(np.abs(est - closed), bound)
+            ex = _Example(label, params, seed, closed, est, None, excess, np.ones(self.k), bound, f64_err, cf_scale)
+            return self._record(ex)
         trace = [] if label == "typical" else None
-        m = self._monte_carlo(tensors, seed, where, trace)
+        m = self._monte_carlo(tensors, seed, label, where, trace)
         if trace:
             self.convergence = {"n": [t[0] for t in trace],
                                 "abs_error": [float(np.max(np.abs(t[1] - closed))) for t in trace],
                                 "std_error": [float(np.max(t[2])) for t in trace]}
         mean = m.mean.cpu().numpy()
         se = m.std_error.cpu().numpy()
+        abs_max = m.abs_max.cpu().numpy()
+        self.abs_max = np.maximum(self.abs_max, abs_max)
+        declared = self.claim.sample_bound
+        if declared is not None and float(np.max(abs_max)) > declared:
+            raise _CheckError(f"monte_carlo returned a sample of size {float(np.max(abs_max)):.6g} > sample_bound={declared:g} at {where}; "
+                              "sample_bound must bound |every per-sample value| over the parameter ranges")
         r = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
-        # A component whose n samples are all equal (SE = 0) carries no variance information: an event
-        # of probability p <= ln(m / alpha) / n is missed by all n samples with probability <= alpha / m.
-        # Its contribution to the mean is bounded taking the estimator's size on it to be at most the
-        # closed form's term magnitude.
-        rare = math.log(self.tests / self.claim.false_refutation_rate) / m.n * cf_scale
-        r = np.where(m.std_error.cpu().numpy() == 0, r + rare, r)
-        slack = np.maximum(np.abs(mean - closed) - r, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
+        # A component whose n samples all equal v (SE = 0) carries no variance information: an event of
+        # probability p > rare_event_probability(m / alpha, n) is hit by one of n samples except with probability
+        # alpha / m; an event it missed moves the mean by at most p (B + |v|), B a bound on |a sample| (see _stats.py).
+        bound = np.full(self.k, declared) if declared is not None else self.abs_max
+        rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n) * (bound + np.abs(mean))
+        r = np.where(se == 0, r + rare, r)
         threshold = self.z + edgeworth_widening(self.z, m.skewness, m.n).cpu().numpy()
+
+        def excess_for(reference, allowed):
+            slack = np.maximum(np.abs(mean - reference) - allowed, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
+
+        excess = excess_for(closed, r)
+        if (excess > threshold).any():      # before refuting, bound the 50-digit reference's own error
+            closed, ref_err = self._refine(params, label, closed)
+            r = r + ref_err
+            excess = excess_for(closed, r)
         detectable = (threshold + Z_POWER) * se + r
-        return _Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale)
+        return self._record(_Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale))
+
+    def _decide_exact(self, params, label, est, closed, bound):
+        if (np.abs(est - closed) > bound).any():
+            closed, ref_err = self._refine(params, label, closed)
+            bound = bound + ref_err
+        return closed, bound
+
+    def _refine(self, params, label, closed):
+        """A failing example: the reference at twice the digits and a bound on the 50-digit value's error."""
+        with self.budget.step(f"evaluating the closed form at {2 * MP_DIGITS} digits at example {label}"):
+            refined = self.cf.refine(params)
+        if refined is None:
+            return closed, np.zeros(self.k)
+        return refined
+
+    def _record(self, ex: "_Example") -> "_Example":
+        j = int(np.argmax(ex.excess))
+        if ex.excess[j] > self.max_statistic[0]:
+            self.max_statistic = (float(ex.excess[j]), float(ex.threshold[j]))
+        if ex.failed:
+            self.failures.append(ex)
+        return ex
 
     def _check_output(self, out, where: str, batch: int | None) -> torch.Tensor:
         what = self.claim.method
@@ -200,6 +216,10 @@ class _Checker:
             raise _CheckError(f"{what} returned dtype {out.dtype} at {where}; compute in the parameters' dtype (float64), e.g. dtype=w.dtype")
         if out.device != self.device:
             raise _CheckError(f"{what} returned a tensor on {out.device}, the run is on {self.device}, at {where}; create tensors with device=w.device")
+        if out.requires_grad:
+            raise _CheckError(f"{what} returned a tensor that requires grad (still attached to an autograd graph) at {where}; "
+                              "return plain values: .detach() the result, or take gradients with torch.autograd.grad(...) "
+                              "without create_graph=True")
         per_sample = tuple(out.shape[1:]) if batch is not None else tuple(out.shape)
         if (batch is not None and (out.dim() == 0 or out.shape[0] != batch)) or _squeezed(per_sample) != _squeezed(self.cf.shape):
             raise _CheckError(f"{what} returned shape {tuple(out.shape)} at {where}, expected {want} to match the closed form's shape {self.cf.shape}"
@@ -211,27 +231,18 @@ class _Checker:
             raise _CheckError(f"{what} returned a non-finite value at {where} (index {bad}); the estimator must be finite")
         return flat
 
-    def _over_budget(self) -> None:
-        if time.perf_counter() > self.deadline:
-            raise _CheckError(f"stopped: the claim exceeded its time budget of {self.budget:g} s after {self.examples_done} examples; "
-                              "lower samples= / examples=, speed up the estimator, or raise --time-budget")
-
-    def _call(self, tensors, **extra):
-        self._over_budget()
-        try:
-            with _alarm(self.deadline):
+    def _call(self, tensors, label: str, **extra):
+        with self.budget.step(f"{self.claim.method} at example {label}"):
+            try:
                 return self.claim.estimator(**tensors, **extra)
-        except _Timeout:
-            self._over_budget()
-            raise
-        except Exception as exc:
-            raise _CheckError(f"{self.claim.method} raised {_where(exc)}") from None
+            except Exception as exc:
+                raise _CheckError(f"{self.claim.method} raised {_where(exc)}") from None
 
-    def _exact(self, tensors, where) -> np.ndarray:
-        out = self._check_output(self._call(tensors), where, None)
-        return out.detach().cpu().numpy().astype(np.float64)
+    def _exact(self, tensors, label, where) -> np.ndarray:
+        out = self._check_output(self._call(tensors, label), where, None)
+        return out.cpu().numpy().astype(np.float64)
 
-    def _monte_carlo(self, tensors, seed: int, where: str, trace: list | None = None) -> Moments:
+    def _monte_carlo(self, tensors, seed: int, label: str, where: str, trace: list | None = None) -> Moments:
         """Stream ``samples`` estimates in batches: FIRST_BATCH, then doubling up to the memory cap.
 
         The geometric schedule is fixed (so a run is reproducible) and gives the convergence trace its
@@ -248,11 +259,11 @@ class _Checker:
             b = min(batch, n - done)
             if n - done - b < 2:          # never leave a remainder too small to be a batch
                 b = n - done
-            flat = self._check_output(self._call(tensors, n=b, generator=gen), where, b).detach()
+            flat = self._check_output(self._call(tensors, label, n=b, generator=gen), where, b)
             if not self.reproducibility_checked:
                 again = torch.Generator(device=self.device)
                 again.manual_seed(seed)
-                flat2 = self._check_output(self._call(tensors, n=b, generator=again), where, b).detach()
+                flat2 = self._check_output(self._call(tensors, label, n=b, generator=again), where, b)
                 if not torch.equal(flat, flat2):
                     raise _CheckError("monte_carlo is not reproducible: two calls with generators seeded alike gave different samples; "
                                       "draw all randomness from the `generator` argument, e.g. torch.randn(n, d, generator=generator)")
@@ -263,6 +274,12 @@ class _Checker:
             if trace is not None and moments.n > 1:
                 trace.append((moments.n, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
         return moments
+
+
+def _ratio(diff: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """|difference| / bound, 0 where the difference is exactly 0, inf where only the bound is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(diff == 0, 0.0, np.where(bound > 0, diff / bound, np.inf))
 
 
 def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: str, device: torch.device) -> dict:
@@ -295,20 +312,29 @@ def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: 
 
 
 def _search(checker: _Checker, memo: dict, evaluated: list, state: dict) -> _Example | None:
-    """Hypothesis draws ``claim.examples`` parameter sets; on a failure it shrinks to a minimal one."""
+    """Hypothesis draws ``claim.examples`` parameter sets; on a failure it shrinks to a minimal one.
+
+    A time-out while shrinking ends the shrinking (the smallest failure so far stands); before any
+    failure it propagates (the claim is an error).
+    """
 
     def cached(params):
         key = example_key(params)
         if key in memo:
             return memo[key]
-        budget = SHRINK_BUDGET if state.get("shrink", True) else 0
-        if state.get("error") or (state["failing"] and state["shrinks"] >= budget):
+        budget = SHRINK_BUDGET if state["shrink"] else 0
+        if state["error"] or state["timed_out"] or (state["failing"] and state["shrinks"] >= budget):
             return None
         label = "shrunk" if state["failing"] else f"random#{len(evaluated) + 1}"
         try:
             ex = checker.evaluate(label, params)
         except _CheckError as exc:
             state["error"] = str(exc)
+            return None
+        except BudgetExceeded:
+            if not state["failing"]:
+                raise
+            state["timed_out"] = True
             return None
         memo[key] = ex
         if ex is None:              # undecidable in float64 (a jump argument within round-off of 0)
@@ -351,11 +377,14 @@ def _trajectory(data) -> dict:
 
 def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", replay: dict | None = None,
           source: str = "builtin", progress: Callable[[str], None] | None = None,
-          time_budget: float = TIME_BUDGET, shrink: bool = True) -> ClaimResult:
+          time_budget: float = TIME_BUDGET, shrink: bool = True, isolation: Isolation | None = None) -> ClaimResult:
     """Check one claim; never raises for problems in the claim itself (they become verdict "error").
 
-    time_budget: seconds for the whole check (derivation excluded) before it stops with an error.
+    time_budget: seconds for the whole check -- every user callable (derivation, closed form, estimator,
+        sweep, trajectory) and the engine's own work on them -- before it stops with an error naming the step.
     shrink: False stops at the first failing example without searching further (mutation runs).
+    isolation: the run's baseline torch state (``_torchstate.Isolation``), restored before the claim and after
+        it; default: the state at the call. What the claim's code changed is reported in ``warnings``.
     """
     device = torch.device(device)
     start = time.perf_counter()
@@ -363,104 +392,155 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
                       family=claim.family, reference=claim.reference, statement=claim.statement, source=source,
                       samples=claim.samples if claim.method == "monte_carlo" else 0,
                       false_refutation_rate=claim.false_refutation_rate if claim.method == "monte_carlo" else 0.0)
+    iso = isolation if isolation is not None else Isolation()
+    iso.enter()
+    budget = Budget(time_budget)
+    work = _Work(claim, res, budget, seed=seed, device=device, replay=replay, source=source, progress=progress, shrink=shrink)
+    try:
+        with budget.armed():
+            verdict, error = work.run()
+    except BudgetExceeded as exc:
+        verdict, error = work.timed_out(exc.step)
+    finally:
+        changed = iso.leave()
+    if changed:
+        res.warnings.append(f"the claim's code changed torch's global state ({'; '.join(changed)}); restored after it. "
+                            "Set such state inside the callable that needs it, e.g. with torch.no_grad(): ...")
+    res.verdict, res.error = verdict, error
+    res.seconds = round(time.perf_counter() - start, 4)
+    return res
 
-    def done(verdict: str, error: str | None = None) -> ClaimResult:
-        res.verdict, res.error = verdict, error
-        res.seconds = round(time.perf_counter() - start, 4)
-        return res
 
-    if claim.derivation is not None:
+class _Work:
+    """One claim's check, step by step (``check`` arms the budget and isolates torch state around it)."""
+
+    def __init__(self, claim, res, budget, *, seed, device, replay, source, progress, shrink):
+        self.claim, self.res, self.budget = claim, res, budget
+        self.seed, self.device, self.replay, self.source, self.progress, self.do_shrink = seed, device, replay, source, progress, shrink
+        self.checker: _Checker | None = None
+        self.evaluated: list[_Example] = []
+
+    def timed_out(self, step: str) -> tuple[str, str | None]:
+        """The deadline passed in ``step``: an error, unless a failing example was already found."""
+        c = self.checker
+        msg = (f"stopped in {step}: the claim exceeded its time budget of {self.budget.seconds:g} s"
+               + (f" after {c.examples_done} examples" if c is not None else "")
+               + "; make that step faster (or lower samples= / examples=), or raise --time-budget")
+        if c is not None and c.failures:
+            failure = c.failures[-1]
+            self._finish(failure)
+            self.res.counterexample = _counterexample(failure, c, shrunk=len(c.failures) > 1, source=self.source, device=self.device)
+            return "refuted", f"shrinking was cut short: {msg}"
+        return "error", msg
+
+    def run(self) -> tuple[str, str | None]:
+        claim, res, budget = self.claim, self.res, self.budget
+        if claim.derivation is not None:
+            with budget.step("derivation"):
+                try:
+                    res.derivation = claim.derivation().to_json()
+                except Exception as exc:
+                    return "error", f"derivation raised {_where(exc)}"
         try:
-            res.derivation = claim.derivation().to_json()
-        except Exception as exc:
-            return done("error", f"derivation raised {_where(exc)}")
-    try:
-        compiled, _ = compile_closed_form(claim.closed_form, list(claim.params), list(claim.params.values()))
-    except ClosedFormError as exc:
-        return done("error", str(exc))
-    boundary = boundary_examples(claim.params)
-    try:
-        sweep = claim.sweep.points(claim.params) if claim.sweep is not None else []
-    except Exception as exc:
-        return done("error", f"sweep: {_where(exc) if not isinstance(exc, TheorycheckError) else exc}")
-    res.boundary_examples = len(boundary)
-    res.components = compiled.size
-    res.tests = (len(boundary) + len(sweep) + claim.examples) * compiled.size
-    checker = _Checker(claim, compiled, seed=seed, device=device, tests=res.tests)
-    checker.budget, checker.deadline = time_budget, time.perf_counter() + time_budget
-    res.statistic = {"name": "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound",
-                     "value": 0.0, "threshold": checker.z if claim.method == "monte_carlo" else 1.0}
+            compiled, _ = compile_closed_form(claim.closed_form, list(claim.params), list(claim.params.values()), step=budget.step)
+        except ClosedFormError as exc:
+            return "error", str(exc)
+        boundary = boundary_examples(claim.params)
+        with budget.step("sweep"):
+            try:
+                sweep = claim.sweep.points(claim.params) if claim.sweep is not None else []
+            except Exception as exc:
+                return "error", f"sweep: {_where(exc) if not isinstance(exc, TheorycheckError) else exc}"
+        res.boundary_examples = len(boundary)
+        res.components = compiled.size
+        res.tests = (len(boundary) + len(sweep) + claim.examples) * compiled.size
+        checker = self.checker = _Checker(claim, compiled, seed=self.seed, device=self.device, tests=res.tests, budget=budget)
+        res.statistic = {"name": "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound",
+                         "value": 0.0, "threshold": checker.max_statistic[1]}
+        try:
+            failure, shrunk = self._examples(checker, boundary, sweep)
+        except _CheckError as exc:
+            return "error", str(exc)
+        evaluated = self.evaluated
+        if not evaluated:
+            return "error", ("no example could be decided: at every example an argument at which the closed form jumps "
+                             "(sign, Heaviside, a Piecewise condition) is within float64 round-off of 0; widen the parameter ranges")
+        if claim.trajectory is not None and self.replay is None:
+            with budget.step("trajectory"):
+                try:
+                    res.trajectory = _trajectory(claim.trajectory(self.seed))
+                except Exception as exc:
+                    return "error", f"trajectory raised {_where(exc)}"
+        self._finish(failure)
+        derivation_failed = res.derivation is not None and not res.derivation["proven"]
+        if failure is not None:
+            res.counterexample = _counterexample(failure, checker, shrunk=shrunk, source=self.source, device=self.device)
+            return "refuted", None
+        if derivation_failed:
+            return "refuted", "derivation: SymPy did not reduce derived - printed to 0"
+        return "verified", None
 
-    evaluated: list[_Example] = []
-    failure: _Example | None = None
-    shrunk = False
-    try:
-        if replay is not None:
-            ex = checker.evaluate("replay", replay)
+    def _examples(self, checker: _Checker, boundary, sweep) -> tuple[_Example | None, bool]:
+        claim, res, evaluated = self.claim, self.res, self.evaluated
+        if self.replay is not None:
+            ex = checker.evaluate("replay", self.replay)
             if ex is None:
                 raise _CheckError("the replayed example is undecidable in float64: an argument at which the closed form jumps "
                                   "is within round-off of 0 there")
             evaluated.append(ex)
-            failure = ex if ex.failed else None
-        else:
-            memo: dict = {}
-            for label, params in boundary:
-                ex = checker.evaluate(label, params)
-                memo[example_key(params)] = ex
-                if ex is None:
-                    continue
-                evaluated.append(ex)
-                if ex.failed and failure is None:
-                    failure = ex
-                    if not shrink:
-                        break
-                if progress:
-                    progress(f"{claim.name}: {len(evaluated)}/{len(boundary) + claim.examples} examples")
-            swept = []
-            for x, params in (sweep if failure is None or shrink else []):
-                ex = checker.evaluate(f"sweep {claim.sweep.label}={x:.6g}", params)
-                memo.setdefault(example_key(params), ex)
-                if ex is None:
-                    continue
-                evaluated.append(ex)
-                swept.append((x, ex))
-                if ex.failed and failure is None:
-                    failure = ex
-            if swept:
-                res.sweep = {"label": claim.sweep.label, "x": [x for x, _ in swept], "shape": list(compiled.shape),
-                             "closed_form": [e.closed.tolist() for _, e in swept],
-                             "estimate": [e.estimate.tolist() for _, e in swept],
-                             "std_error": None if claim.method == "exact" else [e.std_error.tolist() for _, e in swept]}
-            if claim.examples > 0 and (failure is None or shrink):
-                state = {"failing": False, "shrinks": 0, "error": None, "shrink": shrink}
-                found = _search(checker, memo, evaluated, state)
-                if state["error"]:
-                    raise _CheckError(state["error"])
-                if found is not None:
-                    failure, shrunk = found, True
-    except _CheckError as exc:
-        return done("error", str(exc))
+            return (ex if ex.failed else None), False
+        failure = None
+        memo: dict = {}
+        for label, params in boundary:
+            ex = checker.evaluate(label, params)
+            memo[example_key(params)] = ex
+            if ex is None:
+                continue
+            evaluated.append(ex)
+            if ex.failed and failure is None:
+                failure = ex
+                if not self.do_shrink:
+                    return failure, False
+            if self.progress:
+                self.progress(f"{claim.name}: {len(evaluated)}/{len(boundary) + claim.examples} examples")
+        swept = []
+        for x, params in sweep:
+            ex = checker.evaluate(f"sweep {claim.sweep.label}={x:.6g}", params)
+            memo.setdefault(example_key(params), ex)
+            if ex is None:
+                continue
+            evaluated.append(ex)
+            swept.append((x, ex))
+            if ex.failed and failure is None:
+                failure = ex
+                if not self.do_shrink:
+                    break
+        if swept:
+            res.sweep = {"label": claim.sweep.label, "x": [x for x, _ in swept], "shape": list(checker.cf.shape),
+                         "closed_form": [e.closed.tolist() for _, e in swept],
+                         "estimate": [e.estimate.tolist() for _, e in swept],
+                         "std_error": None if claim.method == "exact" else [e.std_error.tolist() for _, e in swept]}
+        if failure is not None and not self.do_shrink:
+            return failure, False
+        if claim.examples > 0:
+            state = {"failing": False, "shrinks": 0, "error": None, "shrink": self.do_shrink, "timed_out": False}
+            found = _search(checker, memo, evaluated, state)
+            if state["error"]:
+                raise _CheckError(state["error"])
+            if found is not None:
+                return found, True
+        return failure, False
 
-    res.examples = len(evaluated)
-    res.undecidable_examples = len(checker.undecidable)
-    if not evaluated:
-        return done("error", "no example could be decided: at every example an argument at which the closed form jumps "
-                             "(sign, Heaviside, a Piecewise condition) is within float64 round-off of 0; widen the parameter ranges")
-    res.convergence = checker.convergence
-    if claim.trajectory is not None and replay is None:
-        try:
-            res.trajectory = _trajectory(claim.trajectory(seed))
-        except Exception as exc:
-            return done("error", f"trajectory raised {_where(exc)}")
-    res.statistic["value"] = float(max(float(np.max(e.excess)) for e in evaluated))
-    res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in evaluated))
-    # relative to the size of the closed form's terms (not its value, which vanishes at w = w*)
-    rel = [float(np.max(e.detectable)) / e.scale for e in evaluated if e.scale > 0]
-    res.detectable_relative = max(rel) if rel else None
-    derivation_failed = res.derivation is not None and not res.derivation["proven"]
-    if failure is not None:
-        res.counterexample = _counterexample(failure, checker, shrunk=shrunk, source=source, device=device)
-        return done("refuted")
-    if derivation_failed:
-        return done("refuted", "derivation: SymPy did not reduce derived - printed to 0")
-    return done("verified")
+    def _finish(self, failure: _Example | None) -> None:
+        """Fill the result's summary fields from every example evaluated (shrinking included)."""
+        res, checker, evaluated = self.res, self.checker, self.evaluated
+        res.examples = len(evaluated)
+        res.undecidable_examples = len(checker.undecidable)
+        res.convergence = checker.convergence
+        res.statistic["value"], res.statistic["threshold"] = checker.max_statistic
+        decided = evaluated + ([failure] if failure is not None and failure not in evaluated else [])
+        if decided:
+            res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in decided))
+            # relative to the size of the closed form's terms (not its value, which vanishes at w = w*)
+            rel = [float(np.max(e.detectable)) / e.scale for e in decided if e.scale > 0]
+            res.detectable_relative = max(rel) if rel else None

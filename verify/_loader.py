@@ -7,12 +7,14 @@ Nothing here ``eval``s or ``sympify``s a string; the file's own code builds SymP
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import sys
 import traceback
 import uuid
 from pathlib import Path
 
+from ._budget import Budget, BudgetExceeded
 from ._claim import Claim
 from ._errors import DerivationFileError, TheorycheckError
 
@@ -24,8 +26,11 @@ def _line_in(path: Path, exc: BaseException) -> str:
     return f"{path}:{frames[-1].lineno}" if frames else str(path)
 
 
-def load_claims(path: str) -> list[Claim]:
-    """Run ``path`` as a module and return its top-level Claims in definition order."""
+def load_claims(path: str, *, time_budget: float = math.inf) -> list[Claim]:
+    """Run ``path`` as a module and return its top-level Claims in definition order.
+
+    An import that runs longer than ``time_budget`` seconds is stopped (``_budget.Budget``) and reported.
+    """
     p = Path(path)
     if not p.is_file():
         raise DerivationFileError(f"{path}: no such file; pass the path of a .py file that defines Claim objects")
@@ -36,8 +41,13 @@ def load_claims(path: str) -> list[Claim]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     sys.path.insert(0, str(p.resolve().parent))   # let the file import its neighbours, as `python FILE` would
+    budget = Budget(time_budget)
     try:
-        spec.loader.exec_module(module)
+        with budget.armed(), budget.step("import"):
+            spec.loader.exec_module(module)
+    except BudgetExceeded:
+        raise DerivationFileError(f"{path}: stopped while importing the file: it ran longer than the time budget of {time_budget:g} s; "
+                                  "move long computations out of the import (into the closed form or estimator) or raise --time-budget") from None
     except SyntaxError as exc:
         raise DerivationFileError(f"{path}:{exc.lineno}: syntax error: {exc.msg}; fix the Python syntax") from None
     except TheorycheckError as exc:

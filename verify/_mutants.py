@@ -93,7 +93,7 @@ def _equivalent(a: sp.Expr, b: sp.Expr) -> bool:
     return sp.simplify(d) == 0
 
 
-def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit: int = 12) -> dict:
+def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit: int = 12, isolation=None) -> dict:
     """Run the claim's check on mutants of its closed form; returns the certificate (JSON-ready)."""
     start = time.perf_counter()
     compiled, _ = compile_closed_form(claim.closed_form, list(claim.params), list(claim.params.values()))
@@ -104,7 +104,7 @@ def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit
             return sp.Matrix(*shape, comps) if shape else comps[0]
         mutant = dataclasses.replace(claim, name=f"{claim.name}~mutant", closed_form=closed_form, derivation=None,
                                      sweep=None, trajectory=None, expected="verified")
-        r = check(mutant, seed=seed, device=device, shrink=False)
+        r = check(mutant, seed=seed, device=device, shrink=False, isolation=isolation)
         killed = r.verdict != "verified"
         row = {"operator": op, "mutation": desc, "verdict": r.verdict, "killed": killed}
         if not killed:

@@ -51,6 +51,7 @@ class ClaimResult:
     trajectory: dict | None = None       # {"t", "series", "xlabel", "ylabel"}
     mutants: dict | None = None          # mutation certificate (--mutants): {"total", "killed", "equivalent", "survived", "mutants"}
     error: str | None = None
+    warnings: list = field(default_factory=list)  # e.g. the claim's code changed torch's global state (restored)
     seconds: float = 0.0
 
     @property

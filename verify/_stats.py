@@ -23,10 +23,37 @@ estimator that is deterministic at some example, such as w = w*) do not turn rou
 refutation: r = gamma_N * |c|_mag (closed-form evaluation, see ``_compile.py``) + gamma_k * mean|X|
 (summation of the samples, k = log2(n) + number of batches).
 
+**Deterministic components (SE = 0).** When all n samples of a component equal the same v, the sample
+variance says nothing, and a z statistic would be infinite for any difference. What can still be said:
+an event of probability p >= ln(m / alpha) / n (``rare_event_probability``) is missed by all n samples
+with probability at most alpha / m, so with that probability the estimator's law puts mass < p outside
+the value v, and its mean is within p (B + |v|) of v, where B bounds |X| near the example. The allowance
+is that much, on the scale of what *the estimator* can take: B is the claim's ``sample_bound`` when it
+declares one (a sample above it is an error), otherwise the largest |sample| of that component seen over
+the claim's examples so far (the typical example comes first, so B is an estimator's typical size, not
+the closed form's value, which may vanish at the very example -- acos(1)/pi = 0). **Assumption:** without
+a declared bound, the samples' size near a deterministic example is no larger than the largest one seen
+over the examples evaluated before and at it; an estimator that is 0 with probability 1 - 1e-9 and 1e12
+otherwise can be wrongly accepted there. Declare ``sample_bound`` when you know one.
+
+**The 50-digit reference's own error.** The reference is the closed form evaluated at 50 significant
+digits from the float64 parameters. That is not exact where the closed form is ill-conditioned:
+acos(x.y / (|x||y|)) at x = y sees its argument as 1 - 2.7e-51 (the 50-digit rounding of the norms) and
+returns 7e-26 instead of 0 -- larger than any float64 round-off bound of a closed form that small. So
+before an example is refuted, the closed form is evaluated again at 100 digits, which becomes the
+reference, and |v_50 - v_100| is added to the allowance. **Assumption:** doubling the digits at least
+halves the evaluation error (err_100 <= err_50 / 2; true for any closed form whose error is Hoelder in its
+inputs' rounding -- acos near 1 halves the *exponent*). Then err_50 <= |v_50 - v_100| + err_50 / 2, so
+err_100 <= err_50 / 2 <= |v_50 - v_100|. Irrational constants are folded to 30 digits before printing
+(``_compile._constants_to_floats``): an error of 1e-30 relative, far inside gamma_N |c|_mag.
+
 Exact claims (``exact=``) have no chance component: the closed form and the estimate are two float64
 computations of one quantity, each within gamma_N * ||c|_mag||_inf of the truth, so they are compared
 with the bound 2 gamma_N ||c|_mag||_inf (normwise; ``statistic`` = max |difference| / bound, refuted
-above 1).
+above 1), plus the reference's error bound above when the example would otherwise fail.
+
+The run's ``statistic`` is the largest value over every example evaluated (shrinking included), with the
+threshold of the example and component where it is attained; a refutation's counterexample carries its own.
 """
 
 from __future__ import annotations
@@ -39,7 +66,7 @@ from scipy.special import ndtri
 
 from ._compile import gamma
 
-__all__ = ["critical_z", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops"]
+__all__ = ["critical_z", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops", "rare_event_probability"]
 
 Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
 
@@ -56,13 +83,21 @@ def edgeworth_widening(z: float, skewness: torch.Tensor, n: int) -> torch.Tensor
     return skewness.abs() / math.sqrt(n) * (2.0 * z * z + 1.0) / 6.0
 
 
+def rare_event_probability(tests_over_rate: float, n: int) -> float:
+    """The largest p an event can have and still be missed by all n samples with probability <= rate / tests.
+
+    (1 - p)^n <= exp(-p n) <= rate / tests  iff  p >= ln(tests / rate) / n.
+    """
+    return math.log(tests_over_rate) / n
+
+
 def summation_ops(n: int, batches: int) -> int:
     return int(math.ceil(math.log2(max(n, 2)))) + batches + 1
 
 
 @dataclass
 class Moments:
-    """Streaming mean, second and third central moment sums, and mean |x|, per component.
+    """Streaming mean, second and third central moment sums, mean |x| and max |x|, per component.
 
     Batches are merged with the pairwise update of Chan, Golub & LeVeque (1979) extended to the third
     moment (Pebay 2008), so memory stays bounded by one batch whatever n is.
@@ -73,6 +108,7 @@ class Moments:
     m2: torch.Tensor | None = None
     m3: torch.Tensor | None = None
     abs_sum: torch.Tensor | None = None
+    abs_max: torch.Tensor | None = None
     batches: int = 0
 
     def update(self, x: torch.Tensor) -> None:
@@ -83,10 +119,12 @@ class Moments:
         c2 = c * c
         m2b = c2.sum(0)
         m3b = (c2 * c).sum(0)
-        ab = x.abs().sum(0)
+        absx = x.abs()
+        ab = absx.sum(0)
+        amax = absx.amax(0)
         self.batches += 1
         if self.n == 0:
-            self.n, self.mean, self.m2, self.m3, self.abs_sum = nb, mb, m2b, m3b, ab
+            self.n, self.mean, self.m2, self.m3, self.abs_sum, self.abs_max = nb, mb, m2b, m3b, ab, amax
             return
         na, n = self.n, self.n + nb
         d = mb - self.mean
@@ -95,6 +133,7 @@ class Moments:
         self.m2 = self.m2 + m2b + d * d * na * nb / n
         self.mean = self.mean + d * nb / n
         self.abs_sum = self.abs_sum + ab
+        self.abs_max = torch.maximum(self.abs_max, amax)
         self.n = n
 
     @property

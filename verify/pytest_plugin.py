@@ -5,6 +5,8 @@ logic as ``theorycheck validate`` and passes when the verdict is the claim's exp
 shows the counterexample and the command that replays it. Claims are collected from files that do not
 match ``python_files`` (derivation files given to pytest explicitly), not from ``test_*.py`` modules,
 which may import Claims for their own tests. Options: ``--theorycheck-seed``, ``--theorycheck-device``.
+As with ``theorycheck validate``, each derivation file is imported, and each claim checked, from the same
+torch global state (``_torchstate``); a file that changes it at import gets a warning.
 """
 
 from __future__ import annotations
@@ -22,6 +24,38 @@ def pytest_addoption(parser):
     group = parser.getgroup("theorycheck")
     group.addoption("--theorycheck-seed", type=int, default=0, help="run seed for collected Claims (default 0)")
     group.addoption("--theorycheck-device", default="cpu", help="device for collected Claims: auto, cpu or cuda (default cpu)")
+
+
+def _derivation_module(collector) -> bool:
+    if not isinstance(collector, pytest.Module):
+        return False
+    patterns = collector.config.getini("python_files")
+    return not any(fnmatch.fnmatch(collector.path.name, p) for p in patterns)
+
+
+def _isolation(config):
+    """The session's baseline torch state, captured before the first derivation file is imported."""
+    iso = getattr(config, "_theorycheck_isolation", None)
+    if iso is None:
+        from ._torchstate import Isolation
+        iso = config._theorycheck_isolation = Isolation()
+    return iso
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """Import each derivation file from the baseline torch state, and restore it afterwards (told in a warning)."""
+    if not _derivation_module(collector):
+        yield
+        return
+    iso = _isolation(collector.config)
+    iso.enter()
+    yield
+    changed = iso.leave()
+    if changed:
+        collector.warn(pytest.PytestWarning(
+            f"{collector.path.name}: the file changed torch's global state at import ({'; '.join(changed)}); restored, so every "
+            "file's claims run in the same state: set such state inside the callable that needs it"))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -52,7 +86,8 @@ class ClaimItem(pytest.Item):
         from ._engine import check
 
         device = resolve_device(self.config.getoption("theorycheck_device"))
-        r = check(self.claim, seed=self.config.getoption("theorycheck_seed"), device=device, source=str(self.path))
+        r = check(self.claim, seed=self.config.getoption("theorycheck_seed"), device=device, source=str(self.path),
+                  isolation=_isolation(self.config))
         if r.verdict != self.claim.expected:
             raise ClaimFailure([_line(r), *_details(r)] + ([] if r.verdict == "error" else [f"expected: {self.claim.expected}"]))
 
