@@ -139,3 +139,92 @@ def test_reference_error_is_bounded_at_twice_the_digits():
 def _fields(claim):
     import dataclasses
     return {f.name: getattr(claim, f.name) for f in dataclasses.fields(claim)}
+
+
+# ------------------------------------------------------------------------------------- exact claims
+def _u_torch(x, y):
+    return torch.dot(x, y) / (torch.linalg.vector_norm(x) * torch.linalg.vector_norm(y))
+
+
+EXACT = {   # closed form (SymPy) and a plain float64 torch evaluation of the same function of the cosine
+    "acos": (lambda x, y: sp.acos(_cos(x, y)) / sp.pi, lambda x, y: torch.arccos(_u_torch(x, y).clamp(-1, 1)) / torch.pi),
+    "asin": (lambda x, y: sp.asin(_cos(x, y)), lambda x, y: torch.arcsin(_u_torch(x, y).clamp(-1, 1))),
+    "sqrt": (lambda x, y: sp.sqrt(1 - _cos(x, y) ** 2), lambda x, y: torch.sqrt((1 - _u_torch(x, y) ** 2).clamp(min=0))),
+    "atan2": (lambda x, y: sp.atan2(sp.sqrt(1 - _cos(x, y) ** 2), _cos(x, y)),
+              lambda x, y: torch.atan2(torch.sqrt((1 - _u_torch(x, y) ** 2).clamp(min=0)), _u_torch(x, y))),
+    "log": (lambda x, y: sp.log(1 + sp.acos(_cos(x, y)) / sp.pi),
+            lambda x, y: torch.log1p(torch.arccos(_u_torch(x, y).clamp(-1, 1)) / torch.pi)),
+}
+
+
+def _exact_claim(name, closed_form, exact):
+    return Claim(name=name, params={"x": Vector(3), "y": Vector(3)}, closed_form=closed_form, exact=exact, examples=30)
+
+
+@pytest.mark.parametrize("kind", list(EXACT))
+def test_exact_claims_near_branch_points_are_verified_and_their_slips_refuted(kind):
+    """A float64 acos of a cosine one ulp from 1 is 1.5e-8 wrong, not 1e-16: the exact test's round-off
+    bound carries the closed form's conditioning (``_compile.forward_error``), so the correct claim
+    verifies at y = x and nearly parallel draws, while a 1e-6 relative slip is still refuted."""
+    closed_form, exact = EXACT[kind]
+    r = check(_exact_claim(f"exact-{kind}", closed_form, exact), seed=0)
+    assert r.verdict == "verified", (r.error, r.counterexample)
+    slip = check(_exact_claim(f"exact-{kind}-slip", lambda x, y: closed_form(x, y) * (1 + sp.Rational(1, 10**6)), exact), seed=0)
+    assert slip.verdict == "refuted"
+
+
+def test_forward_error_bound_is_conditioned_and_capped():
+    import numpy as np
+    from verify._compile import forward_error
+
+    a = sp.Symbol("a", real=True)
+    # acos near 1: the Hoelder cap (pi / sqrt 2) sqrt(e), e ~ u, not e / sqrt(1 - a^2) = inf
+    fe = forward_error([sp.acos(a * a)], {a: 1.0})
+    assert fe is not None and 1e-9 < fe[0] < 1e-6
+    # a well-conditioned sum: a few u |terms|
+    fe = forward_error([a + 2 * a], {a: 0.75})
+    assert fe[0] <= 4 * 2.0**-53 * 3 * 0.75
+    assert fe[0] > 0
+    # a construct without a rule gives None (the engine keeps the plain bound)
+    assert forward_error([sp.Integral(a, (a, 0, 1))], {a: 0.5}) is None or np.isfinite(forward_error([sp.Integral(a, (a, 0, 1))], {a: 0.5})).all()
+
+
+# ------------------------------------------------------------------------------ SE = 0 decided at the end
+def _tail(a, n, generator):
+    return (torch.randn(n, generator=generator, dtype=a.dtype, device=a.device) > a).to(a.dtype)
+
+
+def _tail_claim(name, closed_form, low, high, **kw):
+    from verify import Real
+    return Claim(name=name, params={"a": Real(low, high)}, closed_form=closed_form, monte_carlo=_tail, **kw)
+
+
+def test_all_zero_samples_at_the_first_example_are_judged_with_the_claims_later_samples():
+    """P[Z > a] for a in [4, 6] with 1e5 samples: at the typical example (a = 4.76, p = 9.5e-7) every sample
+    is 0, and nothing seen so far bounds the estimator; examples near a = 4 (p = 3.2e-5) hit the event, so
+    the claim's samples are seen to reach 1. The all-zero examples are decided with that bound at the end."""
+    r = check(_tail_claim("tail-far", lambda a: sp.erfc(a / sp.sqrt(2)) / 2, 4.0, 6.0), seed=0)
+    assert r.verdict == "verified", (r.error, r.counterexample)
+
+
+def test_an_estimator_that_never_varies_cannot_hide_a_discrepancy():
+    """a in [6, 8]: p < 1e-9, every sample of every example is 0. Without a declared bound nothing limits
+    what a missed event could add, so the tiny closed form is refuted -- and verified once sample_bound=1
+    is declared (the CLI line says so); a 1e-3 offset is refuted either way."""
+    cf = lambda a: sp.erfc(a / sp.sqrt(2)) / 2
+    assert check(_tail_claim("tail-unseen", cf, 6.0, 8.0), seed=0).verdict == "refuted"
+    assert check(_tail_claim("tail-unseen-bounded", cf, 6.0, 8.0, sample_bound=1), seed=0).verdict == "verified"
+    off = lambda a: cf(a) + sp.Rational(1, 1000)
+    assert check(_tail_claim("tail-off", off, 6.0, 8.0, sample_bound=1), seed=0).verdict == "refuted"
+    assert check(_tail_claim("tail-off-seen", off, 4.0, 8.0), seed=0).verdict == "refuted"
+
+
+def test_cli_marks_an_unexpected_verification(capsys, tmp_path):
+    from verify._cli import main
+    path = tmp_path / "slip.py"
+    path.write_text("import sympy as sp, torch\nfrom verify import Claim, Real\n"
+                    "C = Claim(name='too-small-to-see', params={'mu': Real(0, 1)}, closed_form=lambda mu: mu * (1 + sp.Rational(1, 10**9)),\n"
+                    "          monte_carlo=lambda mu, n, generator: mu + torch.randn(n, generator=generator, dtype=mu.dtype),\n"
+                    "          expected='refuted', examples=2, samples=2000)\n")
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().out.startswith("verified (UNEXPECTED)")

@@ -115,7 +115,8 @@ def _builtin() -> dict[str, Claim]:
 
 
 def _line(r: ClaimResult) -> str:
-    verdict = r.verdict + (" (expected)" if r.verdict == "refuted" and r.as_expected else "")
+    verdict = r.verdict + (" (expected)" if r.verdict == "refuted" and r.as_expected else
+                           " (UNEXPECTED)" if r.verdict != "error" and r.verdict != r.expected else "")
     if r.verdict == "error":
         return f"{'error':<20} {r.name}  {r.source}: claim {r.name!r}: {r.error}"
     stat = r.statistic   # the largest over every example evaluated, and the threshold where it is attained
@@ -143,7 +144,9 @@ def _details(r: ClaimResult) -> list[str]:
         out.append(f"    counterexample ({'shrunk' if c['shrunk'] else c['label']}): {params}")
         j = c["component"]
         se = "" if c["std_error"] is None else f" ± {c['std_error'][j]:.3g}"
-        why = " (standard error 0: every sample was equal, so any difference beyond round-off refutes)" if (
+        why = (" (standard error 0: every sample was equal; an event the samples missed could move the mean by at most "
+               "ln(m/alpha)/n x (B + |estimate|), B = the claim's sample_bound or the largest |sample| seen over its "
+               "examples: declare sample_bound= for a bounded estimator such as an indicator)") if (
             c["std_error"] is not None and c["std_error"][j] == 0) else ""
         where = f"component {c['index']}: " if c["index"] else ""
         out.append(f"    {where}closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}; "

@@ -33,8 +33,10 @@ import mpmath
 import numpy as np
 import sympy as sp
 import torch
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
+from sympy.printing.pytorch import TorchPrinter
 
-__all__ = ["lambdify_torch", "CompiledClosedForm", "compile_closed_form", "gamma", "ClosedFormError"]
+__all__ = ["lambdify_torch", "CompiledClosedForm", "compile_closed_form", "gamma", "ClosedFormError", "forward_error"]
 
 UNIT_ROUNDOFF = 2.0**-53
 MP_DIGITS = 50
@@ -83,13 +85,91 @@ def _extreme(op):
     return f
 
 
+def _gamma(x):
+    """Gamma(x) from log|Gamma| and its sign (torch has lgamma, not gamma)."""
+    x = _as64(x)
+    sign = torch.where(x > 0, torch.ones_like(x), 1.0 - 2.0 * torch.remainder(torch.floor(-x) + 1.0, 2.0))
+    return sign * torch.exp(torch.lgamma(x))
+
+
 # The torch printer writes Max/Min as Python's max/min (which fail on tensors): elementwise, NaN-propagating.
-_TORCH_FIXES = {"where": _where64, "max": _extreme(torch.maximum), "min": _extreme(torch.minimum)}
+_TORCH_FIXES = {"where": _where64, "max": _extreme(torch.maximum), "min": _extreme(torch.minimum), "_tc_gamma": _gamma,
+                "_tc_gammainc": lambda a, x: torch.special.gammainc(_as64(a), _as64(x)),
+                "_tc_gammaincc": lambda a, x: torch.special.gammaincc(_as64(a), _as64(x))}
+
+
+class _TorchPrinter(TorchPrinter):
+    """SymPy 1.14's torch printer plus the special functions it lacks (each to a torch.special equivalent)."""
+
+    def _call(self, fn: str, *args) -> str:
+        return f"{fn}({', '.join(self._print(a) for a in args)})"
+
+    def _print_erfc(self, e):
+        return self._call("torch.special.erfc", *e.args)
+
+    def _print_erfinv(self, e):
+        return self._call("torch.special.erfinv", *e.args)
+
+    def _print_uppergamma(self, e):
+        a, x = (self._print(v) for v in e.args)
+        return f"(_tc_gammaincc({a}, {x}) * _tc_gamma({a}))"
+
+    def _print_lowergamma(self, e):
+        a, x = (self._print(v) for v in e.args)
+        return f"(_tc_gammainc({a}, {x}) * _tc_gamma({a}))"
+
+    def _print_gamma(self, e):
+        return self._call("_tc_gamma", *e.args)
+
+    def _print_loggamma(self, e):
+        return self._call("torch.lgamma", *e.args)
+
+    def _print_polygamma(self, e):
+        n, x = e.args
+        if not (n.is_Integer and n >= 0):
+            raise ValueError(f"polygamma of order {n}: only a fixed non-negative integer order compiles")
+        return f"torch.special.polygamma({int(n)}, {self._print(x)})"
+
+    def _print_zeta(self, e):
+        if len(e.args) != 1:
+            raise ValueError("zeta(s, a): only the Riemann zeta zeta(s) compiles")
+        return f"torch.special.zeta({self._print(e.args[0])}, torch.ones_like({self._print(e.args[0])}))"
+
+    def _print_besselj(self, e):
+        nu, x = e.args
+        if nu not in (0, 1):
+            raise ValueError(f"besselj of order {nu}: only orders 0 and 1 compile")
+        return self._call(f"torch.special.bessel_j{int(nu)}", x)
+
+    def _print_bessely(self, e):
+        nu, x = e.args
+        if nu not in (0, 1):
+            raise ValueError(f"bessely of order {nu}: only orders 0 and 1 compile")
+        return self._call(f"torch.special.bessel_y{int(nu)}", x)
+
+
+def _printer_rewrites(expr: sp.Basic) -> sp.Basic:
+    """Functions with an exact rewrite into printable ones: reciprocal trigonometric and hyperbolic
+    functions, sinc, factorial, binomial, beta, the incomplete gammas."""
+    rules = {
+        sp.cot: lambda a: 1 / sp.tan(a), sp.sec: lambda a: 1 / sp.cos(a), sp.csc: lambda a: 1 / sp.sin(a),
+        sp.coth: lambda a: 1 / sp.tanh(a), sp.sech: lambda a: 1 / sp.cosh(a), sp.csch: lambda a: 1 / sp.sinh(a),
+        sp.acot: lambda a: sp.atan(1 / a), sp.asec: lambda a: sp.acos(1 / a), sp.acsc: lambda a: sp.asin(1 / a),
+        sp.sinc: lambda a: sp.Piecewise((sp.sin(a) / a, sp.Ne(a, 0)), (1, True)),
+        sp.erfcinv: lambda a: sp.erfinv(1 - a),
+        sp.factorial: lambda a: sp.gamma(a + 1),
+        sp.binomial: lambda a, b: sp.gamma(a + 1) / (sp.gamma(b + 1) * sp.gamma(a - b + 1)),
+        sp.beta: lambda a, b=None: sp.gamma(a) * sp.gamma(a if b is None else b) / sp.gamma(a + (a if b is None else b)),
+    }
+    for f, rule in rules.items():
+        if expr.has(f):
+            expr = expr.replace(lambda e, f=f: isinstance(e, f), lambda e, rule=rule: rule(*e.args))
+    return expr
 
 
 def _printable(expr: sp.Expr) -> sp.Expr:
     """Rewrite the constructs the torch printer gets wrong into ones it prints correctly."""
-    expr = sp.sympify(expr)
+    expr = _printer_rewrites(sp.sympify(expr))
     expr = expr.replace(lambda e: isinstance(e, sp.Heaviside), lambda e: e.rewrite(sp.Piecewise))
     return _constants_to_floats(expr)
 
@@ -127,7 +207,9 @@ def _constants_to_floats(expr: sp.Basic) -> sp.Basic:
 def lambdify_torch(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Callable[..., torch.Tensor]:
     """Compile expressions to ``f(*tensors) -> (*batch, len(exprs))`` float64 tensor."""
     exprs = [_printable(e) for e in exprs]
-    fn = sp.lambdify(list(args), exprs, modules=[_TORCH_FIXES, "torch"], cse=True)
+    printer = _TorchPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                             "user_functions": {k: k for k in _TORCH_FIXES}})   # what lambdify gives its own printer
+    fn = sp.lambdify(list(args), exprs, modules=[_TORCH_FIXES, "torch"], cse=True, printer=printer)
 
     def call(*values: torch.Tensor) -> torch.Tensor:
         values = [_as64(v) for v in values]
@@ -177,6 +259,11 @@ class CompiledClosedForm:
     _switch_mp: Callable | None = None
     _switch_mag: Callable | None = None
     switch_ops: np.ndarray | None = None   # operation count of each jump argument
+    symbols: list | None = None            # the flattened SymPy arguments, in the order of _flat
+
+    def forward_error(self, params: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """Per component, a bound on the float64 evaluation error with conditioning (``forward_error``)."""
+        return forward_error(self.components, dict(zip(self.symbols, self._flat(params))))
 
     @property
     def size(self) -> int:
@@ -344,13 +431,22 @@ def _compile(expr, names, specs, symbolic) -> tuple[CompiledClosedForm, dict]:
         raise ClosedFormError(f"closed_form contains I, zoo or nan: {str(expr)[:120]}; it must be a real, finite expression")
     try:
         f64 = lambdify_torch(args, components)
+    except PrintMethodNotImplementedError as exc:
+        name = str(exc).splitlines()[0].rsplit(":", 1)[-1].strip()
+        raise ClosedFormError(f"closed_form uses {name}, which has no torch translation; rewrite it with supported functions "
+                              f"(the elementary ones, erf, erfc, erfinv, gamma, loggamma, digamma, polygamma(n, x), zeta(s), "
+                              f"besselj / bessely of order 0 or 1, the incomplete gammas, Piecewise, Max, Min, sign, Heaviside)") from exc
+    except Exception as exc:
+        raise ClosedFormError(f"closed_form could not be compiled: {_where(exc)}") from exc
+    try:
         mag = lambdify_torch(args, [_magnitude(_printable(c)) for c in components])
         mp = sp.lambdify(args, [_printable(c) for c in components], modules="mpmath", cse=True)
         mp_mag = sp.lambdify(args, [_magnitude(_printable(c)) for c in components], modules="mpmath", cse=True)
     except Exception as exc:
         raise ClosedFormError(f"closed_form could not be compiled: {_where(exc)}") from exc
     ops = max(int(sp.count_ops(c)) for c in components) + 1
-    compiled = CompiledClosedForm(names, [tuple(s.shape) for s in specs], shape, components, ops, f64, mag, mp, mp_mag)
+    compiled = CompiledClosedForm(names, [tuple(s.shape) for s in specs], shape, components, ops, f64, mag, mp, mp_mag,
+                                  symbols=args)
     switches = _switches(components)
     if switches:
         try:
@@ -377,3 +473,130 @@ def _where(exc: BaseException) -> str:
         tb = tb.tb_next
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {msg}{loc}" if msg else f"{type(exc).__name__}{loc}"
+
+
+# -- float64 forward-error bound with conditioning ------------------------------------------------------
+_HOLDER_ACOS = math.pi / math.sqrt(2.0)   # |acos(a) - acos(b)| <= (pi / sqrt 2) sqrt|a - b| on [-1, 1]
+
+
+def forward_error(components: Sequence[sp.Expr], values: Mapping[sp.Symbol, float]) -> np.ndarray | None:
+    """First-order bound on |fl(c) - c| for a float64 evaluation of each component from exact inputs.
+
+    Walks each expression tree once (shared subexpressions once, as lambdify's cse evaluates them) and
+    propagates an absolute error through every node: a node with exact value v whose arguments carry
+    errors e_i commits sum_i |d v / d a_i| e_i (the arguments' errors, amplified by the node's
+    conditioning) plus its own rounding, k u |v| for a k-operand sum or product and 2 u |v| for a library
+    function (correctly rounded to within 2 ulp). Where the conditioning is unbounded (acos and asin at
+    +-1, sqrt at 0) the Hoelder bounds (pi / sqrt 2) sqrt(e) and sqrt(e) cap it: acos(1 - 1e-16) is 1.5e-8,
+    not infinitely wrong. Exact values come from mpmath at 40 digits. Returns None where some node cannot
+    be handled (the caller keeps the plain gamma_N |terms| bound).
+    """
+    memo: dict = {}
+    u = UNIT_ROUNDOFF
+
+    def go(e):
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        out = node(e)
+        memo[e] = out
+        return out
+
+    def node(e):
+        if e.is_Symbol:
+            return mpmath.mpf(values[e]), 0.0
+        if e.is_Integer:
+            v = mpmath.mpf(int(e))
+            return v, 0.0 if abs(int(e)) <= 2**53 else u * float(abs(v))
+        if e.is_number and not e.free_symbols and (e.is_Rational or e.is_Float or e.is_NumberSymbol or e.is_Atom):
+            v = mpmath.mpf(sp.N(e, 40))
+            return v, u * float(abs(v))
+        if isinstance(e, (sp.sign, sp.Heaviside, sp.floor, sp.ceiling)):
+            v = _mp_eval(e, values)
+            return v, 0.0
+        if e.is_Add:
+            parts = [go(a) for a in e.args]
+            v = mpmath.fsum(p[0] for p in parts)
+            return v, sum(p[1] for p in parts) + (len(parts) - 1) * u * float(mpmath.fsum(abs(p[0]) for p in parts))
+        if e.is_Mul:
+            parts = [go(a) for a in e.args]
+            v = mpmath.fprod(p[0] for p in parts)
+            err = 0.0
+            for i, (_, ei) in enumerate(parts):
+                if ei:
+                    err += ei * float(abs(mpmath.fprod(p[0] for j, p in enumerate(parts) if j != i)))
+            return v, err + (len(parts) - 1) * u * float(abs(v))
+        if e.is_Pow and e.exp.is_number:
+            b, eb = go(e.base)
+            p = mpmath.mpf(sp.N(e.exp, 40))
+            if b < 0 and not e.exp.is_integer:
+                raise ValueError("negative base")
+            v = b**p
+            if b == 0:
+                cond = math.inf if (p < 1 and eb) else 0.0
+            else:
+                cond = float(abs(p) * abs(b) ** (p - 1)) * eb
+            if e.exp == sp.Rational(1, 2):
+                cond = min(cond, math.sqrt(eb))
+            own = (2 * math.ceil(math.log2(abs(int(e.exp)))) if e.exp.is_integer and abs(e.exp) > 1 else 2) * u * float(abs(v))
+            return v, cond + own
+        if isinstance(e, (sp.Max, sp.Min)):
+            parts = [go(a) for a in e.args]
+            v = (max if isinstance(e, sp.Max) else min)(p[0] for p in parts)
+            return v, max(p[1] for p in parts)
+        if isinstance(e, sp.Piecewise):
+            for expr, cond in e.args:
+                if cond is sp.true or bool(_mp_eval(cond, values)):
+                    return go(expr)
+            raise ValueError("no Piecewise branch")
+        if isinstance(e, sp.Abs):
+            a, ea = go(e.args[0])
+            return abs(a), ea
+        if isinstance(e, (sp.acos, sp.asin)):
+            a, ea = go(e.args[0])
+            v = _mp_eval(e.func(sp.Float(a, 40)), {})
+            room = 1 - a * a
+            cond = float(ea / mpmath.sqrt(room)) if room > 0 else math.inf
+            return v, min(cond, _HOLDER_ACOS * math.sqrt(ea)) + 2 * u * float(abs(v))
+        if isinstance(e, sp.atan2):
+            (y, ey), (x, ex) = go(e.args[0]), go(e.args[1])
+            v = mpmath.atan2(y, x)
+            r2 = x * x + y * y
+            cond = float((abs(x) * ey + abs(y) * ex) / r2) if r2 > 0 else math.inf
+            return v, min(cond, 2 * math.pi) + 2 * u * float(abs(v))
+        if isinstance(e, sp.Function) and e.args:
+            parts = [go(a) for a in e.args]
+            ts = sp.symbols(f"_t0:{len(parts)}")
+            at = {t: sp.Float(p[0], 40) for t, p in zip(ts, parts)}
+            v = _mp_eval(e.func(*at.values()), {})
+            cond = 0.0
+            for t, (_, ei) in zip(ts, parts):
+                if ei:
+                    d = sp.diff(e.func(*ts), t)
+                    cond += float(abs(_mp_eval(d.subs(at), {}))) * ei
+            return v, cond + 2 * u * float(abs(v))
+        raise ValueError(f"no forward-error rule for {type(e).__name__}")
+
+    try:
+        with mpmath.workdps(40):
+            out = [go(c)[1] for c in components]
+    except Exception:   # a construct without a rule: the caller keeps the plain gamma_N |terms| bound
+        return None
+    arr = np.array(out, dtype=np.float64) * (1 + 1e-6)   # the walk's own rounding, generously
+    return arr if np.isfinite(arr).all() else None
+
+
+def _mp_eval(e, values):
+    """A SymPy expression's value at 40 digits (mpf), for the forward-error walk."""
+    r = e.subs({s: sp.Float(v, 40) for s, v in values.items()}) if values else e
+    if isinstance(r, sp.logic.boolalg.Boolean):
+        if r not in (sp.true, sp.false):
+            raise ValueError("undecided condition")
+        return r is sp.true
+    r = sp.N(r, 40)
+    if not r.is_real:
+        re, im = r.as_real_imag()
+        if abs(float(im)) > 1e-20 * max(1.0, abs(float(re))):
+            raise ValueError("complex value")
+        r = re
+    return mpmath.mpf(r)

@@ -68,10 +68,15 @@ class _Example:
     detectable: np.ndarray      # per component
     float64_error: float        # |float64 lambdify - 50-digit reference| of the closed form
     scale: float                # max over components of the closed form's |terms| sum (its magnitude)
+    relative: float | None = None   # detectable discrepancy relative to the sizes involved (see _finish)
+    # SE = 0 components without a declared sample_bound: their allowance depends on the largest |sample| seen
+    # over the claim's examples, known only at the end; ``redecide(B)`` recomputes (excess, detectable, relative)
+    redecide: Callable | None = None
+    pending: bool = False       # fails only through such components: decided at the end (``_Checker.finalize``)
 
     @property
     def failed(self) -> bool:
-        return bool((self.excess > self.threshold).any())
+        return not self.pending and bool((self.excess > self.threshold).any())
 
     @property
     def worst(self) -> int:
@@ -122,6 +127,7 @@ class _Checker:
         self.failures: list[_Example] = []      # every failing example, in evaluation order (shrinking included)
         self.max_statistic = (0.0, self.z if claim.method == "monte_carlo" else 1.0)  # (value, its threshold)
         self.abs_max = np.zeros(self.k)         # largest |per-sample value| seen, per component, over all examples
+        self.redecidable: list[_Example] = []   # examples with SE = 0 components, re-decided by finalize()
 
     # -- one example -------------------------------------------------------------------------------
     def evaluate(self, label: str, params: dict[str, np.ndarray]) -> "_Example | None":
@@ -147,7 +153,8 @@ class _Checker:
             roundoff = np.full(self.k, 2.0 * gamma(self.cf.ops) * max(cf_scale, float(np.max(np.abs(est)))))
             closed, bound = self._decide_exact(params, label, est, closed, roundoff)
             excess = _ratio(np.abs(est - closed), bound)
-            ex = _Example(label, params, seed, closed, est, None, excess, np.ones(self.k), bound, f64_err, cf_scale)
+            ex = _Example(label, params, seed, closed, est, None, excess, np.ones(self.k), bound, f64_err, cf_scale,
+                          float(np.max(bound)) / cf_scale if cf_scale > 0 else None)
             return self._record(ex)
         trace = [] if label == "typical" else None
         m = self._monte_carlo(tensors, seed, label, where, trace)
@@ -163,32 +170,68 @@ class _Checker:
         if declared is not None and float(np.max(abs_max)) > declared:
             raise _CheckError(f"monte_carlo returned a sample of size {float(np.max(abs_max)):.6g} > sample_bound={declared:g} at {where}; "
                               "sample_bound must bound |every per-sample value| over the parameter ranges")
-        r = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
+        base = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
         # A component whose n samples all equal v (SE = 0) carries no variance information: an event of
         # probability p > rare_event_probability(m / alpha, n) is hit by one of n samples except with probability
         # alpha / m; an event it missed moves the mean by at most p (B + |v|), B a bound on |a sample| (see _stats.py).
-        bound = np.full(self.k, declared) if declared is not None else self.abs_max
-        rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n) * (bound + np.abs(mean))
-        r = np.where(se == 0, r + rare, r)
+        p_rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n)
+        deterministic = se == 0
         threshold = self.z + edgeworth_widening(self.z, m.skewness, m.n).cpu().numpy()
+        ref_err = np.zeros(self.k)
 
-        def excess_for(reference, allowed):
+        def decide(bound_b, reference):
+            allowed = base + ref_err + np.where(deterministic, p_rare * (bound_b + np.abs(mean)), 0.0)
             slack = np.maximum(np.abs(mean - reference) - allowed, 0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
+                excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
+            detectable = (threshold + Z_POWER) * se + allowed
+            # relative to the closed form's terms; where every sample was equal, to the size the SE = 0 allowance is
+            # measured on (B + |v|): there the closed form may vanish (acos(1) = 0), making "relative" meaningless
+            size = np.where(deterministic, np.maximum(cf_scale, bound_b + np.abs(mean)), cf_scale)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.where(size > 0, detectable / size, np.nan)
+            return excess, detectable, (float(np.nanmax(rel)) if np.isfinite(rel).any() else None)
 
-        excess = excess_for(closed, r)
+        bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.abs_max
+        excess, detectable, relative = decide(bound_now, closed)
         if (excess > threshold).any():      # before refuting, bound the 50-digit reference's own error
             closed, ref_err = self._refine(params, label, closed)
-            r = r + ref_err
-            excess = excess_for(closed, r)
-        detectable = (threshold + Z_POWER) * se + r
-        return self._record(_Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale))
+            excess, detectable, relative = decide(bound_now, closed)
+        ex = _Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale, relative)
+        if declared is None and deterministic.any():
+            final_closed = closed
+            ex.redecide = lambda b: decide(b, final_closed)
+            failing = excess > threshold
+            ex.pending = bool(failing.any() and deterministic[failing].all())
+        return self._record(ex)
+
+    def finalize(self) -> "_Example | None":
+        """Re-decide every SE = 0 component with B = the largest |sample| seen over all the claim's examples.
+
+        Returns the first example that now fails (it was pending), or None. Allowances only grow, so an
+        example that passed still passes; its detectable discrepancy is updated.
+        """
+        first = None
+        for ex in self.redecidable:
+            ex.excess, ex.detectable, ex.relative = ex.redecide(self.abs_max)
+            was_pending, ex.pending = ex.pending, False
+            self._track(ex)
+            if was_pending and ex.failed:
+                self.failures.append(ex)
+                first = first or ex
+        self.redecidable = []
+        return first
 
     def _decide_exact(self, params, label, est, closed, bound):
+        """gamma_N |terms| first; before refuting, the 100-digit reference and the conditioned float64 error."""
         if (np.abs(est - closed) > bound).any():
             closed, ref_err = self._refine(params, label, closed)
             bound = bound + ref_err
+        if (np.abs(est - closed) > bound).any():
+            with self.budget.step(f"bounding the closed form's float64 error at example {label}"):
+                fe = self.cf.forward_error(params)
+            if fe is not None:
+                bound = bound + 2.0 * float(np.max(fe))
         return closed, bound
 
     def _refine(self, params, label, closed):
@@ -200,12 +243,18 @@ class _Checker:
         return refined
 
     def _record(self, ex: "_Example") -> "_Example":
-        j = int(np.argmax(ex.excess))
-        if ex.excess[j] > self.max_statistic[0]:
-            self.max_statistic = (float(ex.excess[j]), float(ex.threshold[j]))
+        if ex.redecide is not None:
+            self.redecidable.append(ex)
+        if not ex.pending:
+            self._track(ex)
         if ex.failed:
             self.failures.append(ex)
         return ex
+
+    def _track(self, ex: "_Example") -> None:
+        j = int(np.argmax(ex.excess))
+        if ex.excess[j] > self.max_statistic[0]:
+            self.max_statistic = (float(ex.excess[j]), float(ex.threshold[j]))
 
     def _check_output(self, out, where: str, batch: int | None) -> torch.Tensor:
         what = self.claim.method
@@ -488,7 +537,8 @@ class _Work:
                 raise _CheckError("the replayed example is undecidable in float64: an argument at which the closed form jumps "
                                   "is within round-off of 0 there")
             evaluated.append(ex)
-            return (ex if ex.failed else None), False
+            late = checker.finalize()
+            return (ex if ex.failed else late), False
         failure = None
         memo: dict = {}
         for label, params in boundary:
@@ -529,7 +579,8 @@ class _Work:
                 raise _CheckError(state["error"])
             if found is not None:
                 return found, True
-        return failure, False
+        late = checker.finalize()
+        return (failure if failure is not None else late), False
 
     def _finish(self, failure: _Example | None) -> None:
         """Fill the result's summary fields from every example evaluated (shrinking included)."""
@@ -542,5 +593,5 @@ class _Work:
         if decided:
             res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in decided))
             # relative to the size of the closed form's terms (not its value, which vanishes at w = w*)
-            rel = [float(np.max(e.detectable)) / e.scale for e in decided if e.scale > 0]
+            rel = [e.relative for e in decided if e.relative is not None]
             res.detectable_relative = max(rel) if rel else None

@@ -30,11 +30,15 @@ with probability at most alpha / m, so with that probability the estimator's law
 the value v, and its mean is within p (B + |v|) of v, where B bounds |X| near the example. The allowance
 is that much, on the scale of what *the estimator* can take: B is the claim's ``sample_bound`` when it
 declares one (a sample above it is an error), otherwise the largest |sample| of that component seen over
-the claim's examples so far (the typical example comes first, so B is an estimator's typical size, not
-the closed form's value, which may vanish at the very example -- acos(1)/pi = 0). **Assumption:** without
-a declared bound, the samples' size near a deterministic example is no larger than the largest one seen
-over the examples evaluated before and at it; an estimator that is 0 with probability 1 - 1e-9 and 1e12
-otherwise can be wrongly accepted there. Declare ``sample_bound`` when you know one.
+all the claim's examples. Since that maximum is known only when every example has run, an example that
+fails only through such components is *pending* -- neither shrunk nor counted -- and is decided at the
+end with the final maximum (``_engine._Checker.finalize``); its counterexample, if it still fails, is
+unshrunk. **Assumption:** without a declared bound, the samples' size near a deterministic example is no
+larger than the largest one seen over the claim's examples; an estimator that is 0 with probability
+1 - 1e-9 and 1e12 otherwise can be wrongly accepted there. An estimator that never once differs from its
+value anywhere gives B = |v|: nothing then hides a discrepancy, so a closed form of 1e-9 against samples
+that are all 0 is refuted unless ``sample_bound`` is declared. ``--replay`` sees one example only, so
+there B comes from that example alone.
 
 **The 50-digit reference's own error.** The reference is the closed form evaluated at 50 significant
 digits from the float64 parameters. That is not exact where the closed form is ill-conditioned:
@@ -50,7 +54,14 @@ err_100 <= err_50 / 2 <= |v_50 - v_100|. Irrational constants are folded to 30 d
 Exact claims (``exact=``) have no chance component: the closed form and the estimate are two float64
 computations of one quantity, each within gamma_N * ||c|_mag||_inf of the truth, so they are compared
 with the bound 2 gamma_N ||c|_mag||_inf (normwise; ``statistic`` = max |difference| / bound, refuted
-above 1), plus the reference's error bound above when the example would otherwise fail.
+above 1). That bound ignores conditioning: float64's acos of a cosine one ulp below 1 is 1.5e-8 off, not
+1e-16. So an example that would fail is re-checked with the reference's error bound above and with
+2 ||e||_inf added, e the closed form's first-order float64 forward-error bound with conditioning
+(``_compile.forward_error``: every node's rounding, amplified by the derivatives above it; Hoelder caps
+where the derivative is unbounded, acos / asin at +-1, sqrt at 0). **Assumption:** the estimator is a
+float64 computation of the same quantity no worse conditioned than the closed form's own evaluation, and
+library functions are correct to 2 ulp (torch's elementary functions are; its special functions such as
+polygamma, 3e-10 relative, and the Bessel functions are not: an exact claim through them needs care).
 
 The run's ``statistic`` is the largest value over every example evaluated (shrinking included), with the
 threshold of the example and component where it is attained; a refutation's counterexample carries its own.
