@@ -1,10 +1,33 @@
-"""Shared fixtures: small synthetic claims whose truth the test controls."""
+"""Shared fixtures: small synthetic claims whose truth the test controls; the torch thread count.
+
+THEORYCHECK_TEST_THREADS=N sets torch.set_num_threads(N) for the session (.ci/run runs the ``roundoff``-marked
+tests with 1 and 2 threads: a reduction split over threads sums in another order, which the derived round-off
+bounds of tests/_roundoff.py must absorb).
+"""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
 from verify import Claim, Real
+
+
+def pytest_configure(config):
+    threads = os.environ.get("THEORYCHECK_TEST_THREADS")
+    if threads:
+        try:
+            n = int(threads)
+        except ValueError:
+            raise ValueError(f"THEORYCHECK_TEST_THREADS={threads!r}: must be a positive integer") from None
+        if n < 1:
+            raise ValueError(f"THEORYCHECK_TEST_THREADS={threads!r}: must be a positive integer")
+        torch.set_num_threads(n)
+
+
+def pytest_report_header(config):
+    return f"torch threads: {torch.get_num_threads()}, CPU capability: {torch.backends.cpu.get_cpu_capability()}"
 
 
 def normal_claim(name="synthetic-normal", *, shift=0.0, shift_at=None, rate=1e-6, examples=0, samples=4000, skew=False):

@@ -15,6 +15,7 @@ import torch
 
 from numerics._batchnorm import backward_operator_grad, batchnorm_formula_grad, batchnorm_grad, normalization_grad
 from theory import _batchnorm as bn
+from tests._roundoff import assert_within, gamma, roundoff
 from verify import check
 from verify.claims import _batchnorm as claims
 
@@ -70,20 +71,53 @@ def test_variant_claims_agree_with_the_derived_table():
         assert holds == (expected == "verified"), (label, prop)
 
 
+def _bn_magnitude(f, g, eps, ddof=0):
+    """|J^T| |g| for x -> (x - mean x) / s, s = sqrt(var_ddof x + eps), per feature row: the backward formula
+    (g - mean g - x_hat sum(g x_hat) / (m - ddof)) / s with every term replaced by its absolute value; (F, m)."""
+    m = f.shape[1]
+    s = torch.sqrt(f.var(dim=1, correction=ddof, keepdim=True) + eps)  # (F, 1)
+    xh = (f - f.mean(1, keepdim=True)) / s  # (F, m)
+    return (g.abs() + g.abs().mean(1, keepdim=True) + xh.abs() * (g * xh).abs().sum(1, keepdim=True) / (m - ddof)) / s
+
+
+def _bn_ops(m: int) -> int:
+    """Operations along the longest path of a BN forward + backward over a batch of m: at most 4 reductions
+    (mean; variance, Welford's update being 5 operations an element; sum g; sum g x_hat), each at most 5m
+    deep, and at most 20 elementwise operations (centre, scale, sqrt, products, subtractions)."""
+    return 20 * m + 20
+
+
+@pytest.mark.roundoff
 def test_idempotency_gap_is_largest_where_variance_equals_eps():
-    """|A^2 g - A g| along f_hat is lam (1 - lam) |P_fhat g|, maximal (1/4) at var = eps."""
+    """|A^2 g - A g| along f_hat is lam (1 - lam) |P_fhat g|, maximal (1/4) at var = eps.
+
+    Round-off, relative to the gap, with k = 2 _bn_ops(m) + 4 (A twice, times sigma, the subtraction):
+    gamma_k times the sum of the relative condition numbers of the pieces -- the difference
+    d = A^2 g - A g (magnitude |A|^2 |g| + |A| |g| over ||d||: it cancels), its norm (1), the projection
+    <g, fh> (sum |g| |fh| over |<g, fh>|), fh's centring (||f| + mean|f||| / ||f - mean f||), and
+    lam (1 - lam) ((1 + lam) / (1 - lam): 1 - lam cancels for eps >> var).
+    """
     f = torch.tensor([[0.3, -0.1, 0.05, -0.25]], dtype=torch.float64)  # (1, 4)
     g = torch.tensor([[1.0, -2.0, 0.5, 0.3]], dtype=torch.float64)  # <g, f - mean f> != 0
+    m = f.shape[1]
     var = float(f.var(unbiased=False))
-    gaps = {}
+    k = 2 * _bn_ops(m) + 4
+    gaps, rel = {}, {}
     for eps in (var / 100, var, var * 100):
         d = backward_operator_grad(f, g, eps, times=2) - backward_operator_grad(f, g, eps)
         fh = (f - f.mean()) / (f - f.mean()).norm()
         gaps[eps] = float(d.norm() / (g @ fh.T).abs())  # |P_fhat g| = |<g, fh>| for unit fh
+        sigma = torch.sqrt(f.var(unbiased=False) + eps)
+        mag1 = sigma * _bn_magnitude(f, g, eps)  # |A| |g|
+        mag2 = sigma * _bn_magnitude(f, mag1, eps)  # |A|^2 |g|
+        lam = eps / (var + eps)
+        cond = (float((mag1 + mag2).norm() / d.norm()) + 1 + float((g.abs() @ fh.abs().T) / (g @ fh.T).abs())
+                + float((f.abs() + f.abs().mean()).norm() / (f - f.mean()).norm()) + (1 + lam) / (1 - lam))
+        rel[eps] = gamma(k) * cond
     lam = {e: e / (var + e) for e in gaps}
     for e, gap in gaps.items():
-        assert gap == pytest.approx(lam[e] * (1 - lam[e]), rel=1e-9)
-    assert gaps[var] == pytest.approx(0.25, rel=1e-9) and max(gaps, key=gaps.get) == var
+        assert gap == pytest.approx(lam[e] * (1 - lam[e]), rel=rel[e], abs=0)
+    assert gaps[var] == pytest.approx(0.25, rel=rel[var], abs=0) and max(gaps, key=gaps.get) == var
 
 
 def test_bad_arguments_are_rejected_with_the_fix():
@@ -95,15 +129,22 @@ def test_bad_arguments_are_rejected_with_the_fix():
         batchnorm_grad(torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64), 1e-5)
 
 
+@pytest.mark.roundoff
 def test_estimators_agree_with_each_other():
     """BatchNorm1d with eps vs the written-out forward pass with the same eps; the (mu, sigma) variant
     vs the written-out pass with the unbiased std."""
     gen = torch.Generator().manual_seed(0)
     f, g = torch.randn(3, 6, generator=gen, dtype=torch.float64), torch.randn(3, 6, generator=gen, dtype=torch.float64)
     c1, c0 = torch.tensor(1.7, dtype=torch.float64), torch.tensor(-0.3, dtype=torch.float64)
-    torch.testing.assert_close(batchnorm_grad(f, g, 1e-3, c1, c0), batchnorm_formula_grad(f, g, c1, c0, 1e-3), rtol=1e-12, atol=1e-12)
+    m = f.shape[1]
+    # two computations of c1 J^T g, each within gamma_k c1 |J^T| |g| (k: the BN path, times c1)
+    bound = 2 * roundoff(torch.float64, _bn_ops(m) + 1, c1.abs() * _bn_magnitude(f, g, 1e-3))
+    assert_within(batchnorm_grad(f, g, 1e-3, c1, c0), batchnorm_formula_grad(f, g, c1, c0, 1e-3), bound, "BatchNorm1d vs formula")
     live = normalization_grad(f, g, center="batch", scale="batch")
-    assert float(live.sum(dim=1).abs().max()) < 1e-12
+    # each row of J^T g sums to 0 exactly; computed: the m entries' round-off plus the sum's, gamma_{m-1} sum|entries|
+    entry = roundoff(torch.float64, _bn_ops(m), _bn_magnitude(f, g, 0.0, ddof=1))  # unbiased std, as the seed's x.std(0)
+    bound = entry.sum(dim=1) + gamma(m - 1) * live.abs().sum(dim=1)  # (F,)
+    assert_within(live.sum(dim=1), torch.zeros(f.shape[0], dtype=torch.float64), bound, "live-centred rows sum to 0")
     assert float(normalization_grad(f, g, center="detached", scale="none").sub(g).abs().max()) == 0.0
 
 
@@ -134,6 +175,7 @@ def test_dropping_the_mean_term_is_refuted():
     assert r.verdict == "refuted" and r.counterexample["shrunk"]
 
 
+@pytest.mark.roundoff
 def test_a_tiny_relative_error_is_refuted():
     """The exact test has float64 teeth: a factor 1 + 1e-9 on autograd is refuted."""
 

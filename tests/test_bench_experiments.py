@@ -11,6 +11,8 @@ import os
 
 import pytest
 
+from tests._roundoff import gamma
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -36,8 +38,10 @@ def test_finished_and_cut_off_tasks(bench, tmp_path):
     assert not cut["finished"] and cut["steps_done"] == 1 and "lower bound" in cut["note"]
     assert not os.path.exists(tmp_path / "cut" / "result.json")  # a stopped task leaves no result behind
     assert cut["steps_total"] == whole["steps_total"] == int(round(config["alpha_max"] * arm["N"]))
-    assert cut["task_seconds"] == pytest.approx(cut["setup_seconds"] + cut["seconds_per_step"] * cut["steps_total"],
-                                                abs=2e-3)
+    # task_seconds = round(setup + per * total, 3) and setup_seconds = round(setup, 3): two roundings to 3 decimals
+    # (half a unit, 0.5e-3, each), plus the float64 round-off of a product and a sum (gamma_3 |terms|)
+    terms = cut["setup_seconds"] + cut["seconds_per_step"] * cut["steps_total"]
+    assert cut["task_seconds"] == pytest.approx(terms, rel=0, abs=2 * 0.5e-3 + gamma(3) * (terms + cut["task_seconds"]))
 
 
 def test_main_writes_json_and_projects_the_preset(bench, tmp_path, capsys):
@@ -49,8 +53,11 @@ def test_main_writes_json_and_projects_the_preset(bench, tmp_path, capsys):
     (exp,) = doc["experiments"]
     assert exp["arms"] == len(exp["rows"]) == 4 and exp["tasks"] == 4 * exp["seeds"]
     total = sum(r["task_seconds"] for r in exp["rows"]) * exp["seeds"]
-    assert exp["one_worker_seconds"] == pytest.approx(total, abs=0.1)
-    assert exp["wall_seconds_estimate"] == pytest.approx(total / 2, abs=0.1)
+    # the script's own expression, in the same order, rounded to 1 decimal: half a unit (0.05) plus the float64
+    # representation of the decimal and the division by 2 workers (exact), at most gamma_2 |total|
+    slack = gamma(2) * total
+    assert exp["one_worker_seconds"] == pytest.approx(total, rel=0, abs=0.05 + slack)
+    assert exp["wall_seconds_estimate"] == pytest.approx(total / 2, rel=0, abs=0.05 + slack)
     assert exp["all_measured"] == all(r["finished"] for r in exp["rows"])
     assert "overlay-population-flow (quick, 24 tasks)" in capsys.readouterr().out
 

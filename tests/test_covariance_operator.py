@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from numerics import _covariance_operator as nco
 from theory import _covariance_operator as tco
 from theory._derivation import compare
+from tests._roundoff import FUNCTION_OPS, assert_within, gamma, roundoff, sympy_ops, unit_roundoff
 from verify import check
 from verify.claims import _covariance_operator as claims
 
@@ -95,26 +96,81 @@ def networks(draw, *, max_depth: int = 3, max_width: int = 4):
     return x, Ws, slope, layer, X, D
 
 
+# Round-off of a bias-free leaky-ReLU net (tests/_roundoff.py): f_L and J_l = d f_L / d z_l are matrix-product
+# chains with gates of modulus <= 1, so each entry of f_{l-1} (x) J_l^T is within gamma_k of the same chain run
+# with |W| and |x| and every gate 1 (the linear net on absolute values, slope = 1), k = _chain_ops(Ws).
+
+
+def _chain_ops(Ws) -> int:
+    """Each layer's products are dot products over its inputs (n_{l-1}) plus a gate (slope z: 1 rounding); the
+    forward and backward chains together pass every layer at most once each; 1 for the outer product."""
+    return 2 * sum(W.shape[1] + 1 for W in Ws) + 1
+
+
+def _abs_connection(x, Ws, layer):
+    return nco.connection(x.abs(), [W.abs() for W in Ws], layer, 1.0)  # (p, n_L) magnitude of K_l(x)
+
+
+@pytest.mark.roundoff
 @settings(max_examples=40, deadline=None)
 @given(networks())
 def test_connection_is_the_weight_jacobian_and_reproduces_the_output(net):
     x, Ws, slope, layer, _, _ = net
     K = nco.connection(x, Ws, layer, slope)
-    torch.testing.assert_close(K, nco.weight_jacobian(x, Ws, layer, slope), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(K.T @ nco.vec(Ws[layer - 1]), nco.deep_forward(x, Ws, slope), rtol=1e-10, atol=1e-12)
+    k, mag = _chain_ops(Ws), _abs_connection(x, Ws, layer)
+    assert_within(K, nco.weight_jacobian(x, Ws, layer, slope), 2 * roundoff(F64, k, mag), "K_l vs autograd")
+    # K^T vec(W_l) = f_L exactly (1-homogeneity): K's error through the dot over p = n_{l-1} n_l terms, plus the
+    # dot's own gamma_p, plus the forward pass; all on the magnitude f_L(|x|; |W|) = |K|^T |vec W_l|
+    f_abs = nco.deep_forward(x.abs(), [W.abs() for W in Ws], 1.0)
+    p = K.shape[0]
+    assert_within(K.T @ nco.vec(Ws[layer - 1]), nco.deep_forward(x, Ws, slope), roundoff(F64, 2 * k + p, f_abs),
+                  "K^T vec(W_l) vs f_L")
 
 
+def _covariance_error(K_bar):
+    """Bound on |fl(V) - V| for V = mean_n K_n K_n^T - m m^T (m = mean_n K_n), the exact covariance of the given
+    (computed) K_bar (N, p, n_L), hence exactly PSD and symmetric: the einsum sums N n_L products (and divides),
+    the mean N terms, m m^T n_L products; the mean's error enters m m^T twice. gamma_{N n_L + N + 2} (S + 3 A A^T),
+    S = mean |K||K|^T, A = mean |K|."""
+    N, _, n_L = K_bar.shape
+    S = torch.einsum("npo,nqo->pq", K_bar.abs(), K_bar.abs()) / N
+    A = K_bar.abs().mean(0)
+    return roundoff(F64, N * n_L + N + 2, S + 3 * A @ A.T)  # (p, p)
+
+
+@pytest.mark.roundoff
 @settings(max_examples=25, deadline=None)
 @given(networks())
 def test_gradient_identity_and_psd(net):
     """-dL/dvec(W_l) = 2 V[K_bar] vec(W_l) by autograd on the enumerated loss; V is PSD (smallest eigenvalue)."""
     _, Ws, slope, layer, X, D = net
     V = nco.covariance_operator_samples(Ws, X, D, layer, slope)
-    torch.testing.assert_close(nco.simclr_gradient(Ws, X, D, layer, slope), 2 * V @ nco.vec(Ws[layer - 1]), rtol=1e-9, atol=1e-11)
-    torch.testing.assert_close(V, V.T, rtol=0, atol=1e-12 * float(V.abs().max() + 1))
-    assert float(torch.linalg.eigvalsh(V).min()) >= -1e-12 * float(V.abs().max() + 1)
+    # Both sides are one exact quantity. Magnitudes from the absolute-value net at every view x: Kx = max_x |K(x)|
+    # (p, n_L), Fx = max_x |f(x)| (n_L,). The loss gradient sums pair terms (f1 - f2)^T (K1 - K2)^T over at most
+    # (N A)^2 pairs, each of magnitude <= 4 Kx Fx, for the positive and the negative part: 8 Kx Fx, k = 2 chains +
+    # (N A)^2 + n_L + 4. 2 V vec(W): V within 2 (Kx Kx^T) gamma_{...}, times |vec W| (Kx^T |vec W| = Fx), doubled:
+    # 4 Kx Fx. Together 12 Kx Fx with the larger count.
+    pts = (X[:, None, :] + D[None, :, :]).reshape(-1, X.shape[1])  # (N A, d) every view
+    Kx = torch.stack([_abs_connection(v, Ws, layer) for v in pts]).amax(0)  # (p, n_L)
+    Fx = torch.stack([nco.deep_forward(v.abs(), [W.abs() for W in Ws], 1.0) for v in pts]).amax(0)  # (n_L,)
+    NA, p, n_L = pts.shape[0], *Kx.shape
+    k = 2 * _chain_ops(Ws) + NA**2 + NA + n_L + p + 4
+    bound = roundoff(F64, k, 12 * Kx @ Fx)  # (p,)
+    assert_within(nco.simclr_gradient(Ws, X, D, layer, slope), 2 * V @ nco.vec(Ws[layer - 1]), bound,
+                  "autograd gradient vs 2 V vec(W)")
+    # V is computed as the covariance of the computed K_bar: exactly symmetric PSD but for its own round-off E
+    K = torch.stack([torch.stack([nco.connection(v, Ws, layer, slope) for v in row]) for row in X[:, None, :] + D[None, :, :]])
+    E = _covariance_error(K.mean(1))  # (p, p)
+    assert_within(V, V.T, E + E.T, "V symmetric")
+    # PSD without an eigensolver error constant: along the computed eigenvector q of the smallest eigenvalue,
+    # q^T V q >= -(|q|^T E |q|) for the exact PSD matrix, and the quadratic form itself rounds within gamma_{2p}
+    q = torch.linalg.eigh(V).eigenvectors[:, 0]  # (p,)
+    rayleigh = float(q @ V @ q)
+    slack = float(q.abs() @ E @ q.abs()) + gamma(2 * p) * float(q.abs() @ V.abs() @ q.abs())
+    assert rayleigh >= -slack, (rayleigh, slack, float(torch.linalg.eigvalsh(V).min()))
 
 
+@pytest.mark.roundoff
 def test_identity_fails_for_a_non_homogeneous_activation():
     """With softplus f != K^T vec(W): the identity is special to 1-homogeneous activations without biases."""
     g = torch.Generator().manual_seed(0)
@@ -124,7 +180,10 @@ def test_identity_fails_for_a_non_homogeneous_activation():
     J = Ws[1] * torch.sigmoid(z)  # d f / d z_1 for f = W2 softplus(z_1): (2, 3)
     K = (x[:, None, None] * J.T[None]).reshape(-1, 2)  # f_0 (x) J^T
     f = Ws[1] @ torch.nn.functional.softplus(z)
-    assert float((K.T @ nco.vec(Ws[0]) - f).abs().max()) > 1e-2
+    # fails by more than the round-off an identity would be allowed (generous count: 3 dot products of <= 6,
+    # sigmoid and softplus as functions), on the magnitudes of both sides
+    mag = (x.abs()[:, None, None] * (Ws[1].abs() * torch.sigmoid(z)).T[None]).reshape(-1, 2).T @ nco.vec(Ws[0]).abs() + Ws[1].abs() @ torch.nn.functional.softplus(z)
+    assert bool(((K.T @ nco.vec(Ws[0]) - f).abs() > roundoff(F64, 3 * 6 + 2 * FUNCTION_OPS, mag)).any())
 
 
 # --------------------------------------------------------------------------- Theorem 4
@@ -141,6 +200,8 @@ def _gates(theta) -> list:
 def test_ode_conserves_w2_squared_minus_w1_norm_squared():
     end = nco.theorem4_ode(THETA0, T)
     q = [float(tco.conserved_quantity(sp.Matrix(th[2 + 2 * j: 4 + 2 * j]), th[j])) for th in (THETA0.numpy(), end) for j in range(2)]
+    # not round-off: DOP853 at rtol 1e-12, atol 1e-14 controls each step's local error, not the global error of the
+    # conserved q = w2^2 - ||w1||^2 (|grad q| ~ 2-4 here); 1e-10 allows ~100 steps' worth of local error at |y| ~ 1
     np.testing.assert_allclose(q[2:], q[:2], rtol=0, atol=1e-10)
     assert np.abs(end - THETA0.numpy()).max() > 1e-2  # it moved
     assert _gates(end) == _gates(THETA0)  # no gate flips on [0, T]: the field is smooth along the path
@@ -153,6 +214,8 @@ def test_gradient_descent_tracks_the_ode_with_order_one_error():
     errors = np.array([np.linalg.norm(nco.theorem4_gradient_descent(THETA0, eta, round(T / eta)).numpy() - end) for eta in etas])
     slope = np.polyfit(np.log(etas), np.log(errors), 1)[0]
     assert 0.9 <= slope <= 1.1, (slope, errors)
+    # Euler's global error at eta = T / 200 (not round-off, ~1e-13 here): the error constant C in C eta is ~1e-2 for
+    # this theta0, so 1e-4 bounds it with a factor ~2 of margin; a wrong field would leave an O(1) gap
     assert errors[-1] < 1e-4
 
 
@@ -163,6 +226,19 @@ def _numeric(expr, symbols, values):
     return np.asarray(sp.lambdify(symbols, expr, "numpy")(*values), dtype=np.float64)
 
 
+def _one_neuron_error(w, X, d, gated=None) -> np.ndarray:
+    """Bound on |enumerated V - closed form| (m, m). Enumeration: K = gate x_k is exact, K_bar a mean of d (gamma_d
+    mean |K| <= gamma_d xmax, xmax = max_k |x_k|), V = K_bar^T K_bar / 2 - m m^T (2 products, 2 terms each): within
+    2 gamma_{2d+6} xmax xmax^T. Closed form u u^T / (4 d^2), u = sum_k c_k gate_k x_k (c = +-1): gamma_ops |u||u|^T / (4 d^2)."""
+    xmax = np.abs(X).max(0)  # (m,)
+    bound = 2 * gamma(2 * d + 6) * np.outer(xmax, xmax)
+    if gated is not None:
+        u_abs = (np.abs(X) * (X @ w > 0)[:, None]).sum(0)  # (m,) |c_k| = 1
+        bound = bound + gamma(sympy_ops(gated)) * np.outer(u_abs, u_abs) / (4 * d**2)
+    return bound
+
+
+@pytest.mark.roundoff
 @pytest.mark.parametrize("d", [4, 5, 7, 9])
 def test_one_neuron_corrected_form_matches_enumeration_for_every_d(d):
     rng = np.random.default_rng(d)
@@ -171,15 +247,18 @@ def test_one_neuron_corrected_form_matches_enumeration_for_every_d(d):
     for _ in range(5):
         w, X = rng.standard_normal(2), rng.standard_normal((4, 2))
         enum = nco.one_neuron_covariance_enumerated(torch.tensor(w), torch.tensor(X), d).numpy()
-        np.testing.assert_allclose(enum, _numeric(gated, [*w_s, *X_s], [*w, *X.ravel()]), rtol=1e-12, atol=1e-15)
+        cf = _numeric(gated, [*w_s, *X_s], [*w, *X.ravel()])
+        assert_within(enum, cf, _one_neuron_error(w, X, d, gated), f"enumeration vs closed form, d = {d}")
 
 
+@pytest.mark.roundoff
 def test_one_neuron_raw_pixels_linear_learns_nothing_relu_enforces_its_initialisation():
     X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=F64)  # x_ab = (a, b)
     w = torch.tensor([1.0, -1.0], dtype=F64)  # initialised to prefer pattern 10
     assert float(nco.one_neuron_covariance_enumerated(w, X, 6, slope=1.0).abs().max()) == 0.0
     V = nco.one_neuron_covariance_enumerated(w, X, 6, slope=0.0)
-    torch.testing.assert_close(V, torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=F64) / (4 * 36), rtol=1e-14, atol=1e-16)
+    expected = torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=F64) / (4 * 36)  # one rounding of 1/144
+    assert_within(V, expected, _one_neuron_error(w.numpy(), X.numpy(), 6) + unit_roundoff() * expected.numpy(), "one-neuron V")
     assert float((V @ w)[0]) > 0 and float((V @ w)[1]) == 0.0  # the update grows w along x_10 only
 
 

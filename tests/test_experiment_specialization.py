@@ -18,46 +18,81 @@ from numerics.experiments._specialization import (
     time_to_threshold,
     unaligned_share,
 )
+from tests._roundoff import assert_within, cosine_error, gamma, unit_roundoff
 from verify._experiments import run_experiment
 
 NAME = "student-specialization"
 
 
 # --------------------------------------------------------------------------------------------- metric helpers
+def _centring_angle(v: np.ndarray, dtype) -> float:
+    """Bound on the angle between fl(v - fl(mean v)) and the exactly centred v_c, v of length N in ``dtype``.
+
+    The mean (N - 1 additions, one division) is off by at most gamma_N mean|v|; each centred entry
+    fl(v_i - m_hat) adds u |v_i - m_hat|. So ||error|| <= sqrt(N) gamma_N mean|v| (1 + u) + u ||v_c||,
+    and the angle is at most asin of that over ||v_c||.
+    """
+    N, u = len(v), unit_roundoff(dtype)
+    v = v.astype(np.float64)
+    norm_c = float(np.linalg.norm(v - v.mean()))
+    error = math.sqrt(N) * gamma(N, dtype) * float(np.abs(v).mean()) * (1 + u) + u * norm_c
+    return math.asin(min(error / norm_c, 1.0))
+
+
+@pytest.mark.roundoff
 def test_activation_correlation_known_cases():
     g = torch.Generator().manual_seed(0)
-    a = torch.relu(torch.randn(500, 3, generator=g))  # (N, 3) teacher activations
+    a = torch.relu(torch.randn(500, 3, generator=g))  # (N, 3) teacher activations, float32
     dead = torch.zeros(500, 1)
     s = torch.cat([2.0 * a[:, [1]] + 1.0, -a[:, [0]], dead, a[:, [2]]], dim=1)  # (N, 4) students
     C = activation_correlation(a, s)  # (3, 4)
     assert C.shape == (3, 4)
-    assert C[1, 0].item() == pytest.approx(1.0, abs=1e-6)  # positive affine copy
-    assert C[0, 1].item() == pytest.approx(-1.0, abs=1e-6)  # negated copy
-    assert torch.all(C[:, 2] == 0)  # a dead student correlates with nothing
-    assert C[2, 3].item() == pytest.approx(1.0, abs=1e-6)
-    ref = np.corrcoef(a.T.numpy(), s[:, [0, 1, 3]].T.numpy())[:3, 3:]  # numpy reference, live columns
-    np.testing.assert_allclose(C[:, [0, 1, 3]].numpy(), ref, atol=1e-5)
+    f32, N = torch.float32, a.shape[0]
+    an, sn = a.double().numpy(), s.double().numpy()
+    theta = [_centring_angle(an[:, i], f32) for i in range(3)]  # (3,) teacher columns
+    phi = [_centring_angle(sn[:, j], f32) for j in range(4) if j != 2]  # live student columns 0, 1, 3
+    # the exact correlation of the copies is +-1 up to the rounding of fl(2 a + 1): e_i <= u |2 a_i + 1|,
+    # an angle of at most asin(||e|| / ||2 a_c||); -a and a itself are exact copies
+    affine = math.asin(unit_roundoff(f32) * float(np.linalg.norm(2 * an[:, 1] + 1)) / (2 * float(np.linalg.norm(an[:, 1] - an[:, 1].mean()))))
+    # +-1 is the maximum of the cosine: angle errors enter as 1 - cos(total angle), evaluation round-off linearly
+    for (i, j, jl, sign, extra) in ((1, 0, 0, 1.0, affine), (0, 1, 1, -1.0, 0.0), (2, 3, 2, 1.0, 0.0)):
+        bound = cosine_error(N, f32) + 1 - math.cos(theta[i] + phi[jl] + extra)
+        assert abs(C[i, j].item() - sign) <= bound, (i, j, C[i, j].item(), bound)
+    assert torch.all(C[:, 2] == 0)  # a dead student correlates with nothing: exactly 0 by construction
+    ref = np.corrcoef(an.T, sn[:, [0, 1, 3]].T)[:3, 3:]  # float64 reference at the same (float32) data
+    # away from +-1 an angle error moves the cosine by at most the angle; plus both evaluations' round-off
+    f64 = torch.float64
+    bound = np.array([[cosine_error(N, f32) + cosine_error(N, f64) + theta[i] + phi[j]
+                       + _centring_angle(an[:, i], f64) + _centring_angle(sn[:, [0, 1, 3][j]], f64)
+                       for j in range(3)] for i in range(3)])
+    assert_within(C[:, [0, 1, 3]].numpy(), ref, bound, "float32 correlation vs float64 corrcoef")
 
 
+@pytest.mark.roundoff
 def test_hungarian_correlation_prefers_total_over_greedy():
     # Greedy (teacher 0 takes its best student 0) would leave teacher 1 with 0.1: total 1.0.
     # The optimal matching gives teacher 0 student 1 (0.8) and teacher 1 student 0 (0.85): total 1.65.
     C = np.array([[0.9, 0.8, 0.0],
                   [0.85, 0.1, 0.0]])
-    np.testing.assert_allclose(hungarian_correlation(C), [0.8, 0.85])
+    np.testing.assert_array_equal(hungarian_correlation(C), [0.8, 0.85])  # entries of C, copied: exact
     with pytest.raises(ValueError, match="n >= m"):
         hungarian_correlation(C.T)
 
 
+@pytest.mark.roundoff
 def test_time_to_threshold_and_statistics():
     steps = [0, 10, 20]
     values = [[0.1, 0.96, 0.2], [0.97, 0.5, 0.3], [0.99, 0.99, 0.4]]
     assert time_to_threshold(steps, values, 0.95) == [10.0, 0.0, math.inf]
     result = {"strength": [1.0, 0.5, 0.25], "time_to_threshold": [0.0, 10.0, None],
               "student_best_corr_final": [0.99, 0.98, 0.5, 0.2], "fanout_norm_final": [1.0, 3.0, 0.1, 0.3]}
-    assert rank_correlation(result) == pytest.approx(-1.0)  # stronger -> earlier; never ranked last
-    assert lshape_ratio(result, 0.95) == pytest.approx(0.2 / 2.0)  # medians 0.2 / 2.0
-    assert unaligned_share(result, 0.95) == pytest.approx(0.4 / 4.4)
+    # Pearson correlation of the integer ranks (1, 2, 3), exactly centred: the cosine's round-off, n = 3
+    assert rank_correlation(result) == pytest.approx(-1.0, rel=0, abs=cosine_error(3))  # stronger -> earlier; never ranked last
+    # medians (0.1 + 0.3) / 2 and (1 + 3) / 2, then a quotient: 5 operations, the decimals 0.1, 0.3 rounded
+    # (relative u on their sum) counted in; 0.2 / 2.0 itself: 3 (two literals, /)
+    assert lshape_ratio(result, 0.95) == pytest.approx(0.2 / 2.0, rel=gamma(5) + gamma(3), abs=0)
+    # 1 + 3 additions, 1 division, the decimals 0.1, 0.3 rounded (relative u on each sum): 7; 0.4 / 4.4: 3
+    assert unaligned_share(result, 0.95) == pytest.approx(0.4 / 4.4, rel=gamma(7) + gamma(3), abs=0)
     assert lshape_ratio(dict(result, student_best_corr_final=[0.1] * 4), 0.95) == 1.0
     assert lshape_ratio(dict(result, student_best_corr_final=[0.99] * 4), 0.95) == 0.0
 

@@ -20,6 +20,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from numerics._experiment import Run, Verdict, _dump, _load_into, _SimulatedKill, mean_ci, read_metrics, spearman
+from tests._roundoff import FUNCTION_OPS, cosine_error, gamma, unit_roundoff
 from verify._cli import main
 from verify._errors import UsageError
 from verify._experiments import execute_task, experiment_names, run_experiment
@@ -153,10 +154,26 @@ def test_list_and_bad_input(capsys):
 
 
 # --------------------------------------------------------------------------------------------- statistics
+def _t_quantile(p: float, nu: int) -> float:
+    """Student-t quantile at 40 digits (mpmath: the CDF through the regularised incomplete beta), rounded once.
+    (A hand-typed t_{0.975, 3} = 3.182446305284263 was wrong in its 13th digit: 3.18244630528370843...)"""
+    import mpmath
+
+    with mpmath.workdps(40):
+        cdf = lambda t: 1 - mpmath.betainc(nu / 2, mpmath.mpf(1) / 2, 0, nu / (nu + t**2), regularized=True) / 2  # noqa: E731
+        return float(mpmath.findroot(lambda t: cdf(t) - mpmath.mpf(p), 3.0))
+
+
+@pytest.mark.roundoff
 def test_mean_ci_is_the_student_t_interval():
     ci = mean_ci([1.0, 2.0, 3.0, 4.0])
-    half = 3.182446305284263 * math.sqrt(5 / 3) / 2  # t_{0.975, 3} * s / sqrt(n)
-    assert ci["mean"] == 2.5 and ci["lo"] == pytest.approx(2.5 - half, rel=1e-12) and ci["hi"] == pytest.approx(2.5 + half)
+    half = _t_quantile(0.5 + 0.95 / 2, 3) * math.sqrt(5 / 3) / 2  # t_{0.975, 3} * s / sqrt(n), at mean_ci's float64 p
+    # half twice: scipy's t quantile (counted as a function, FUNCTION_OPS) or the 40-digit one rounded (u), the std
+    # and sqrt(n) (sqrt, divisions: 5), the products; the mean 2.5 is exact; then +- (u of the result)
+    tol = 2 * gamma(FUNCTION_OPS + 8) * half
+    assert ci["mean"] == 2.5  # (1 + 2 + 3 + 4) / 4: exact
+    assert ci["lo"] == pytest.approx(2.5 - half, rel=0, abs=tol + unit_roundoff() * (2.5 - half))
+    assert ci["hi"] == pytest.approx(2.5 + half, rel=0, abs=tol + unit_roundoff() * (2.5 + half))
     assert math.isnan(mean_ci([1.0, float("nan")])["lo"])  # a NaN is reported, not dropped
 
 
@@ -169,8 +186,10 @@ def test_verdict_status_follows_the_interval():
     assert Verdict("a", "", est(math.nan, math.nan), 0.0, "above").status == "fails"
 
 
+@pytest.mark.roundoff
 def test_spearman_ranks_never_last():
-    assert spearman([3, 2, 1], [1.0, 2.0, math.inf]) == pytest.approx(-1.0)
+    # the Pearson correlation of the integer ranks (exactly centred), n = 3: the cosine's round-off
+    assert spearman([3, 2, 1], [1.0, 2.0, math.inf]) == pytest.approx(-1.0, rel=0, abs=cosine_error(3))
     assert spearman([1, 2, 3], [5, 5, 5]) == 0.0
 
 

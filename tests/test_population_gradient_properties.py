@@ -133,6 +133,7 @@ def teacher_gap(w, fn=pg.population_gradient) -> tuple[float, float]:
 # --------------------------------------------------------------------------- properties
 
 
+@pytest.mark.roundoff
 @PROPERTY
 @given(w=vectors, w_star=vectors, q=Matrix(D, D).strategy())
 def test_rotation_equivariance(w, w_star, q):
@@ -140,6 +141,7 @@ def test_rotation_equivariance(w, w_star, q):
     assert error <= tol, (error, tol)
 
 
+@pytest.mark.roundoff
 @PROPERTY
 @given(w=vectors, w_star=vectors, a=log_scales)
 def test_positive_homogeneity(w, w_star, a):
@@ -147,6 +149,7 @@ def test_positive_homogeneity(w, w_star, a):
     assert error <= tol, (error, tol)
 
 
+@pytest.mark.roundoff
 @PROPERTY
 @given(w=wide_vectors)
 def test_zero_gradient_at_the_teacher(w):
@@ -177,6 +180,7 @@ def _compiled_limits():
     return compiled
 
 
+@pytest.mark.roundoff
 @PROPERTY
 @given(w=wide_vectors, direction=vectors, w_star=wide_vectors, end=st.sampled_from([0, 1]))
 def test_float64_near_both_ends_agrees_with_the_limit(w, direction, w_star, end):
@@ -205,6 +209,7 @@ def test_float64_near_both_ends_agrees_with_the_limit(w, direction, w_star, end)
     assert np.linalg.norm(value - expected) <= tol, (value, expected, tol)
 
 
+@pytest.mark.roundoff
 @PROPERTY
 @given(w=vectors, w_star=vectors, scale=st.sampled_from([1e-6, 1e6]), ratio=st.sampled_from([1e-6, 1.0, 1e6]))
 def test_tiny_and_huge_norms_are_finite_and_homogeneous(w, w_star, scale, ratio):
@@ -240,6 +245,7 @@ def _wrong_axis(w, w_star):
     return pg.population_gradient(w, w_star) + sp.Matrix([1] + [0] * (w.shape[0] - 1)) * (w.T * w_star)[0] / sp.sqrt((w.T * w)[0]) / 5
 
 
+@pytest.mark.roundoff
 def test_wrong_variants_fail_the_property_checks():
     rng = np.random.default_rng(0)
     w, w_star = rng.standard_normal(D) * 2.0, rng.standard_normal(D) * 0.5

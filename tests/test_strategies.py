@@ -7,12 +7,25 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+from tests._roundoff import cosine_error, gamma, unit_roundoff
 from verify import Matrix, ParameterSpecError, Real, Vector
 from verify._examples import boundary_examples, example_seed, parameters
 
 
 def _cos(a, b):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def _norm_tol(d: int) -> float:
+    """Relative error of ||r z / ||z|| || computed: the direction's norm and division (d + 2), the scaling by r (1),
+    the test's own norm (d + 1): gamma_{2d+4}; r itself is clamped into [low, high] exactly."""
+    return gamma(2 * d + 4)
+
+
+def _parallel_tol(d: int) -> float:
+    """|_cos - (+-1)| for a pair built parallel: the cosine's round-off (cosine_error), plus 1 - cos of the angle
+    (<= u) the rounding of the scaled copy can open: u^2 / 2."""
+    return cosine_error(d) + unit_roundoff() ** 2 / 2
 
 
 @pytest.mark.parametrize("make, fragment", [
@@ -30,55 +43,62 @@ def test_bad_specs_say_what_and_how_to_fix(make, fragment):
     assert fragment in str(info.value)
 
 
+@pytest.mark.roundoff
 def test_boundary_examples_cover_ends_and_degenerate_geometry():
     specs = {"w": Vector(4), "w_star": Vector(4)}
     examples = dict(boundary_examples(specs))
     for label in ("typical", "w=low", "w=high", "w=1", "w_star=low", "w_star=high", "all=low", "all=high",
                   "w_star || w", "w_star || -w", "w_star = w"):
         assert label in examples, label
-    assert np.linalg.norm(examples["w=low"]["w"]) == pytest.approx(0.1)
-    assert np.linalg.norm(examples["all=high"]["w_star"]) == pytest.approx(10.0)
-    assert _cos(examples["w_star || w"]["w"], examples["w_star || w"]["w_star"]) == pytest.approx(1.0, abs=1e-15)
-    assert _cos(examples["w_star || -w"]["w"], examples["w_star || -w"]["w_star"]) == pytest.approx(-1.0, abs=1e-15)
+    assert np.linalg.norm(examples["w=low"]["w"]) == pytest.approx(0.1, rel=_norm_tol(4), abs=0)
+    assert np.linalg.norm(examples["all=high"]["w_star"]) == pytest.approx(10.0, rel=_norm_tol(4), abs=0)
+    assert _cos(examples["w_star || w"]["w"], examples["w_star || w"]["w_star"]) == pytest.approx(1.0, abs=_parallel_tol(4))
+    assert _cos(examples["w_star || -w"]["w"], examples["w_star || -w"]["w_star"]) == pytest.approx(-1.0, abs=_parallel_tol(4))
     eq = examples["w_star = w"]
     assert np.array_equal(eq["w"], eq["w_star"])
     t = examples["typical"]
     assert abs(_cos(t["w"], t["w_star"])) < 0.99   # typical means general position
 
 
+@pytest.mark.roundoff
 def test_boundary_examples_for_matrices_and_reals():
     specs = {"W": Matrix(3, 4), "W_star": Matrix(2, 4), "c": Real(-1, 2)}
     examples = dict(boundary_examples(specs))
     assert examples["c=low"]["c"] == -1.0 and examples["c=high"]["c"] == 2.0
     ex = examples["W rows parallel"]["W"]
-    assert _cos(ex[0], ex[1]) == pytest.approx(1.0, abs=1e-15)
+    assert _cos(ex[0], ex[1]) == pytest.approx(1.0, abs=_parallel_tol(4))
     ex = examples["W_star || W"]
-    assert _cos(ex["W"][0], ex["W_star"][0]) == pytest.approx(1.0, abs=1e-15)
+    assert _cos(ex["W"][0], ex["W_star"][0]) == pytest.approx(1.0, abs=_parallel_tol(4))
     assert examples["W=high"]["W"].shape == (3, 4)
 
 
+@pytest.mark.roundoff
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_drawn_values_respect_their_specs(data):
     v = data.draw(Vector(5, norm=(1e-3, 1e3)).strategy())
-    assert v.shape == (5,) and 1e-3 * (1 - 1e-12) <= np.linalg.norm(v) <= 1e3 * (1 + 1e-12)
+    assert v.shape == (5,) and 1e-3 * (1 - _norm_tol(5)) <= np.linalg.norm(v) <= 1e3 * (1 + _norm_tol(5))
     m = data.draw(Matrix(2, 3, norm=(0.5, 2)).strategy())
-    assert m.shape == (2, 3) and np.all((np.linalg.norm(m, axis=1) >= 0.5 - 1e-12) & (np.linalg.norm(m, axis=1) <= 2 + 1e-12))
+    rows = np.linalg.norm(m, axis=1)
+    assert m.shape == (2, 3) and np.all((rows >= 0.5 * (1 - _norm_tol(3))) & (rows <= 2 * (1 + _norm_tol(3))))
     r = data.draw(Real(-2, 3).strategy())
     assert r.shape == () and -2 <= r <= 3
 
 
+@pytest.mark.roundoff
 def test_random_draws_reach_parallel_and_antiparallel_pairs():
     strategy = parameters({"w": Vector(3), "w_star": Vector(3)})
-    par = find(strategy, lambda p: _cos(p["w"], p["w_star"]) > 1 - 1e-12)
-    anti = find(strategy, lambda p: _cos(p["w"], p["w_star"]) < -1 + 1e-12)
+    # parallel to round-off: within the cosine's round-off of +-1
+    par = find(strategy, lambda p: _cos(p["w"], p["w_star"]) >= 1 - _parallel_tol(3))
+    anti = find(strategy, lambda p: _cos(p["w"], p["w_star"]) <= -1 + _parallel_tol(3))
     assert par and anti
 
 
+@pytest.mark.roundoff
 def test_shrinking_reaches_simple_directions_and_unit_norm():
     """Minimal examples are axis-aligned with norm 1: readable counterexamples."""
     v = find(Vector(4).strategy(), lambda v: True)
-    np.testing.assert_allclose(np.abs(v), [1.0, 0, 0, 0])
+    np.testing.assert_allclose(np.abs(v), [1.0, 0, 0, 0], rtol=0, atol=_norm_tol(4))  # e1 * 1, up to the normalisation
 
 
 def test_example_seed_is_stable_and_distinguishes_parameters():

@@ -104,25 +104,15 @@ class _TorchPrinter(TorchPrinter):
     def _call(self, fn: str, *args) -> str:
         return f"{fn}({', '.join(self._print(a) for a in args)})"
 
-    def _print_erfc(self, e):
-        return self._call("torch.special.erfc", *e.args)
-
-    def _print_erfinv(self, e):
-        return self._call("torch.special.erfinv", *e.args)
-
     def _print_uppergamma(self, e):
-        a, x = (self._print(v) for v in e.args)
-        return f"(_tc_gammaincc({a}, {x}) * _tc_gamma({a}))"
+        return self._incomplete_gamma("_tc_gammaincc", e)
 
     def _print_lowergamma(self, e):
+        return self._incomplete_gamma("_tc_gammainc", e)
+
+    def _incomplete_gamma(self, regularized: str, e) -> str:
         a, x = (self._print(v) for v in e.args)
-        return f"(_tc_gammainc({a}, {x}) * _tc_gamma({a}))"
-
-    def _print_gamma(self, e):
-        return self._call("_tc_gamma", *e.args)
-
-    def _print_loggamma(self, e):
-        return self._call("torch.lgamma", *e.args)
+        return f"({regularized}({a}, {x}) * _tc_gamma({a}))"
 
     def _print_polygamma(self, e):
         n, x = e.args
@@ -146,6 +136,11 @@ class _TorchPrinter(TorchPrinter):
         if nu not in (0, 1):
             raise ValueError(f"bessely of order {nu}: only orders 0 and 1 compile")
         return self._call(f"torch.special.bessel_y{int(nu)}", x)
+
+
+for _name, _fn in {"erfc": "torch.special.erfc", "erfinv": "torch.special.erfinv", "gamma": "_tc_gamma",
+                   "loggamma": "torch.lgamma"}.items():   # one argument, one torch function
+    setattr(_TorchPrinter, f"_print_{_name}", lambda self, e, _fn=_fn: self._call(_fn, *e.args))
 
 
 def _printer_rewrites(expr: sp.Basic) -> sp.Basic:
