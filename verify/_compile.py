@@ -372,14 +372,9 @@ def _mp_real_mp(v):
 
 
 def _mp_real(v) -> float:
-    if isinstance(v, mpmath.mpc):
-        if abs(v.imag) > 1e-20 * max(1.0, abs(v.real)):
-            return math.nan
-        v = v.real
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+    """``_mp_real_mp`` rounded to float64 (nan where not real)."""
+    r = _mp_real_mp(v)
+    return math.nan if r is None else float(r)
 
 
 def _no_step(name: str):
