@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import torch
 
 from verify import Claim, Real
@@ -24,6 +25,13 @@ def pytest_configure(config):
         if n < 1:
             raise ValueError(f"THEORYCHECK_TEST_THREADS={threads!r}: must be a positive integer")
         torch.set_num_threads(n)
+
+
+def pytest_collection_modifyitems(config, items):
+    """pytest-timeout's limit (pyproject.toml) catches hangs in the fast tier; slow tests may run long."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(0))
 
 
 def pytest_report_header(config):

@@ -68,9 +68,11 @@ class _Stuck:
     ({"trajectory": lambda seed: _spin()}, "trajectory"),
 ])
 def test_every_user_callable_runs_under_the_time_budget(part, step):
-    r = check(_mean_claim(**part), seed=0, time_budget=0.5)
+    # the budget must stop the spinning step, not the normal work before it (compiling, the boundary examples):
+    # that work is ~0.1 s idle, several times more on a loaded 2-core machine, so the budget is 2 s
+    r = check(_mean_claim(**part, examples=0, samples=200), seed=0, time_budget=2.0)
     assert r.verdict == "error" and r.error.startswith(f"stopped in {step}:"), r.error
-    assert "time budget of 0.5 s" in r.error and r.seconds < 5
+    assert "time budget of 2 s" in r.error and r.seconds < 8
 
 
 def test_a_sweep_that_hangs_is_stopped():
