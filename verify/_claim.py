@@ -44,6 +44,14 @@ class Claim:
     sample_bound: optional bound on |every per-sample value| of ``monte_carlo`` over the parameter ranges
         (an indicator: 1). Used where an example's samples are all equal (see ``_stats.py``); without it the
         engine uses the largest |sample| seen over the claim's examples.
+    inputs: engine-owned random inputs, name -> ``Gaussian(dim)``: ``monte_carlo`` then takes each as an (n, dim)
+        argument (and ``n`` / ``generator`` only if it declares them), so the engine can reduce variance.
+    variance_reduction: "auto" (antithetic pairs + Hermite control variates when ``inputs`` are declared,
+        control variates when ``monte_carlo`` returns ``(values, controls)``), "none", or a tuple of
+        "antithetic", "control_variates", "rqmc" (see ``_draws.py``).
+    resolve: the relative discrepancy each example must resolve (e.g. 0.01): the engine sizes each example's
+        samples from a pilot batch so that the detectable discrepancy is ``resolve`` x the closed form's terms,
+        between ``min_samples`` and ``samples`` (the cap) and within the time budget; None: always ``samples``.
     """
 
     name: str
@@ -63,6 +71,10 @@ class Claim:
     sweep: Sweep | None = None
     trajectory: Callable[[int], Mapping[str, Any]] | None = None
     sample_bound: float | None = None
+    inputs: Mapping[str, Any] | None = None
+    variance_reduction: Any = "auto"
+    resolve: float | None = None
+    min_samples: int = 4096
 
     def __post_init__(self):
         who = f"Claim({self.name!r})" if isinstance(self.name, str) else "Claim(...)"
@@ -86,7 +98,14 @@ class Claim:
             raise ClaimDefinitionError(f"{who}: {self.method}= must be a function, got {estimator!r}.")
         names = list(self.params)
         _check_signature(who, "closed_form", self.closed_form, names)
-        _check_signature(who, self.method, estimator, names + (["n", "generator"] if self.method == "monte_carlo" else []))
+        inputs = self._check_inputs(who, names)
+        object.__setattr__(self, "inputs", inputs)
+        from ._draws import parse_methods
+        object.__setattr__(self, "variance_reduction", parse_methods(self.variance_reduction, who=who, has_inputs=bool(inputs)))
+        if self.method == "monte_carlo" and inputs:
+            _check_signature(who, self.method, estimator, names + list(inputs), optional=("n", "generator"))
+        else:
+            _check_signature(who, self.method, estimator, names + (["n", "generator"] if self.method == "monte_carlo" else []))
         for fname, lo in (("examples", 0), ("samples", 2)):
             v = getattr(self, fname)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -108,8 +127,33 @@ class Claim:
             raise ClaimDefinitionError(f"{who}: sample_bound must be a positive finite number (a bound on |every per-sample value|), got {b!r}.")
         if b is not None and self.method != "monte_carlo":
             raise ClaimDefinitionError(f"{who}: sample_bound is for monte_carlo= claims (a bound on |per-sample values|); remove it from this exact= claim.")
+        r = self.resolve
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not (0 < r < 1)):
+            raise ClaimDefinitionError(f"{who}: resolve must be a relative discrepancy in (0, 1), e.g. resolve=0.01 for 1%, got {r!r}.")
+        if r is not None and self.method != "monte_carlo":
+            raise ClaimDefinitionError(f"{who}: resolve= sizes Monte Carlo samples; remove it from this exact= claim.")
+        v = self.min_samples
+        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+            raise ClaimDefinitionError(f"{who}: min_samples must be an integer >= 2, got {v!r}.")
         if self.derivation is not None and not callable(self.derivation):
             raise ClaimDefinitionError(f"{who}: derivation must be a zero-argument function returning a theory.Derivation.")
+
+    def _check_inputs(self, who: str, names: list[str]) -> dict:
+        from ._draws import Gaussian
+        if not self.inputs:         # None or {} (dataclasses.replace passes the validated {} back in)
+            return {}
+        if self.method != "monte_carlo":
+            raise ClaimDefinitionError(f"{who}: inputs= are random inputs of a monte_carlo= estimator; remove them from this exact= claim.")
+        if not isinstance(self.inputs, Mapping):
+            raise ClaimDefinitionError(f"{who}: inputs must be a dict name -> Gaussian(dim), got {self.inputs!r}; e.g. inputs={{\"x\": Gaussian(4)}}.")
+        for iname, spec in self.inputs.items():
+            if not isinstance(iname, str) or not iname.isidentifier() or keyword.iskeyword(iname) or iname in ("n", "generator"):
+                raise ClaimDefinitionError(f"{who}: input name {iname!r} must be a Python identifier other than 'n' and 'generator'; rename it.")
+            if iname in names:
+                raise ClaimDefinitionError(f"{who}: input {iname!r} is also a parameter name; rename one of them.")
+            if not isinstance(spec, Gaussian):
+                raise ClaimDefinitionError(f"{who}: inputs[{iname!r}] = {spec!r} is not an input spec; use Gaussian(dim).")
+        return dict(self.inputs)
 
     @property
     def method(self) -> str:
@@ -120,11 +164,21 @@ class Claim:
         return self.monte_carlo if self.monte_carlo is not None else self.exact
 
 
-def _check_signature(who: str, what: str, fn: Callable, names: list[str]) -> None:
+def accepts(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` can be called with keyword ``name`` (a named parameter or **kwargs)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _check_signature(who: str, what: str, fn: Callable, names: list[str], optional: tuple[str, ...] = ()) -> None:
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins without a signature: let the call decide
         return
+    names = names + [o for o in optional if accepts(fn, o)]
     try:
         sig.bind(**{n: None for n in names})
     except TypeError as exc:

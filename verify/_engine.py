@@ -34,7 +34,9 @@ from ._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _where, co
 from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, parameters
 from ._results import ClaimResult
-from ._stats import Z_POWER, Moments, critical_z, edgeworth_widening, rare_event_probability
+from ._claim import accepts
+from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
+from ._stats import Moments, critical_t, critical_z, edgeworth_widening, power_quantile, rare_event_probability, units_needed
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
@@ -73,6 +75,8 @@ class _Example:
     # over the claim's examples, known only at the end; ``redecide(B)`` recomputes (excess, detectable, relative)
     redecide: Callable | None = None
     pending: bool = False       # fails only through such components: decided at the end (``_Checker.finalize``)
+    draws: int = 0              # Monte Carlo: estimator evaluations at this example (pilot batch excluded)
+    design: str = ""            # Monte Carlo: "iid", "antithetic" or "rqmc" (see _draws.py)
 
     @property
     def failed(self) -> bool:
@@ -116,7 +120,20 @@ class _Checker:
     def __init__(self, claim: Claim, compiled: CompiledClosedForm, *, seed: int, device: torch.device, tests: int,
                  budget: Budget):
         self.claim, self.cf, self.seed, self.device = claim, compiled, seed, device
+        self.design = Design(claim.inputs or {}, claim.variance_reduction, device)
         self.z = critical_z(claim.false_refutation_rate, tests)
+        self.power = power_quantile(None)
+        self.z_rqmc = critical_t(claim.false_refutation_rate, tests, RQMC_REPLICATES - 1)
+        self.power_rqmc = power_quantile(RQMC_REPLICATES - 1)
+        if claim.method == "monte_carlo":
+            est = claim.estimator
+            self.takes_n = not self.design.owns_draws or accepts(est, "n")
+            self.takes_generator = not self.design.owns_draws or accepts(est, "generator")
+        # a pilot batch fits control-variate coefficients and sizes the samples (resolve=); it is never tested
+        self.needs_pilot = claim.method == "monte_carlo" and (
+            (self.design.owns_draws and self.design.control_variates) or self.design.auto or claim.resolve is not None)
+        self.pilot_draws = min(max(claim.samples // 16, 1024), 8192) // 2 * 2
+        self.planned_examples = max(tests // max(compiled.size, 1), 1)
         self.tests = tests
         self.k = compiled.size
         self.budget = budget
@@ -157,7 +174,8 @@ class _Checker:
                           float(np.max(bound)) / cf_scale if cf_scale > 0 else None)
             return self._record(ex)
         trace = [] if label == "typical" else None
-        m = self._monte_carlo(tensors, seed, label, where, trace)
+        m, mode = self._monte_carlo(tensors, seed, label, where, trace, cf_scale)
+        crit, power = self._critical(mode)
         if trace:
             self.convergence = {"n": [t[0] for t in trace],
                                 "abs_error": [float(np.max(np.abs(t[1] - closed))) for t in trace],
@@ -176,7 +194,8 @@ class _Checker:
         # alpha / m; an event it missed moves the mean by at most p (B + |v|), B a bound on |a sample| (see _stats.py).
         p_rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n)
         deterministic = se == 0
-        threshold = self.z + edgeworth_widening(self.z, m.skewness, m.n).cpu().numpy()
+        # Student-t over RQMC replicate means (see _draws.py), z over iid units; both widened by the units' skewness
+        threshold = crit + edgeworth_widening(crit, m.skewness, m.n).cpu().numpy()
         ref_err = np.zeros(self.k)
 
         def decide(bound_b, reference):
@@ -184,7 +203,7 @@ class _Checker:
             slack = np.maximum(np.abs(mean - reference) - allowed, 0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
-            detectable = (threshold + Z_POWER) * se + allowed
+            detectable = (threshold + power) * se + allowed
             # relative to the closed form's terms; where every sample was equal, to the size the SE = 0 allowance is
             # measured on (B + |v|): there the closed form may vanish (acos(1) = 0), making "relative" meaningless
             size = np.where(deterministic, np.maximum(cf_scale, bound_b + np.abs(mean)), cf_scale)
@@ -198,6 +217,8 @@ class _Checker:
             closed, ref_err = self._refine(params, label, closed)
             excess, detectable, relative = decide(bound_now, closed)
         ex = _Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale, relative)
+        ex.draws = m.draws
+        ex.design = mode
         if declared is None and deterministic.any():
             final_closed = closed
             ex.redecide = lambda b: decide(b, final_closed)
@@ -291,38 +312,255 @@ class _Checker:
         out = self._check_output(self._call(tensors, label), where, None)
         return out.cpu().numpy().astype(np.float64)
 
-    def _monte_carlo(self, tensors, seed: int, label: str, where: str, trace: list | None = None) -> Moments:
-        """Stream ``samples`` estimates in batches: FIRST_BATCH, then doubling up to the memory cap.
+    # -- Monte Carlo: draws, variance reduction, the iid units the test sees (see _draws.py) ----------------
+    def _draw_call(self, tensors, label: str, where: str, b: int, gen: torch.Generator, z: torch.Tensor | None):
+        """b evaluations of the estimator: (values (b, k), its own controls (b, q) or None)."""
+        extra = dict(self.design.split(z)) if z is not None else {}
+        if self.takes_n:
+            extra["n"] = b
+        if self.takes_generator:
+            extra["generator"] = gen
+        out = self._call(tensors, label, **extra)
+        controls = None
+        if isinstance(out, tuple):
+            if len(out) != 2:
+                raise _CheckError(f"monte_carlo returned a tuple of {len(out)} at {where}; return values (n, *shape), "
+                                  "or (values, controls) with controls (n, q) of known mean 0")
+            out, controls = out
+            if not isinstance(controls, torch.Tensor) or controls.dtype != torch.float64 or controls.device != self.device \
+                    or controls.dim() != 2 or controls.shape[0] != b:
+                got = tuple(controls.shape) if isinstance(controls, torch.Tensor) else type(controls).__name__
+                raise _CheckError(f"monte_carlo returned controls {got} at {where}; controls must be a float64 tensor (n, q) "
+                                  "on the run's device, each column of known mean 0")
+            if not torch.isfinite(controls.sum(0)).all():
+                raise _CheckError(f"monte_carlo returned non-finite controls at {where}; controls must be finite")
+            if not self.design.user_controls:
+                controls = None
+        return self._check_output(out, where, b), controls
 
-        The geometric schedule is fixed (so a run is reproducible) and gives the convergence trace its
-        log-spaced sample sizes: ``trace`` receives (n so far, mean, standard error) after every batch.
+    def _draws(self, b: int, gen: torch.Generator, mode: str) -> torch.Tensor | None:
+        d = self.design
+        if not d.owns_draws:
+            return None
+        if mode == "antithetic":
+            half = d.iid(b // 2, gen)
+            return torch.cat([half, -half])
+        return d.iid(b, gen)
+
+    def _units(self, y, controls, z, beta, mode: str):
+        """Per-draw values -> the iid units of the test: (units, |terms| per unit, controls or None)."""
+        if mode == "antithetic":
+            h = y.shape[0] // 2
+            absy = 0.5 * (y[:h].abs() + y[h:].abs())
+            y = 0.5 * (y[:h] + y[h:])
+            controls = None if controls is None else 0.5 * (controls[:h] + controls[h:])
+            z = None if z is None else z[:h]
+        else:
+            absy = y.abs()
+        cols = [c for c in (self.design.engine_controls(z, mode) if z is not None else None, controls)
+                if c is not None and c.shape[1]]
+        if not cols:
+            return y, absy, None
+        c = torch.cat(cols, dim=1)
+        if beta is None:
+            return y, absy, c
+        return y - c @ beta, absy + c.abs() @ beta.abs(), c
+
+    def _critical(self, mode: str) -> tuple[float, float]:
+        """(critical value, power quantile) of one component test in this design."""
+        return (self.z_rqmc, self.power_rqmc) if mode == "rqmc" else (self.z, self.power)
+
+    def _pilot(self, tensors, seed: int, label: str, where: str, cf_scale: float) -> "_Plan":
+        """A separate batch (its own seed, never pooled into the test): the design (``auto``), the control-variate
+        coefficients, and the per-unit standard deviation and cost that size the example (``resolve``)."""
+        d = self.design
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(seed ^ PILOT_SALT)
+        p = self.pilot_draws
+        start = time.perf_counter()
+        candidates = []
+        if d.auto:
+            z = self._draws(p, gen, "antithetic")       # pairs: plain draws and pair means from one batch
+            y, own = self._draw_call(tensors, label, where, p, gen, z)
+            for mode in ("iid", "antithetic"):
+                candidates.append(self._fit(y, own, z, mode))
+        else:
+            mode = d.mode
+            z = self._draws(p, gen, "iid" if mode == "rqmc" else mode)
+            y, own = self._draw_call(tensors, label, where, p, gen, z)
+            candidates.append(self._fit(y, own, z, "iid" if mode == "rqmc" else mode))
+            if mode == "rqmc":
+                candidates[0] = _Plan("rqmc", candidates[0].beta, candidates[0].sigma, candidates[0].per_draw)
+        seconds = (time.perf_counter() - start) / p
+        best = min(candidates, key=lambda c: c.score(self._critical(c.mode)))
+        best.seconds = seconds
+        best.draws = self._planned_draws(best, cf_scale)
+        if d.auto and best.per_draw > 0 and self._rqmc_points(self.claim.samples) >= RQMC_MIN_POINTS:
+            # RQMC's pilot at the fewest points it runs with; its variance per draw only falls with more points
+            # (taken no better than the Monte Carlo rate from there when sizing: conservative)
+            rq = self._rqmc_pilot(tensors, seed, label, where, best if best.mode == "iid" else candidates[0], RQMC_MIN_POINTS)
+            if rq.score(self._critical("rqmc")) * RQMC_MARGIN < best.score(self._critical(best.mode)):
+                rq.seconds = seconds
+                best = rq
+        if best.mode == "rqmc":
+            best.draws = RQMC_REPLICATES * self._rqmc_points(self._planned_draws(best, cf_scale), at_least=RQMC_MIN_POINTS)
+        return best
+
+    def _fit(self, y, own, z, mode: str) -> "_Plan":
+        units, _, c = self._units(y, own, z, None, mode)
+        beta = None
+        if c is not None:
+            beta = fit_coefficients(units, c)
+            units = units - c @ beta
+        sigma = units.std(0)
+        draws_per_unit = 2 if mode == "antithetic" else 1
+        return _Plan(mode, beta, sigma, float(sigma.pow(2).max()) * draws_per_unit)
+
+    def _rqmc_pilot(self, tensors, seed: int, label: str, where: str, iid: "_Plan", points: int) -> "_Plan":
+        """RQMC_PILOT replicates (their own scramblings) at the points per replicate the test would use."""
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(seed ^ PILOT_SALT ^ 1)
+        means = []
+        for r in range(RQMC_PILOT):
+            s = int(torch.randint(0, 2**62, (1,), generator=gen))
+            z = self.design.sobol(points, s)
+            y, own = self._draw_call(tensors, label, where, points, gen, z)
+            units, _, c = self._units(y, own, z, iid.beta, "iid")
+            means.append(units.mean(0))
+        var = torch.stack(means).var(0) * points           # per-draw equivalent variance of a replicate mean
+        return _Plan("rqmc", iid.beta, iid.sigma, float(var.max()))
+
+    def _rqmc_points(self, n: int, at_least: int = 2) -> int:
+        """Points per replicate for about n draws: a power of 2 (Sobol's balance), within [at_least, samples / R]."""
+        top = 1 << max(int(math.floor(math.log2(max(self.claim.samples // RQMC_REPLICATES, 2)))), 1)
+        want = 1 << max(int(math.ceil(math.log2(max(n / RQMC_REPLICATES, 2)))), 1)
+        return max(min(want, top), min(at_least, top))
+
+    def _planned_draws(self, plan: "_Plan", cf_scale: float) -> int:
+        """Draws for this example: ``samples``, or (with ``resolve``) what the pilot says resolves it, clipped."""
+        claim = self.claim
+        if claim.resolve is None:
+            return claim.samples
+        crit, power = self._critical(plan.mode)
+        per_draw = torch.tensor([math.sqrt(plan.per_draw)])   # the SD of one draw's share of a unit
+        draws = units_needed(per_draw, cf_scale, claim.resolve, crit, power)
+        want = claim.samples if draws is None else draws
+        allowed = self.budget.seconds * 0.5 / max(self.planned_examples, 1)
+        if plan.seconds > 0:
+            want = min(want, int(allowed / plan.seconds))
+        return int(min(claim.samples, max(claim.min_samples, want)))
+
+    def _monte_carlo(self, tensors, seed: int, label: str, where: str, trace: list | None = None,
+                     cf_scale: float = 0.0) -> tuple[Moments, str]:
+        """The example's units streamed into moments: batches of FIRST_BATCH, then doubling up to the memory cap
+        (plain draws / antithetic pairs), or RQMC_REPLICATES replicate means (rqmc). Returns (moments, design).
+
+        The schedule is fixed (so a run is reproducible) and gives the convergence trace its log-spaced sample
+        sizes: ``trace`` receives (draws so far, mean, standard error) after every batch.
         """
-        n = self.claim.samples
+        plan = None
+        if self.needs_pilot:
+            with self.budget.step(f"monte_carlo pilot batch at example {label}"):
+                plan = self._pilot(tensors, seed, label, where, cf_scale)
+        mode = plan.mode if plan is not None else self.design.mode
+        beta = plan.beta if plan is not None else None
+        n = plan.draws if plan is not None else self.claim.samples
         cap = max(2, MAX_BATCH_VALUES // max(self.k, 1))
-        batch = max(2, min(FIRST_BATCH, cap))
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed)
         moments = Moments()
+        if mode == "rqmc":
+            return self._rqmc(tensors, seed, label, where, n, beta, gen, cap, moments, trace), mode
+        step = 2 if mode == "antithetic" else 1
+        batch = max(2 * step, min(FIRST_BATCH, cap) // step * step)
         done = 0
         while done < n:
             b = min(batch, n - done)
-            if n - done - b < 2:          # never leave a remainder too small to be a batch
+            if n - done - b < 2 * step:          # never leave a remainder too small to be a batch
                 b = n - done
-            flat = self._check_output(self._call(tensors, label, n=b, generator=gen), where, b)
+            b -= b % step
+            if b < 2 * step:
+                break
+            z = self._draws(b, gen, mode)
+            state = gen.get_state()
+            y, own = self._draw_call(tensors, label, where, b, gen, z)
             if not self.reproducibility_checked:
                 again = torch.Generator(device=self.device)
-                again.manual_seed(seed)
-                flat2 = self._check_output(self._call(tensors, label, n=b, generator=again), where, b)
-                if not torch.equal(flat, flat2):
+                again.set_state(state)
+                y2, own2 = self._draw_call(tensors, label, where, b, again, z)
+                if not torch.equal(y, y2) or (own is not None and not torch.equal(own, own2)):
                     raise _CheckError("monte_carlo is not reproducible: two calls with generators seeded alike gave different samples; "
                                       "draw all randomness from the `generator` argument, e.g. torch.randn(n, d, generator=generator)")
                 self.reproducibility_checked = True
-            moments.update(flat)
+            units, absu, c = self._units(y, own, z, beta, mode)
+            if c is not None and beta is None:      # controls seen for the first time with no pilot: fit one now
+                self.needs_pilot = True
+                with self.budget.step(f"monte_carlo pilot batch at example {label}"):
+                    beta = self._pilot(tensors, seed, label, where, cf_scale).beta
+                units, absu, c = self._units(y, own, z, beta, mode)
+            if c is not None:
+                moments.extra_ops = c.shape[1] + 1
+            moments.update(units, absu)
             done += b
-            batch = min(2 * batch, cap)
+            batch = min(2 * batch, cap // step * step)
             if trace is not None and moments.n > 1:
-                trace.append((moments.n, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
+                trace.append((done, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
+        moments.draws = done
+        return moments, mode
+
+    def _rqmc(self, tensors, seed, label, where, n, beta, gen, cap, moments, trace) -> Moments:
+        """RQMC_REPLICATES independent scramblings of 2^k Sobol points (2^k <= n / R); the units are the replicate means."""
+        d = self.design
+        points = self._rqmc_points(n)
+        for r in range(RQMC_REPLICATES):
+            eng = torch.quasirandom.SobolEngine(d.dim, scramble=True, seed=int(torch.randint(0, 2**62, (1,), generator=gen)))
+            acc = None
+            done = 0
+            while done < points:
+                b = min(points - done, max(2, cap))
+                u = eng.draw(b, dtype=torch.float64).clamp_(2.0**-53, 1.0 - 2.0**-53)
+                z = torch.special.ndtri(u).to(self.device)
+                state = gen.get_state()
+                y, own = self._draw_call(tensors, label, where, b, gen, z)
+                if not self.reproducibility_checked:
+                    again = torch.Generator(device=self.device)
+                    again.set_state(state)
+                    y2, _ = self._draw_call(tensors, label, where, b, again, z)
+                    if not torch.equal(y, y2):
+                        raise _CheckError("monte_carlo is not reproducible: two calls with the same inputs and generators seeded "
+                                          "alike gave different samples; draw all randomness from the `generator` argument")
+                    self.reproducibility_checked = True
+                units, absu, c = self._units(y, own, z, beta, "iid")
+                if c is not None and beta is None:
+                    raise _CheckError("monte_carlo returned controls but no pilot batch fitted their coefficients; "
+                                      "declare variance_reduction=('rqmc', 'control_variates')")
+                part = (units.sum(0), absu.sum(0), absu.amax(0))
+                acc = part if acc is None else (acc[0] + part[0], acc[1] + part[1], torch.maximum(acc[2], part[2]))
+                if c is not None:
+                    moments.extra_ops = c.shape[1] + 1
+                done += b
+            moments.update((acc[0] / points)[None], (acc[1] / points)[None], acc[2])
+            if trace is not None and moments.n > 1:
+                trace.append(((r + 1) * points, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
+        moments.extra_ops += int(math.ceil(math.log2(points)))
+        moments.draws = RQMC_REPLICATES * points
         return moments
+
+
+@dataclass
+class _Plan:
+    """One example's Monte Carlo design, chosen on the pilot batch."""
+
+    mode: str                       # "iid" | "antithetic" | "rqmc"
+    beta: torch.Tensor | None       # control-variate coefficients (q, k), fitted on the pilot
+    sigma: torch.Tensor             # per-unit SD of the residual, per component (pilot)
+    per_draw: float                 # the largest component's residual variance per draw (units x draws per unit)
+    seconds: float = 0.0            # pilot seconds per draw
+    draws: int = 0                  # draws planned for the test (``_planned_draws``; RQMC: replicates x points)
+
+    def score(self, critical: tuple[float, float]) -> float:
+        """(critical + power)^2 x variance per draw: the draws needed for a given detectable discrepancy."""
+        return (critical[0] + critical[1]) ** 2 * self.per_draw
 
 
 def _ratio(diff: np.ndarray, bound: np.ndarray) -> np.ndarray:
@@ -440,7 +678,9 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
     res = ClaimResult(name=claim.name, method=claim.method, verdict="error", expected=claim.expected,
                       family=claim.family, reference=claim.reference, statement=claim.statement, source=source,
                       samples=claim.samples if claim.method == "monte_carlo" else 0,
-                      false_refutation_rate=claim.false_refutation_rate if claim.method == "monte_carlo" else 0.0)
+                      false_refutation_rate=claim.false_refutation_rate if claim.method == "monte_carlo" else 0.0,
+                      variance_reduction={"requested": list(claim.variance_reduction), "designs": {}}
+                      if claim.method == "monte_carlo" else None)
     iso = isolation if isolation is not None else Isolation()
     iso.enter()
     budget = Budget(time_budget)
@@ -542,6 +782,8 @@ class _Work:
         failure = None
         memo: dict = {}
         for label, params in boundary:
+            if example_key(params) in memo:     # two boundary rules gave the same point: evaluated once
+                continue
             ex = checker.evaluate(label, params)
             memo[example_key(params)] = ex
             if ex is None:
@@ -590,6 +832,11 @@ class _Work:
         res.convergence = checker.convergence
         res.statistic["value"], res.statistic["threshold"] = checker.max_statistic
         decided = evaluated + ([failure] if failure is not None and failure not in evaluated else [])
+        draws = sorted(e.draws for e in decided if e.draws)
+        if draws:
+            res.samples_per_example = {"min": draws[0], "median": draws[len(draws) // 2], "max": draws[-1]}
+            designs = [e.design for e in decided if e.design]
+            res.variance_reduction["designs"] = {m: designs.count(m) for m in ("iid", "antithetic", "rqmc") if m in designs}
         if decided:
             res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in decided))
             # relative to the size of the closed form's terms (not its value, which vanishes at w = w*)

@@ -37,7 +37,9 @@ class ClaimResult:
     examples: int = 0                # examples evaluated before the verdict (boundary + random)
     boundary_examples: int = 0
     undecidable_examples: int = 0    # skipped: a jump of the closed form within float64 round-off there
-    samples: int = 0                 # Monte Carlo samples per example (0 for exact)
+    samples: int = 0                 # Monte Carlo samples per example (0 for exact); with resolve=, the cap
+    samples_per_example: dict | None = None  # Monte Carlo: {"min", "median", "max"} draws actually used (pilot excluded)
+    variance_reduction: dict | None = None  # Monte Carlo: {"requested": [...], "designs": {"iid"|"antithetic"|"rqmc": examples}}
     components: int = 0
     tests: int = 0                   # examples x components planned: the Bonferroni divisor
     statistic: dict = field(default_factory=dict)

@@ -63,6 +63,29 @@ float64 computation of the same quantity no worse conditioned than the closed fo
 library functions are correct to 2 ulp (torch's elementary functions are; its special functions such as
 polygamma, 3e-10 relative, and the Bessel functions are not: an exact claim through them needs care).
 
+**Variance reduction** (``_draws.py``) changes what a "sample" is, never the test: the z-test above runs on
+iid *units* with the claimed mean, so its false-refutation bound holds as stated for each design:
+
+* plain draws: a unit is one estimator value Y.
+* antithetic pairs: a unit is (Y(z) + Y(-z)) / 2; pairs are iid and have mean E[Y] (z and -z are both
+  N(0, I)), so the mean, SE and skewness are taken over the n / 2 pair means; the rare-event bound uses n / 2.
+* control variates: a unit is Y - C beta with E[C] = 0 known exactly (Hermite polynomials of the
+  engine-owned inputs, or controls the estimator returns). beta is fitted on a *pilot* batch drawn with its
+  own seed and never pooled into the test, so beta is independent of the tested units and E[Y - C beta] =
+  E[Y] exactly; fitting beta on the tested samples themselves would bias the mean by O(q / n) and make the
+  SE optimistic. The summation error bound counts the q + 1 extra operations of the dot product, on the
+  magnitude |Y| + |C| |beta|.
+* RQMC: a unit is the mean over one independently scrambled Sobol net; the R = 64 replicate means are iid
+  and unbiased; the critical value is Student-t with R - 1 degrees of freedom at alpha / (2 m), widened by the
+  replicate means' skewness as above. **Assumption:** the replicate means are normal to that order (a CLT
+  within each replicate of >= 1024 points under "auto"). The rare-event bound for SE = 0 uses R, so RQMC is
+  never chosen where the pilot shows no variance.
+* the pilot batch also chooses the design ("auto": the one with the smallest (critical + power)^2 x
+  variance per draw) and, with ``resolve=``, the number of draws (``units_needed``). Both are functions of
+  the pilot alone, independent of the tested units, so the test is valid conditionally on them, hence
+  unconditionally. RQMC is sized as if its variance per draw fell no faster than plain Monte Carlo's from
+  the pilot's 1024 points (conservative for the integrands RQMC helps).
+
 The run's ``statistic`` is the largest value over every example evaluated (shrinking included), with the
 threshold of the example and component where it is attained; a refutation's counterexample carries its own.
 """
@@ -74,10 +97,12 @@ from dataclasses import dataclass
 
 import torch
 from scipy.special import ndtri
+from scipy.stats import t as student_t
 
 from ._compile import gamma
 
-__all__ = ["critical_z", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops", "rare_event_probability"]
+__all__ = ["critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
+           "rare_event_probability", "units_needed"]
 
 Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
 
@@ -87,6 +112,31 @@ def critical_z(rate: float, tests: int) -> float:
     if not (0.0 < rate < 1.0) or tests < 1:
         raise ValueError(f"critical_z(rate={rate!r}, tests={tests!r}): need 0 < rate < 1 and tests >= 1")
     return float(-ndtri(rate / (2.0 * tests)))
+
+
+def critical_t(rate: float, tests: int, df: int) -> float:
+    """Two-sided critical |t| with ``df`` degrees of freedom at rate / tests (Bonferroni), for RQMC replicates."""
+    if not (0.0 < rate < 1.0) or tests < 1 or df < 1:
+        raise ValueError(f"critical_t(rate={rate!r}, tests={tests!r}, df={df!r}): need 0 < rate < 1, tests >= 1, df >= 1")
+    return float(student_t.isf(rate / (2.0 * tests), df))
+
+
+def power_quantile(df: int | None) -> float:
+    """The one-sided quantile of power 0.9: normal (df None) or Student-t with df degrees of freedom."""
+    return Z_POWER if df is None else float(student_t.isf(0.1, df))
+
+
+def units_needed(sigma: torch.Tensor, size: float, resolve: float, critical: float, power: float) -> int | None:
+    """Samples (iid units) for the detectable discrepancy (critical + power) sigma / sqrt(n) to reach resolve x size.
+
+    sigma: per-component standard deviation of one unit, from a pilot batch never pooled into the test (so the
+    sample size is independent of the tested samples and the test stays valid at that size). None where nothing
+    can be sized (size 0, or no variance).
+    """
+    s = float(sigma.max()) if sigma.numel() else 0.0
+    if not (size > 0 and s > 0 and math.isfinite(s)):
+        return None
+    return int(math.ceil(((critical + power) * s / (resolve * size)) ** 2))
 
 
 def edgeworth_widening(z: float, skewness: torch.Tensor, n: int) -> torch.Tensor:
@@ -121,18 +171,23 @@ class Moments:
     abs_sum: torch.Tensor | None = None
     abs_max: torch.Tensor | None = None
     batches: int = 0
+    draws: int = 0          # estimator evaluations behind these moments (units x 2 for antithetic pairs)
+    extra_ops: int = 0      # operations per sample before the summation (a control-variate dot product: q + 1)
 
-    def update(self, x: torch.Tensor) -> None:
-        """x: (b, k) float64."""
+    def update(self, x: torch.Tensor, absx: torch.Tensor | None = None, amax: torch.Tensor | None = None) -> None:
+        """x: (b, k) float64 samples. absx: (b, k) magnitudes of the terms each sample was computed from (default
+        |x|; a control-variate sample y - c beta has |y| + |c| |beta|), for the summation error. amax: (k,) the
+        largest |value| behind these samples (default max |x|; for RQMC replicate means, the largest |point|)."""
         nb = x.shape[0]
         mb = x.mean(0)                      # (b, k) -> (k,)
         c = x - mb
         c2 = c * c
         m2b = c2.sum(0)
         m3b = (c2 * c).sum(0)
-        absx = x.abs()
+        if absx is None:
+            absx = x.abs()
         ab = absx.sum(0)
-        amax = absx.amax(0)
+        amax = absx.amax(0) if amax is None else amax
         self.batches += 1
         if self.n == 0:
             self.n, self.mean, self.m2, self.m3, self.abs_sum, self.abs_max = nb, mb, m2b, m3b, ab, amax
@@ -162,4 +217,4 @@ class Moments:
         return self.abs_sum / self.n
 
     def summation_error(self) -> torch.Tensor:
-        return gamma(summation_ops(self.n, self.batches)) * self.abs_mean
+        return gamma(summation_ops(self.n, self.batches) + self.extra_ops) * self.abs_mean
