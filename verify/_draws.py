@@ -89,17 +89,19 @@ def parse_methods(value, *, who: str, has_inputs: bool) -> tuple[str, ...]:
 
 
 def hermite_controls(z: torch.Tensor, degree: int, *, even_only: bool = False) -> torch.Tensor:
-    """(n, D) standard normal -> (n, q) orthonormal Hermite polynomials of degree 1..``degree`` (mean 0, variance 1).
+    """(n, D) standard normal -> (n, q) orthonormal Hermite polynomials of degree 1..``degree`` (mean 0, variance 1):
+    z_i, then z_i z_j (i < j) and (z_i^2 - 1) / sqrt 2.
 
     even_only: only the degree-2 terms (under antithetic pairs the odd ones cancel in every pair mean).
     """
     n, D = z.shape
     cols = [] if even_only else [z]
-    if degree >= 2:
-        iu = torch.triu_indices(D, D, offset=1, device=z.device)
-        cols.append(z[:, iu[0]] * z[:, iu[1]])
-        cols.append((z * z - 1.0) / math.sqrt(2.0))
-    return torch.cat(cols, dim=1) if cols else z.new_zeros(n, 0)
+    if degree >= 2:     # column blocks (faster than an (n, D, D) outer product with D this small)
+        cols += [z[:, i:i + 1] * z[:, i + 1:] for i in range(D - 1)]
+        cols.append((z * z - 1.0) * (1.0 / math.sqrt(2.0)))
+    if not cols:
+        return z.new_zeros(n, 0)
+    return cols[0] if len(cols) == 1 else torch.cat(cols, dim=1)
 
 
 class Design:
@@ -119,6 +121,7 @@ class Design:
         self.control_variates = self.auto or "control_variates" in methods
         self.user_controls = not self.none      # controls returned by the estimator are fitted unless "none"
         self.degree = 2 if self.dim <= MAX_QUADRATIC_DIM else 1
+        self._replicates: dict = {}
 
     @property
     def owns_draws(self) -> bool:
@@ -139,6 +142,21 @@ class Design:
         eng = torch.quasirandom.SobolEngine(self.dim, scramble=True, seed=seed)
         u = eng.draw(m, dtype=torch.float64).clamp_(2.0**-53, 1.0 - 2.0**-53)
         return torch.special.ndtri(u).to(self.device)
+
+    def replicates(self, m: int, seeds: list[int]) -> torch.Tensor:
+        """The RQMC point sets for ``seeds`` (len(seeds) x m, D), cached: a claim's examples share them.
+
+        Sharing is valid: each example's test needs its replicates independent of one another (they are:
+        one scrambling each) and of its pilot (which uses other seeds), not of other examples' -- the union
+        bound over examples holds whatever their dependence.
+        """
+        key = (m, tuple(seeds))
+        cached = self._replicates.get(key)
+        if cached is None:
+            cached = torch.cat([self.sobol(m, s) for s in seeds])
+            if cached.numel() * 8 <= 64 << 20:
+                self._replicates[key] = cached
+        return cached
 
     def engine_controls(self, z: torch.Tensor, mode: str) -> torch.Tensor | None:
         """Hermite controls at z (per draw; for antithetic pairs the degree-2 ones, equal at z and -z)."""

@@ -420,14 +420,11 @@ class _Checker:
         """RQMC_PILOT replicates (their own scramblings) at the points per replicate the test would use."""
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed ^ PILOT_SALT ^ 1)
-        means = []
-        for r in range(RQMC_PILOT):
-            s = int(torch.randint(0, 2**62, (1,), generator=gen))
-            z = self.design.sobol(points, s)
-            y, own = self._draw_call(tensors, label, where, points, gen, z)
-            units, _, c = self._units(y, own, z, iid.beta, "iid")
-            means.append(units.mean(0))
-        var = torch.stack(means).var(0) * points           # per-draw equivalent variance of a replicate mean
+        z = self.design.replicates(points, self._scramblings("pilot", RQMC_PILOT))
+        y, own = self._draw_call(tensors, label, where, z.shape[0], gen, z)
+        units, _, c = self._units(y, own, z, iid.beta, "iid")
+        means = units.reshape(RQMC_PILOT, points, -1).mean(1)
+        var = means.var(0) * points           # per-draw equivalent variance of a replicate mean
         return _Plan("rqmc", iid.beta, iid.sigma, float(var.max()))
 
     def _rqmc_points(self, n: int, at_least: int = 2) -> int:
@@ -509,42 +506,69 @@ class _Checker:
         return moments, mode
 
     def _rqmc(self, tensors, seed, label, where, n, beta, gen, cap, moments, trace) -> Moments:
-        """RQMC_REPLICATES independent scramblings of 2^k Sobol points (2^k <= n / R); the units are the replicate means."""
+        """RQMC_REPLICATES independent scramblings of 2^k Sobol points; the units are the replicate means.
+
+        Replicates are evaluated several at a time (as many as fit the memory cap) in one estimator call each.
+        """
         d = self.design
         points = self._rqmc_points(n)
-        for r in range(RQMC_REPLICATES):
-            eng = torch.quasirandom.SobolEngine(d.dim, scramble=True, seed=int(torch.randint(0, 2**62, (1,), generator=gen)))
-            acc = None
-            done = 0
-            while done < points:
-                b = min(points - done, max(2, cap))
-                u = eng.draw(b, dtype=torch.float64).clamp_(2.0**-53, 1.0 - 2.0**-53)
-                z = torch.special.ndtri(u).to(self.device)
-                state = gen.get_state()
-                y, own = self._draw_call(tensors, label, where, b, gen, z)
-                if not self.reproducibility_checked:
-                    again = torch.Generator(device=self.device)
-                    again.set_state(state)
-                    y2, _ = self._draw_call(tensors, label, where, b, again, z)
-                    if not torch.equal(y, y2):
-                        raise _CheckError("monte_carlo is not reproducible: two calls with the same inputs and generators seeded "
-                                          "alike gave different samples; draw all randomness from the `generator` argument")
-                    self.reproducibility_checked = True
-                units, absu, c = self._units(y, own, z, beta, "iid")
-                if c is not None and beta is None:
-                    raise _CheckError("monte_carlo returned controls but no pilot batch fitted their coefficients; "
-                                      "declare variance_reduction=('rqmc', 'control_variates')")
-                part = (units.sum(0), absu.sum(0), absu.amax(0))
-                acc = part if acc is None else (acc[0] + part[0], acc[1] + part[1], torch.maximum(acc[2], part[2]))
-                if c is not None:
-                    moments.extra_ops = c.shape[1] + 1
-                done += b
-            moments.update((acc[0] / points)[None], (acc[1] / points)[None], acc[2])
+        seeds = self._scramblings("test", RQMC_REPLICATES)
+        group = max(1, cap // points)
+        for first in range(0, RQMC_REPLICATES, group):
+            reps = seeds[first:first + group]
+            if points > cap:     # one replicate larger than the cap: its points in chunks from one engine
+                parts = [self._rqmc_chunks(tensors, label, where, s, points, cap, beta, gen) for s in reps]
+                means = torch.stack([p[0] for p in parts])
+                abs_means = torch.stack([p[1] for p in parts])
+                amax = torch.stack([p[2] for p in parts]).amax(0)
+            else:
+                z = d.replicates(points, seeds)[first * points:(first + len(reps)) * points]
+                units, absu = self._rqmc_units(tensors, label, where, z, beta, gen)
+                means = units.reshape(len(reps), points, -1).mean(1)
+                abs_means = absu.reshape(len(reps), points, -1).mean(1)
+                amax = absu.amax(0)
+            moments.update(means, abs_means, amax)
             if trace is not None and moments.n > 1:
-                trace.append(((r + 1) * points, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
-        moments.extra_ops += int(math.ceil(math.log2(points)))
+                trace.append((moments.n * points, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
+        moments.extra_ops = (beta.shape[0] + 1 if beta is not None else 0) + int(math.ceil(math.log2(points)))
         moments.draws = RQMC_REPLICATES * points
         return moments
+
+    def _scramblings(self, role: str, count: int) -> list[int]:
+        """Scrambling seeds from the run seed: the test's and the pilot's are disjoint streams."""
+        g = torch.Generator().manual_seed((self.seed * 2 + (role == "pilot")) ^ PILOT_SALT)
+        return [int(v) for v in torch.randint(0, 2**62, (count,), generator=g)]
+
+    def _rqmc_units(self, tensors, label, where, z, beta, gen):
+        b = z.shape[0]
+        state = gen.get_state()
+        y, own = self._draw_call(tensors, label, where, b, gen, z)
+        if not self.reproducibility_checked:
+            again = torch.Generator(device=self.device)
+            again.set_state(state)
+            y2, _ = self._draw_call(tensors, label, where, b, again, z)
+            if not torch.equal(y, y2):
+                raise _CheckError("monte_carlo is not reproducible: two calls with the same inputs and generators seeded "
+                                  "alike gave different samples; draw all randomness from the `generator` argument")
+            self.reproducibility_checked = True
+        units, absu, c = self._units(y, own, z, beta, "iid")
+        if c is not None and beta is None:
+            raise _CheckError("monte_carlo returned controls but no pilot batch fitted their coefficients; "
+                              "declare variance_reduction=('rqmc', 'control_variates')")
+        return units, absu
+
+    def _rqmc_chunks(self, tensors, label, where, seed, points, cap, beta, gen):
+        eng = torch.quasirandom.SobolEngine(self.design.dim, scramble=True, seed=seed)
+        total = absum = amax = None
+        done = 0
+        while done < points:
+            b = min(points - done, cap)
+            u = eng.draw(b, dtype=torch.float64).clamp_(2.0**-53, 1.0 - 2.0**-53)
+            units, absu = self._rqmc_units(tensors, label, where, torch.special.ndtri(u).to(self.device), beta, gen)
+            parts = (units.sum(0), absu.sum(0), absu.amax(0))
+            total, absum, amax = parts if total is None else (total + parts[0], absum + parts[1], torch.maximum(amax, parts[2]))
+            done += b
+        return total / points, absum / points, amax
 
 
 @dataclass
@@ -598,7 +622,7 @@ def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: 
     }
 
 
-def _search(checker: _Checker, memo: dict, evaluated: list, state: dict) -> _Example | None:
+def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, max_examples: int) -> _Example | None:
     """Hypothesis draws ``claim.examples`` parameter sets; on a failure it shrinks to a minimal one.
 
     A time-out while shrinking ends the shrinking (the smallest failure so far stands); before any
@@ -635,7 +659,7 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict) -> _Exa
         return ex
 
     @hypothesis_seed(checker.seed)
-    @settings(max_examples=checker.claim.examples, database=None, deadline=None, derandomize=False,
+    @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
               phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
               report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet)
     @given(parameters(checker.claim.params))
@@ -781,8 +805,10 @@ class _Work:
             return (ex if ex.failed else late), False
         failure = None
         memo: dict = {}
+        duplicates = 0
         for label, params in boundary:
-            if example_key(params) in memo:     # two boundary rules gave the same point: evaluated once
+            if example_key(params) in memo:     # two boundary rules gave the same point: evaluated once, and
+                duplicates += 1                 # one more random example drawn instead (the divisor counted it)
                 continue
             ex = checker.evaluate(label, params)
             memo[example_key(params)] = ex
@@ -816,7 +842,7 @@ class _Work:
             return failure, False
         if claim.examples > 0:
             state = {"failing": False, "shrinks": 0, "error": None, "shrink": self.do_shrink, "timed_out": False}
-            found = _search(checker, memo, evaluated, state)
+            found = _search(checker, memo, evaluated, state, claim.examples + duplicates)
             if state["error"]:
                 raise _CheckError(state["error"])
             if found is not None:
