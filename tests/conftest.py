@@ -8,6 +8,7 @@ bounds of tests/_roundoff.py must absorb).
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 import torch
@@ -16,6 +17,10 @@ from verify import Claim, Real
 
 
 def pytest_configure(config):
+    # the compile cache (verify/_compile.py) of a test session is its own: whether a test compiles cold or warm
+    # must not depend on earlier runs or on the user's ~/.cache
+    if "THEORYCHECK_CACHE_DIR" not in os.environ:
+        os.environ["THEORYCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="theorycheck-test-cache-")
     threads = os.environ.get("THEORYCHECK_TEST_THREADS")
     if threads:
         try:

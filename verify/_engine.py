@@ -152,6 +152,8 @@ class _Checker:
         with self.budget.step(f"evaluating the closed form at example {label}"):
             try:
                 closed, mag, f64_err = self.cf.evaluate(params)
+            except ClosedFormError as exc:      # a part of the compile built lazily at the first example
+                raise _CheckError(str(exc)) from None
             except Exception as exc:
                 raise _CheckError(f"closed form could not be evaluated at {where}: {_where(exc)}") from None
             if not np.isfinite(closed).all():
