@@ -2,18 +2,36 @@
 
 Public API::
 
-    from verify import Claim, Real, Vector, Matrix, Sweep, check
+    from verify import Claim, Real, Vector, Matrix, Sweep, Gaussian, check
+
+The names load on first use (PEP 562), so ``import verify`` -- and the command line's ``--help``, usage
+errors and ``list`` -- do not import torch, SymPy or the engine.
 """
 
-from ._claim import Claim
-from ._engine import check
 from ._errors import ClaimDefinitionError, DerivationFileError, ParameterSpecError, TheorycheckError, UsageError
-from ._loader import load_claims
-from ._params import Matrix, ParamSpec, Real, Vector
-from ._results import SCHEMA, ClaimResult
-from ._sweep import Sweep
+
+_LAZY = {
+    "Claim": "._claim", "check": "._engine", "load_claims": "._loader", "Real": "._params", "Vector": "._params",
+    "Matrix": "._params", "ParamSpec": "._params", "SCHEMA": "._results", "ClaimResult": "._results", "Sweep": "._sweep",
+    "Gaussian": "._draws",
+}
 
 __all__ = [
-    "Claim", "Real", "Vector", "Matrix", "ParamSpec", "Sweep", "check", "load_claims", "ClaimResult", "SCHEMA",
+    "Claim", "Real", "Vector", "Matrix", "ParamSpec", "Sweep", "Gaussian", "check", "load_claims", "ClaimResult", "SCHEMA",
     "TheorycheckError", "ParameterSpecError", "ClaimDefinitionError", "DerivationFileError", "UsageError",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'verify' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
