@@ -161,3 +161,31 @@ def test_slow_estimator_is_stopped_by_the_time_budget(capsys, tmp_path):
     assert code == 2
     line = out.splitlines()[0]
     assert path in line and "'tian-population-gradient'" in line and "time budget of 1 s" in line and "--time-budget" in line
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["run", "--workers", "0"], "--workers '0': must be a positive integer, e.g. --workers 5"),
+    (["validate", str(DATA / "my_derivation.py"), "--workers", "two"], "--workers 'two': must be a positive integer"),
+    (["validate", str(DATA / "my_derivation.py"), "--scheduler", "nowhere"], "--scheduler 'nowhere': cannot connect"),
+    (["report", "simsiam-stopgrad-l2", "--scheduler", "nowhere"], "--scheduler 'nowhere': cannot connect"),
+])
+def test_scheduling_usage_errors_exit_2_in_one_line(capsys, tmp_path, argv, fragment):
+    if argv[0] == "report":
+        argv = argv + ["--out", str(tmp_path / "rep")]
+    try:
+        code, out, err = _run(capsys, *argv)
+    except SystemExit as exc:  # argparse errors
+        code, err = exc.code, capsys.readouterr().err
+        out = ""
+    assert code == 2
+    assert fragment in out + err, out + err
+    assert len((out + err).strip().splitlines()) == 1, out + err
+
+
+def test_run_help_documents_the_scheduling_rule(capsys):
+    from verify._schedule import PARALLEL_MIN_CLAIMS
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"in this process for fewer than {PARALLEL_MIN_CLAIMS} claims unless --workers is given" in text
+    assert "local (default)" in text and "serial (no Dask)" in text and "single-threaded worker processes" in text

@@ -51,7 +51,8 @@ class Claim:
         "antithetic", "control_variates", "rqmc" (see ``_draws.py``).
     resolve: the relative discrepancy each example must resolve (e.g. 0.01): the engine sizes each example's
         samples from a pilot batch so that the detectable discrepancy is ``resolve`` x the closed form's terms,
-        between ``min_samples`` and ``samples`` (the cap) and within the time budget; None: always ``samples``.
+        between ``min_samples`` and ``samples`` (the cap; never from measured time, so results stay reproducible);
+        None: always ``samples``.
     """
 
     name: str

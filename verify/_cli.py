@@ -3,6 +3,11 @@
 Exit codes: 0 every claim as expected (verified, or refuted where the claim is a statement shown false on
 purpose); 1 at least one claim refuted (or an expected refutation verified); 2 usage error, a derivation
 file that does not load, or any claim in error.
+
+Nothing heavy is imported at module level: ``--help``, usage errors and ``list`` (which reads the generated
+``claims/catalogue.json``) answer without torch, SymPy or the engine. After changing a built-in claim's name,
+method, reference, family, statement or expected verdict, regenerate the catalogue with
+``python -m verify._cli --write-catalogue`` (tests/test_cli_startup.py fails while it is stale).
 """
 
 from __future__ import annotations
@@ -15,16 +20,16 @@ import sys
 import time
 from pathlib import Path
 
-from ._claim import Claim
-from ._engine import TIME_BUDGET, check, parse_replay
 from ._errors import TheorycheckError, UsageError
-from ._loader import load_claims
-from ._results import SCHEMA, ClaimResult, results_document, write_json_atomic
-from ._torchstate import Isolation
+from ._schedule import PARALLEL_MIN_CLAIMS   # torch-free at import
 
-__all__ = ["main", "EXIT_OK", "EXIT_REFUTED", "EXIT_ERROR"]
+__all__ = ["main", "write_catalogue", "EXIT_OK", "EXIT_REFUTED", "EXIT_ERROR"]
 
 EXIT_OK, EXIT_REFUTED, EXIT_ERROR = 0, 1, 2
+TIME_BUDGET = 600.0   # verify._engine.TIME_BUDGET, repeated so that the parser needs no torch (a test checks they agree)
+CATALOGUE = Path(__file__).resolve().parent / "claims" / "catalogue.json"
+CATALOGUE_SCHEMA = "theorycheck.catalogue/1"
+_CATALOGUE_FIELDS = ("name", "family", "method", "reference", "expected", "statement")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,6 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="list the built-in claims")
 
+    def scheduling(sp, scheduler, workers):
+        sp.add_argument("--scheduler", default="local", metavar="ADDRESS", help=scheduler)
+        sp.add_argument("--workers", type=_count("--workers"), metavar="N", help=f"local cluster size (default: {workers})")
+
+    def claims_scheduling(sp):
+        scheduling(sp, "local (default): claims run in parallel on a Dask cluster of single-threaded worker processes "
+                       f"sized to this machine, or in this process for fewer than {PARALLEL_MIN_CLAIMS} claims unless "
+                       "--workers is given, for one claim, --workers 1 or --replay; serial (no Dask): one after "
+                       "another in this process; or a Dask scheduler address such as tcp://host:8786 (its workers "
+                       "must read derivation files at the same absolute paths)", "CPU count, at most one per claim")
+
     def common(sp):
         sp.add_argument("--seed", type=_seed, default=0, help="run seed: fixes every draw and estimate (default 0)")
         sp.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
@@ -77,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--mutants", action="store_true", help="also run each verified claim's check on mutants of its closed form")
         sp.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET, metavar="SECONDS",
                         help=f"stop a claim that runs longer, as an error (default {TIME_BUDGET:g})")
+        claims_scheduling(sp)
 
     run = sub.add_parser("run", help="check built-in claims")
     run.add_argument("names", nargs="*", metavar="NAME", help="claims to run (default: all; see theorycheck list)")
@@ -89,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
     rep.add_argument("--mutants", action="store_true", help="add mutation certificates (see theorycheck run --mutants)")
     rep.add_argument("--time-budget", type=_seconds, default=TIME_BUDGET, metavar="SECONDS", help=f"per claim (default {TIME_BUDGET:g})")
+    claims_scheduling(rep)
     exp = sub.add_parser("experiment", help="run a training experiment (theorycheck experiment --list)")
     exp.add_argument("name", nargs="?", metavar="NAME", help="experiment to run (see --list)")
     exp.add_argument("--list", action="store_true", help="list the experiments and exit")
@@ -98,10 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
     exp.add_argument("--out", metavar="DIR", help="output directory (default reports/experiments/NAME)")
     exp.add_argument("--resume", action="store_true", help="continue a killed run in --out from its checkpoints")
-    exp.add_argument("--scheduler", default="local", metavar="ADDRESS",
-                     help="local (a Dask cluster sized to this machine, default), serial (no Dask) or a Dask "
-                          "scheduler address such as tcp://host:8786")
-    exp.add_argument("--workers", type=_count("--workers"), metavar="N", help="local cluster size (default: CPU count)")
+    scheduling(exp, "local (a Dask cluster sized to this machine, default), serial (no Dask) or a Dask scheduler "
+                    "address such as tcp://host:8786", "CPU count")
     val = sub.add_parser("validate", help="check the Claims defined in derivation files")
     val.add_argument("files", nargs="+", metavar="FILE", help="Python files defining Claim objects at top level")
     val.add_argument("--claim", action="append", metavar="NAME", help="only this claim (repeatable)")
@@ -109,12 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _builtin() -> dict[str, Claim]:
+def _builtin() -> dict:
     from .claims import builtin_claims
     return builtin_claims()
 
 
-def _line(r: ClaimResult) -> str:
+def _line(r) -> str:
     verdict = r.verdict + (" (expected)" if r.verdict == "refuted" and r.as_expected else
                            " (UNEXPECTED)" if r.verdict != "error" and r.verdict != r.expected else "")
     if r.verdict == "error":
@@ -127,7 +143,7 @@ def _line(r: ClaimResult) -> str:
     return f"{verdict:<20} {r.name:<40} {size:<32} {sym} {value:.3g} {cmp} {thr:.3g}  {r.seconds:.2f}s"
 
 
-def _details(r: ClaimResult) -> list[str]:
+def _details(r) -> list[str]:
     out = []
     if r.undecidable_examples:
         out.append(f"    {r.undecidable_examples} example(s) skipped as undecidable in float64 (a jump of the closed form within round-off)")
@@ -156,20 +172,25 @@ def _details(r: ClaimResult) -> list[str]:
     return out
 
 
-def _progress(msg: str) -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\r\033[K{msg}")
-        sys.stderr.flush()
+def _show(r) -> None:
+    print(_line(r), flush=True)
+    for extra in _details(r):
+        print(extra, flush=True)
 
 
-def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str], isolation: Isolation | None = None,
-                notes: list[str] | None = None) -> tuple[int, dict]:
-    """Check the claims, print a line each (and counterexamples), return (exit code, results document).
+def _run_claims(claims: list, args, errors: list[str], isolation=None, notes: list[str] | None = None) -> tuple[int, dict]:
+    """Check the ``(Claim, source)`` pairs, print a line each (and counterexamples) in their order, return
+    (exit code, results document).
 
-    Every claim starts from the same torch global state (``isolation``: the run's baseline).
+    Every claim starts from the same torch global state (``isolation``: the run's baseline in this process;
+    each Dask worker has its own); see ``_schedule`` for where claims run.
     """
     from numerics import resolve_device
-    isolation = isolation if isolation is not None else Isolation()
+
+    from ._engine import parse_replay
+    from ._results import results_document, write_json_atomic
+    from ._schedule import check_claims
+
     try:
         device = resolve_device(args.device)
     except ValueError as exc:
@@ -180,20 +201,9 @@ def _run_claims(claims: list[tuple[Claim, str]], args, errors: list[str], isolat
             raise UsageError(f"--replay needs exactly one claim, got {len(claims)}; name it (theorycheck run NAME / validate FILE --claim NAME)")
         replay = parse_replay(args.replay, claims[0][0])
     start = time.perf_counter()
-    results = []
-    for i, (claim, source) in enumerate(claims, 1):
-        _progress(f"[{i}/{len(claims)}] {claim.name} ...")
-        r = check(claim, seed=args.seed, device=device, replay=replay, source=source, time_budget=args.time_budget,
-                  progress=lambda msg, i=i: _progress(f"[{i}/{len(claims)}] {msg}"), isolation=isolation)
-        if getattr(args, "mutants", False) and r.verdict == "verified" and claim.expected == "verified" and replay is None:
-            from ._mutants import certify
-            _progress(f"[{i}/{len(claims)}] {claim.name}: mutants ...")
-            r.mutants = certify(claim, check, seed=args.seed, device=device, isolation=isolation)
-        _progress("")
-        results.append(r)
-        print(_line(r), flush=True)
-        for extra in _details(r):
-            print(extra, flush=True)
+    results = check_claims(claims, seed=args.seed, device=device, time_budget=args.time_budget,
+                           mutants=getattr(args, "mutants", False), replay=replay, isolation=isolation,
+                           scheduler=args.scheduler, workers=args.workers, show=_show)
     total = time.perf_counter() - start
     counts = {v: sum(r.verdict == v for r in results) for v in ("verified", "refuted", "error")}
     expected = sum(r.verdict == "refuted" and r.as_expected for r in results)
@@ -214,26 +224,46 @@ def _exit_code(doc: dict) -> int:
     return EXIT_REFUTED if doc["summary"]["unexpected"] else EXIT_OK
 
 
+def catalogue(claims: dict) -> dict:
+    """What ``theorycheck list`` shows of the built-in claims, as the JSON document ``claims/catalogue.json`` holds."""
+    return {"schema": CATALOGUE_SCHEMA, "generated_by": "python -m verify._cli --write-catalogue",
+            "claims": [{f: getattr(c, f) for f in _CATALOGUE_FIELDS} for c in claims.values()]}
+
+
+def write_catalogue(path: str | os.PathLike = CATALOGUE) -> Path:
+    """Regenerate the catalogue from ``verify.claims.builtin_claims()`` (imports torch); return its path."""
+    from ._results import write_json_atomic
+    write_json_atomic(path, catalogue(_builtin()))
+    return Path(path)
+
+
 def _cmd_list() -> int:
-    claims = _builtin()
-    width = max(len(n) for n in claims)
-    for name, c in claims.items():
-        tag = " [expected: refuted]" if c.expected == "refuted" else ""
-        print(f"{name:<{width}}  {c.method:<11}  {c.reference}{tag}")
+    try:
+        entries = json.loads(CATALOGUE.read_text(encoding="utf-8"))["claims"]
+    except (OSError, ValueError, KeyError, TypeError):   # not installed with the package: ask the claims themselves
+        entries = catalogue(_builtin())["claims"]
+    width = max(len(e["name"]) for e in entries)
+    for e in entries:
+        tag = " [expected: refuted]" if e["expected"] == "refuted" else ""
+        print(f"{e['name']:<{width}}  {e['method']:<11}  {e['reference']}{tag}")
     return EXIT_OK
 
 
 def _cmd_run(args) -> int:
-    claims = _builtin()
-    unknown = [n for n in args.names if n not in claims]
-    if unknown:
-        raise UsageError(f"unknown claim {unknown[0]!r}; see theorycheck list for the {len(claims)} built-in claims")
-    names = args.names or list(claims)
-    return _run_claims([(claims[n], "builtin") for n in names], args, [])[0]
+    from ._schedule import one_torch_thread
+
+    with one_torch_thread():
+        claims = _builtin()
+        unknown = [n for n in args.names if n not in claims]
+        if unknown:
+            raise UsageError(f"unknown claim {unknown[0]!r}; see theorycheck list for the {len(claims)} built-in claims")
+        names = args.names or list(claims)
+        return _run_claims([(claims[n], "builtin") for n in names], args, [])[0]
 
 
 def _cmd_report(args) -> int:
     from ._report import render
+    from ._results import SCHEMA
     if args.from_json:
         try:
             doc = json.loads(Path(args.from_json).read_text())
@@ -243,17 +273,29 @@ def _cmd_report(args) -> int:
             raise UsageError(f"--from {args.from_json}: schema {doc.get('schema') if isinstance(doc, dict) else None!r}, expected {SCHEMA!r}")
         code = _exit_code(doc)
     else:
-        claims = _builtin()
-        unknown = [n for n in args.names if n not in claims]
-        if unknown:
-            raise UsageError(f"unknown claim {unknown[0]!r}; see theorycheck list for the {len(claims)} built-in claims")
-        code, doc = _run_claims([(claims[n], "builtin") for n in (args.names or list(claims))], args, [])
+        from ._schedule import one_torch_thread
+        with one_torch_thread():
+            claims = _builtin()
+            unknown = [n for n in args.names if n not in claims]
+            if unknown:
+                raise UsageError(f"unknown claim {unknown[0]!r}; see theorycheck list for the {len(claims)} built-in claims")
+            code, doc = _run_claims([(claims[n], "builtin") for n in (args.names or list(claims))], args, [])
     out = render(doc, args.out)
     print(f"report: {out / 'index.html'} (also report.md, results.json, figures/)")
     return code
 
 
 def _cmd_validate(args) -> int:
+    from ._schedule import one_torch_thread
+
+    with one_torch_thread():     # before the baseline: every claim is checked on one thread (see _schedule)
+        return _validate(args)
+
+
+def _validate(args) -> int:
+    from ._loader import load_claims
+    from ._torchstate import Isolation
+
     selected, errors, notes = [], [], []
     isolation = Isolation()      # every file is imported, and every claim checked, from this torch state
     for path in args.files:
@@ -320,4 +362,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--write-catalogue"]:
+        print(f"wrote {write_catalogue()}")
+        sys.exit(EXIT_OK)
     sys.exit(main())

@@ -444,9 +444,8 @@ class _Checker:
         per_draw = torch.tensor([math.sqrt(plan.per_draw)])   # the SD of one draw's share of a unit
         draws = units_needed(per_draw, cf_scale, claim.resolve, crit, power)
         want = claim.samples if draws is None else draws
-        allowed = self.budget.seconds * 0.5 / max(self.planned_examples, 1)
-        if plan.seconds > 0:
-            want = min(want, int(allowed / plan.seconds))
+        # capped by samples=, never by measured time: a draw count read off the clock would make a run's results
+        # depend on the machine's load (the time budget still stops a claim that runs too long)
         return int(min(claim.samples, max(claim.min_samples, want)))
 
     def _monte_carlo(self, tensors, seed: int, label: str, where: str, trace: list | None = None,
