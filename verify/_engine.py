@@ -133,7 +133,6 @@ class _Checker:
         self.needs_pilot = claim.method == "monte_carlo" and (
             (self.design.owns_draws and self.design.control_variates) or self.design.auto or claim.resolve is not None)
         self.pilot_draws = min(max(claim.samples // 16, 1024), 8192) // 2 * 2
-        self.planned_examples = max(tests // max(compiled.size, 1), 1)
         self.tests = tests
         self.k = compiled.size
         self.budget = budget
@@ -374,12 +373,11 @@ class _Checker:
 
     def _pilot(self, tensors, seed: int, label: str, where: str, cf_scale: float) -> "_Plan":
         """A separate batch (its own seed, never pooled into the test): the design (``auto``), the control-variate
-        coefficients, and the per-unit standard deviation and cost that size the example (``resolve``)."""
+        coefficients, and the per-unit standard deviation that sizes the example (``resolve``)."""
         d = self.design
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed ^ PILOT_SALT)
         p = self.pilot_draws
-        start = time.perf_counter()
         candidates = []
         if d.auto:
             z = self._draws(p, gen, "antithetic")       # pairs: plain draws and pair means from one batch
@@ -393,16 +391,13 @@ class _Checker:
             candidates.append(self._fit(y, own, z, "iid" if mode == "rqmc" else mode))
             if mode == "rqmc":
                 candidates[0] = _Plan("rqmc", candidates[0].beta, candidates[0].sigma, candidates[0].per_draw)
-        seconds = (time.perf_counter() - start) / p
         best = min(candidates, key=lambda c: c.score(self._critical(c.mode)))
-        best.seconds = seconds
         best.draws = self._planned_draws(best, cf_scale)
         if d.auto and best.per_draw > 0 and self._rqmc_points(self.claim.samples) >= RQMC_MIN_POINTS:
             # RQMC's pilot at the fewest points it runs with; its variance per draw only falls with more points
             # (taken no better than the Monte Carlo rate from there when sizing: conservative)
             rq = self._rqmc_pilot(tensors, seed, label, where, best if best.mode == "iid" else candidates[0], RQMC_MIN_POINTS)
             if rq.score(self._critical("rqmc")) * RQMC_MARGIN < best.score(self._critical(best.mode)):
-                rq.seconds = seconds
                 best = rq
         if best.mode == "rqmc":
             best.draws = RQMC_REPLICATES * self._rqmc_points(self._planned_draws(best, cf_scale), at_least=RQMC_MIN_POINTS)
@@ -480,16 +475,7 @@ class _Checker:
             if b < 2 * step:
                 break
             z = self._draws(b, gen, mode)
-            state = gen.get_state()
-            y, own = self._draw_call(tensors, label, where, b, gen, z)
-            if not self.reproducibility_checked:
-                again = torch.Generator(device=self.device)
-                again.set_state(state)
-                y2, own2 = self._draw_call(tensors, label, where, b, again, z)
-                if not torch.equal(y, y2) or (own is not None and not torch.equal(own, own2)):
-                    raise _CheckError("monte_carlo is not reproducible: two calls with generators seeded alike gave different samples; "
-                                      "draw all randomness from the `generator` argument, e.g. torch.randn(n, d, generator=generator)")
-                self.reproducibility_checked = True
+            y, own = self._checked_call(tensors, label, where, b, gen, z)
             units, absu, c = self._units(y, own, z, beta, mode)
             if c is not None and beta is None:      # controls seen for the first time with no pilot: fit one now
                 self.needs_pilot = True
@@ -540,18 +526,22 @@ class _Checker:
         g = torch.Generator().manual_seed((self.seed * 2 + (role == "pilot")) ^ PILOT_SALT)
         return [int(v) for v in torch.randint(0, 2**62, (count,), generator=g)]
 
-    def _rqmc_units(self, tensors, label, where, z, beta, gen):
-        b = z.shape[0]
+    def _checked_call(self, tensors, label: str, where: str, b: int, gen: torch.Generator, z):
+        """``_draw_call``; the claim's first call is made twice from the same generator state and inputs, and must agree."""
         state = gen.get_state()
         y, own = self._draw_call(tensors, label, where, b, gen, z)
         if not self.reproducibility_checked:
             again = torch.Generator(device=self.device)
             again.set_state(state)
-            y2, _ = self._draw_call(tensors, label, where, b, again, z)
-            if not torch.equal(y, y2):
-                raise _CheckError("monte_carlo is not reproducible: two calls with the same inputs and generators seeded "
-                                  "alike gave different samples; draw all randomness from the `generator` argument")
+            y2, own2 = self._draw_call(tensors, label, where, b, again, z)
+            if not torch.equal(y, y2) or (own is not None and not torch.equal(own, own2)):
+                raise _CheckError("monte_carlo is not reproducible: two calls with generators seeded alike gave different samples; "
+                                  "draw all randomness from the `generator` argument, e.g. torch.randn(n, d, generator=generator)")
             self.reproducibility_checked = True
+        return y, own
+
+    def _rqmc_units(self, tensors, label, where, z, beta, gen):
+        y, own = self._checked_call(tensors, label, where, z.shape[0], gen, z)
         units, absu, c = self._units(y, own, z, beta, "iid")
         if c is not None and beta is None:
             raise _CheckError("monte_carlo returned controls but no pilot batch fitted their coefficients; "
@@ -580,7 +570,6 @@ class _Plan:
     beta: torch.Tensor | None       # control-variate coefficients (q, k), fitted on the pilot
     sigma: torch.Tensor             # per-unit SD of the residual, per component (pilot)
     per_draw: float                 # the largest component's residual variance per draw (units x draws per unit)
-    seconds: float = 0.0            # pilot seconds per draw
     draws: int = 0                  # draws planned for the test (``_planned_draws``; RQMC: replicates x points)
 
     def score(self, critical: tuple[float, float]) -> float:

@@ -26,7 +26,7 @@ import sys
 import time
 
 from ._errors import UsageError
-from ._results import write_json_atomic
+from ._results import _floats, write_json_atomic
 
 __all__ = ["run_experiment", "execute_task", "experiment_names", "get_experiment", "CONFIG_SCHEMA", "SUMMARY_SCHEMA"]
 
@@ -300,17 +300,6 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
     write_atomic(os.path.join(out, "summary.md"), _markdown(document))
     document["directory"] = out
     return document
-
-
-def _floats(v):
-    """Inverse of ``jsonable`` for what ``summarize`` reads: the strings "nan", "inf", "-inf" back to floats."""
-    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
-        return float(v)
-    if isinstance(v, dict):
-        return {k: _floats(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_floats(x) for x in v]
-    return v
 
 
 def _fmt(x) -> str:

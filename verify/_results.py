@@ -79,6 +79,17 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+def _floats(v: Any) -> Any:
+    """Inverse of ``_finite``: the strings "inf", "-inf", "nan" back to floats, in nested dicts and lists."""
+    if isinstance(v, str) and v in ("inf", "-inf", "nan"):
+        return float(v)
+    if isinstance(v, dict):
+        return {k: _floats(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_floats(x) for x in v]
+    return v
+
+
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("theorycheck", "torch", "sympy", "numpy", "scipy", "hypothesis", "mpmath"):

@@ -172,19 +172,9 @@ def run_task(task: Task) -> dict:
 
 def claim_result(doc: dict):
     """The inverse of ``ClaimResult.to_json``: the strings "inf", "-inf" and "nan" it wrote for floats become floats."""
-    from ._results import ClaimResult
+    from ._results import ClaimResult, _floats
 
     return ClaimResult(**{k: v if k in _TEXT else _floats(v) for k, v in doc.items()})
-
-
-def _floats(v):
-    if isinstance(v, str) and v in ("inf", "-inf", "nan"):
-        return float(v)
-    if isinstance(v, dict):
-        return {k: _floats(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_floats(x) for x in v]
-    return v
 
 
 def _failed(claim, source: str, exc: BaseException):
