@@ -3,8 +3,11 @@
 from ._device import resolve_device
 from ._teacher_student import (
     TwoLayerReLU,
+    autograd_gradient_at,
     autograd_gradient_samples,
+    network_gradient_at,
     network_gradient_samples,
+    population_gradient_at,
     population_gradient_samples,
 )
 
@@ -12,8 +15,11 @@ __all__ = [
     "batchnorm", "covariance_operator", "distillation", "kernels", "committee", "simsiam", "recursive_gradient",
     "locally_connected", "linear_dynamics",
     "TwoLayerReLU",
+    "autograd_gradient_at",
     "autograd_gradient_samples",
+    "network_gradient_at",
     "network_gradient_samples",
+    "population_gradient_at",
     "population_gradient_samples",
     "resolve_device",
 ]

@@ -9,6 +9,12 @@ correlated fields (rho = +-1, a singular C) and tiny or huge variances are sampl
   no ``torch.linalg.cholesky`` of a singular matrix, no jitter).
 * I3, I4, epsilon_g: fields W x, x ~ N(0, I_d), whose covariance is the Gram matrix W W^T (any rank).
 
+Each estimator comes in two forms, one implementation: ``*_at(..., z)`` / ``*_at(..., x)`` takes the standard
+Gaussian draws as an argument -- the built-in claims declare them as ``inputs=`` (``Gaussian(2)`` for I2,
+``Gaussian(d)`` for the others), so they are engine-owned and the engine may pair them antithetically, fit
+Hermite control variates or use RQMC points; the fields are linear maps of them -- and ``*_samples(..., n,
+generator)`` draws them from ``generator`` and calls ``*_at``.
+
 | code                | paper               | meaning                                                   |
 |---------------------|---------------------|-----------------------------------------------------------|
 | ``log_s_u, log_s_v``| log sqrt(C11), log sqrt(C22) | log standard deviations of the two fields         |
@@ -33,13 +39,17 @@ from torch import Tensor
 __all__ = [
     "erf_g",
     "erf_g_prime",
+    "generalization_error_at",
     "generalization_error_samples",
     "generalization_error_value",
+    "i2_at",
     "i2_cholesky",
     "i2_samples",
+    "i3_at",
     "i3_samples",
     "i3_value",
     "i2_value",
+    "i4_at",
     "i4_samples",
     "i4_value",
     "saad_solla_ode",
@@ -73,42 +83,77 @@ def i2_cholesky(log_s_u: Tensor, log_s_v: Tensor, rho: Tensor) -> Tensor:
     return torch.stack([torch.stack([s_u, zero]), torch.stack([rho * s_v, corner])])  # (2, 2)
 
 
-def i2_samples(log_s_u: Tensor, log_s_v: Tensor, rho: Tensor, n: int, generator: torch.Generator,
-               kappa: float = 1 / _SQRT2) -> Tensor:
-    """Per-sample g(u) g(v), (u, v) = L z ~ N(0, C); shape (n,)."""
+def _standard(n: int, d: int, like: Tensor, generator: torch.Generator) -> Tensor:
     _check_n(n)
+    return torch.randn(n, d, generator=generator, dtype=like.dtype, device=like.device)  # (n, d)
+
+
+def _check_draws(z: Tensor, d: int, like: Tensor, what: str) -> None:
+    if not isinstance(z, Tensor) or z.ndim != 2 or z.shape[1] != d:
+        raise ValueError(f"{what} must be an (n, {d}) tensor of standard normal draws, got shape {tuple(getattr(z, 'shape', ()))}.")
+    if z.dtype != like.dtype or z.device != like.device:
+        raise ValueError(f"{what} ({z.dtype}, {z.device}) must share the parameters' dtype and device ({like.dtype}, {like.device}).")
+
+
+def i2_at(log_s_u: Tensor, log_s_v: Tensor, rho: Tensor, z: Tensor, kappa: float = 1 / _SQRT2) -> Tensor:
+    """Per-sample g(u) g(v), (u, v) = L z for standard normal draws z (n, 2), so (u, v) ~ N(0, C); shape (n,)."""
     L = i2_cholesky(log_s_u, log_s_v, rho)  # (2, 2)
-    z = torch.randn(n, 2, generator=generator, dtype=L.dtype, device=L.device)  # (n, 2)
+    _check_draws(z, 2, L, "z")
     uv = z @ L.T  # (n, 2) @ (2, 2) -> (n, 2)
     return erf_g(uv[:, 0], kappa) * erf_g(uv[:, 1], kappa)  # (n,)
 
 
-def _fields(vectors: tuple[Tensor, ...], n: int, generator: torch.Generator) -> Tensor:
-    _check_n(n)
+def i2_samples(log_s_u: Tensor, log_s_v: Tensor, rho: Tensor, n: int, generator: torch.Generator,
+               kappa: float = 1 / _SQRT2) -> Tensor:
+    """``i2_at`` at z ~ N(0, I_2) drawn from ``generator``; shape (n,)."""
+    return i2_at(log_s_u, log_s_v, rho, _standard(n, 2, log_s_u, generator), kappa)
+
+
+def _fields(vectors: tuple[Tensor, ...], x: Tensor) -> Tensor:
     W = torch.stack(vectors)  # (k, d): the factor, C = W W^T
-    x = torch.randn(n, W.shape[1], generator=generator, dtype=W.dtype, device=W.device)  # (n, d)
+    _check_draws(x, W.shape[1], W, "x")
     return x @ W.T  # (n, d) @ (d, k) -> (n, k)
 
 
-def i3_samples(w1: Tensor, w2: Tensor, w3: Tensor, n: int, generator: torch.Generator) -> Tensor:
-    """Per-sample g'(u) v g(w), (u, v, w) = (w1.x, w2.x, w3.x); shape (n,)."""
-    f = _fields((w1, w2, w3), n, generator)  # (n, 3)
+def i3_at(w1: Tensor, w2: Tensor, w3: Tensor, x: Tensor) -> Tensor:
+    """Per-sample g'(u) v g(w), (u, v, w) = (w1.x, w2.x, w3.x) at standard normal x (n, d); shape (n,)."""
+    f = _fields((w1, w2, w3), x)  # (n, 3)
     return erf_g_prime(f[:, 0]) * f[:, 1] * erf_g(f[:, 2])
 
 
-def i4_samples(w1: Tensor, w2: Tensor, w3: Tensor, w4: Tensor, n: int, generator: torch.Generator) -> Tensor:
-    """Per-sample g'(u) g'(v) g(w) g(z); shape (n,)."""
-    f = _fields((w1, w2, w3, w4), n, generator)  # (n, 4)
+def i3_samples(w1: Tensor, w2: Tensor, w3: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """``i3_at`` at x ~ N(0, I_d) drawn from ``generator``; shape (n,)."""
+    return i3_at(w1, w2, w3, _standard(n, w1.shape[0], w1, generator))
+
+
+def i4_at(w1: Tensor, w2: Tensor, w3: Tensor, w4: Tensor, x: Tensor) -> Tensor:
+    """Per-sample g'(u) g'(v) g(w) g(z), fields (w1.x, .., w4.x) at standard normal x (n, d); shape (n,)."""
+    f = _fields((w1, w2, w3, w4), x)  # (n, 4)
     return erf_g_prime(f[:, 0]) * erf_g_prime(f[:, 1]) * erf_g(f[:, 2]) * erf_g(f[:, 3])
 
 
-def generalization_error_samples(W: Tensor, W_star: Tensor, n: int, generator: torch.Generator) -> Tensor:
-    """Per-sample 1/2 (sum_i g(w_i.x) - sum_n g(w*_n.x))^2; shape (n,)."""
+def i4_samples(w1: Tensor, w2: Tensor, w3: Tensor, w4: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """``i4_at`` at x ~ N(0, I_d) drawn from ``generator``; shape (n,)."""
+    return i4_at(w1, w2, w3, w4, _standard(n, w1.shape[0], w1, generator))
+
+
+def _check_committees(W: Tensor, W_star: Tensor) -> None:
     if W.ndim != 2 or W_star.ndim != 2 or W.shape[1] != W_star.shape[1]:
         raise ValueError(f"W and W_star must be (K, d) and (M, d) with the same d, got {tuple(W.shape)} and {tuple(W_star.shape)}.")
-    f = _fields((*W, *W_star), n, generator)  # (n, K + M)
+
+
+def generalization_error_at(W: Tensor, W_star: Tensor, x: Tensor) -> Tensor:
+    """Per-sample 1/2 (sum_i g(w_i.x) - sum_n g(w*_n.x))^2 at standard normal x (n, d); shape (n,)."""
+    _check_committees(W, W_star)
+    f = _fields((*W, *W_star), x)  # (n, K + M)
     K = W.shape[0]
     return (erf_g(f[:, :K]).sum(1) - erf_g(f[:, K:]).sum(1)) ** 2 / 2  # (n,)
+
+
+def generalization_error_samples(W: Tensor, W_star: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """``generalization_error_at`` at x ~ N(0, I_d) drawn from ``generator``; shape (n,)."""
+    _check_committees(W, W_star)
+    return generalization_error_at(W, W_star, _standard(n, W.shape[1], W, generator))
 
 
 # --------------------------------------------------------------------------- robust evaluation

@@ -16,7 +16,8 @@ Theorem 4 right-hand side for ``solve_ivp`` is the theory's SymPy field, lambdif
 | ``w2``         | w_{2,j}        | its output weights, (2,)                                            |
 | ``theta``      | --             | Theorem 4 state (w2_0, w2_1, w1_0, w1_1), shape (6,)                |
 
-Randomness only from the ``generator`` argument.
+Randomness only from the ``generator`` argument. The sampled-pair estimator's randomness is discrete (uniform
+sample and augmentation indices, no Gaussian), so its claim keeps drawing from ``generator``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "simclr_gradient",
     "covariance_operator_samples",
     "pair_gradient_samples",
+    "pair_gradients_samples",
     "theorem4_data",
     "theorem4_flow",
     "theorem4_gradient_descent",
@@ -146,10 +148,15 @@ def covariance_operator_samples(Ws: Sequence[Tensor], X: Tensor, D: Tensor, laye
     return torch.einsum("npo,nqo->pq", K_bar, K_bar) / K_bar.shape[0] - mean @ mean.T  # (p, p)
 
 
-def pair_gradient_samples(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layer: int, n: int, generator: torch.Generator,
-                          slope: float = 0.0) -> Tensor:
-    """Per-sample -d/dvec(W_l) [1/2|f(x1) - f(x2)|^2 - 1/2|f(x1) - f(x')|^2] with sampled (i, a, b, j, c); (n, p)."""
-    _check(Ws, layer)
+def pair_gradients_samples(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layers: Sequence[int], n: int,
+                           generator: torch.Generator, slope: float = 0.0) -> Tensor:
+    """Per-sample -d/dvec(W_l) [1/2|f(x1) - f(x2)|^2 - 1/2|f(x1) - f(x')|^2] for each l in ``layers``, all from one
+    sampled (i, a, b, j, c) per sample and one autograd pass; the vecs side by side, (n, sum_l n_{l-1} n_l)."""
+    layers = tuple(layers)
+    if not layers:
+        raise ValueError("layers is empty; pass e.g. (1, 2).")
+    for layer in layers:
+        _check(Ws, layer)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}.")
     N, A = X.shape[0], D.shape[0]
@@ -157,13 +164,21 @@ def pair_gradient_samples(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layer: int
     a, b, c = (torch.randint(A, (n,), generator=generator, device=X.device) for _ in range(3))
     x1, x2, xn = X[i] + D[a], X[i] + D[b], X[j] + D[c]  # (n, d) each
 
-    def loss(W, u1, u2, un):
-        net = [*Ws[: layer - 1], W, *Ws[layer:]]
+    def loss(chosen, u1, u2, un):
+        net = list(Ws)
+        for layer, W in zip(layers, chosen):
+            net[layer - 1] = W
         f1, f2, fn = (deep_forward(u, net, slope) for u in (u1, u2, un))
         return ((f1 - f2) ** 2).sum() / 2 - ((f1 - fn) ** 2).sum() / 2
 
-    g = vmap(grad(loss), in_dims=(None, 0, 0, 0))(Ws[layer - 1], x1, x2, xn)  # (n, n_l, n_{l-1})
-    return -g.transpose(1, 2).reshape(n, -1)  # column-stacking vec per sample: (n, n_{l-1} n_l)
+    gs = vmap(grad(loss), in_dims=(None, 0, 0, 0))(tuple(Ws[l - 1] for l in layers), x1, x2, xn)  # each (n, n_l, n_{l-1})
+    return torch.cat([-g.transpose(1, 2).reshape(n, -1) for g in gs], dim=1)  # column-stacking vec per sample and layer
+
+
+def pair_gradient_samples(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layer: int, n: int, generator: torch.Generator,
+                          slope: float = 0.0) -> Tensor:
+    """Per-sample -d/dvec(W_l) [1/2|f(x1) - f(x2)|^2 - 1/2|f(x1) - f(x')|^2] with sampled (i, a, b, j, c); (n, p)."""
+    return pair_gradients_samples(Ws, X, D, (layer,), n, generator, slope)
 
 
 # --------------------------------------------------------------------------- Theorem 4

@@ -15,6 +15,9 @@ f_l = relu(h_l) for l < L, linear output f_L = h_L, J_x = 1/2 ||f*_L - f_L||^2, 
 ``recursive_gradient`` and ``weight_update_samples`` use Lemma 1's construction (products of gated
 weights); ``autograd_*`` never do: they differentiate the loss or the downstream network with autograd.
 All functions compute in the dtype and on the device of ``x``; randomness only from ``generator``.
+``two_layer_weight_update_at`` takes its Gaussian inputs x (n, d) as an argument (the built-in Monte Carlo claim
+declares ``inputs={"x": Gaussian(d)}``, so x is engine-owned and the engine may reduce variance);
+``two_layer_weight_update_samples`` draws x ~ N(0, I_d) from ``generator`` and calls it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "gated_jacobians",
     "no_flip_step",
     "recursive_gradient",
+    "two_layer_weight_update_at",
     "two_layer_weight_update_samples",
     "weight_update_samples",
 ]
@@ -81,15 +85,22 @@ def weight_update_samples(weights, weights_star, x: Tensor) -> list:
     return [None] + [f[l - 1][:, :, None] * g[l][:, None, :] for l in range(1, len(g))]  # (n, a, 1) * (n, 1, b)
 
 
-def two_layer_weight_update_samples(W, W_star, v, v_star, n: int, generator: torch.Generator) -> Tensor:
-    """Per-sample (vec(f_0 g_1^T), f_1 g_2^T) of a two-layer net, x ~ N(0, I_d): shape (n, d K + K).
+def two_layer_weight_update_at(W, W_star, v, v_star, x: Tensor) -> Tensor:
+    """Per-sample (vec(f_0 g_1^T), f_1 g_2^T) of a two-layer net at inputs x (n, d): shape (n, d K + K).
 
     Parameters in the population-gradient family's orientation: W (K, d), W_star (M, d) (rows = hidden
     units), output weights v (K,), v_star (M,); so W_1 = W^T, W_2 = v as a (K, 1) column. g from Lemma 1.
     """
-    x = torch.randn(n, W.shape[1], generator=generator, dtype=W.dtype, device=W.device)  # (n, d)
+    if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[1] != W.shape[1]:
+        raise ValueError(f"x must be an (n, {W.shape[1]}) tensor of inputs, got shape {tuple(getattr(x, 'shape', ()))}.")
     updates = weight_update_samples([W.T, v[:, None]], [W_star.T, v_star[:, None]], x)  # (n, d, K), (n, K, 1)
-    return torch.cat([u.reshape(n, -1) for u in updates[1:]], dim=1)  # row-major flattening, like SymPy's list(M)
+    return torch.cat([u.reshape(x.shape[0], -1) for u in updates[1:]], dim=1)  # row-major flattening, like SymPy's list(M)
+
+
+def two_layer_weight_update_samples(W, W_star, v, v_star, n: int, generator: torch.Generator) -> Tensor:
+    """``two_layer_weight_update_at`` at x ~ N(0, I_d) drawn from ``generator``: shape (n, d K + K)."""
+    x = torch.randn(n, W.shape[1], generator=generator, dtype=W.dtype, device=W.device)  # (n, d)
+    return two_layer_weight_update_at(W, W_star, v, v_star, x)
 
 
 def _requires_grad(ws) -> list[Tensor]:

@@ -11,7 +11,13 @@ Estimators for ``theory._simsiam`` (seed ``001_6773eab5ac926cae.txt``; Chen & He
 | ``v``           | --              | p_k = v_k^2 / sum v^2                                        |
 | ``sigma``, ``c``| --              | output scale (isotropic), collapsed output vector (d,)       |
 
-No global RNG: Monte Carlo draws come from ``generator`` only.
+No global RNG. The channel-variance estimators come in two forms, one implementation: ``*_at(..., a, b)`` takes
+the standard normal draws of the two independent outputs, a and b (n, d) each -- the built-in claims declare
+them as ``inputs={"a": Gaussian(d), "b": Gaussian(d)}``, so they are engine-owned and the engine may pair them
+antithetically, fit Hermite control variates or use RQMC points; the outputs are the linear maps sigma a or
+a A^T of them -- and ``*_samples(..., n, generator)`` draws them from ``generator`` and calls ``*_at``.
+``channel_variance_controls`` gives the degree-2 Hermite controls that the engine does not build itself above
+12 input coordinates.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from torch import Tensor
 from torch.autograd.functional import hessian
 
 __all__ = [
+    "channel_variance_at",
+    "channel_variance_controls",
     "channel_variance_samples",
     "collapsed_channel_variance_samples",
+    "anisotropic_channel_variance_at",
     "anisotropic_channel_variance_samples",
     "em_newton_minimizer",
     "negative_cosine",
@@ -80,18 +89,54 @@ def _check_n(n) -> None:
         raise ValueError(f"n must be an integer >= 1, got {n!r}.")
 
 
-def channel_variance_samples(sigma: Tensor, n: int, generator: torch.Generator, d: int = 4) -> Tensor:
-    """Per-sample unbiased estimates of Var(z_i/||z||), z ~ N(0, sigma^2 I_d); shape (n, d)."""
+def _check_draws(a: Tensor, b: Tensor, d: int | None, like: Tensor) -> None:
+    """a, b: (n, d) tensors of one shape (d: any when None), in ``like``'s dtype and on its device."""
+    shapes = [tuple(getattr(e, "shape", ())) for e in (a, b)]
+    if any(not isinstance(e, Tensor) or e.ndim != 2 for e in (a, b)) or shapes[0] != shapes[1] or (d is not None and shapes[0][1] != d):
+        raise ValueError(f"a and b must be (n, {'d' if d is None else d}) tensors of standard normal draws of one shape, "
+                         f"got {shapes[0]} and {shapes[1]}.")
+    for name, e in (("a", a), ("b", b)):
+        if e.dtype != like.dtype or e.device != like.device:
+            raise ValueError(f"{name} ({e.dtype}, {e.device}) must share the parameters' dtype and device ({like.dtype}, {like.device}).")
+
+
+def _pair(n: int, d: int, like: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     _check_n(n)
-    z = sigma * torch.randn(2 * n, d, generator=generator, dtype=sigma.dtype, device=sigma.device)  # (2n, d)
-    return _normalized_pair(z, n)
+    e = torch.randn(2 * n, d, generator=generator, dtype=like.dtype, device=like.device)  # (2n, d)
+    return e[:n], e[n:]
+
+
+def channel_variance_at(sigma: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Per-sample unbiased estimates of Var(z_i/||z||) from two outputs z = sigma a, z' = sigma b, a and b (n, d)
+    standard normal, so z, z' ~ N(0, sigma^2 I_d) independent; shape (n, d)."""
+    _check_draws(a, b, None, sigma)
+    return _normalized_pair(sigma * torch.cat([a, b]), a.shape[0])  # (2n, d)
+
+
+def channel_variance_controls(a: Tensor, b: Tensor) -> Tensor:
+    """Control variates of known mean 0 for the channel-variance estimators: the degree-2 Hermite polynomials of
+    the draws that each channel's estimate 1/2 (a_i/|a| - b_i/|b|)^2 is nearly linear in -- a_i^2 - 1, b_i^2 - 1 and
+    a_i b_i, per channel; shape (n, 3d). (E[a_i^2] = 1 and E[a_i b_i] = 0 for standard normal a, b, whatever
+    the claim says.) The engine's own Hermite controls stop at degree 1 above ``verify._draws.MAX_QUADRATIC_DIM``
+    input coordinates; these are the few degree-2 ones that matter here."""
+    _check_draws(a, b, None, a)
+    return torch.cat([a * a - 1, b * b - 1, a * b], dim=1)  # (n, d) x 3 -> (n, 3d)
+
+
+def channel_variance_samples(sigma: Tensor, n: int, generator: torch.Generator, d: int = 4) -> Tensor:
+    """``channel_variance_at`` at a, b ~ N(0, I_d) drawn from ``generator``; shape (n, d)."""
+    return channel_variance_at(sigma, *_pair(n, d, sigma, generator))
+
+
+def anisotropic_channel_variance_at(A: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """The same for z = A a, z' = A b: covariance A A^T; a, b (n, d) standard normal; shape (n, d)."""
+    _check_draws(a, b, A.shape[1], A)
+    return _normalized_pair(torch.cat([a, b]) @ A.T, a.shape[0])  # (2n, d) @ (d, d) -> (2n, d)
 
 
 def anisotropic_channel_variance_samples(A: Tensor, n: int, generator: torch.Generator) -> Tensor:
-    """The same for z = A e, e ~ N(0, I): covariance A A^T; shape (n, d)."""
-    _check_n(n)
-    e = torch.randn(2 * n, A.shape[1], generator=generator, dtype=A.dtype, device=A.device)  # (2n, d)
-    return _normalized_pair(e @ A.T, n)  # (2n, d) @ (d, d) -> (2n, d)
+    """``anisotropic_channel_variance_at`` at a, b ~ N(0, I_d) drawn from ``generator``; shape (n, d)."""
+    return anisotropic_channel_variance_at(A, *_pair(n, A.shape[1], A, generator))
 
 
 def collapsed_channel_variance_samples(c: Tensor, n: int, generator: torch.Generator) -> Tensor:

@@ -232,6 +232,33 @@ def test_generalization_error_value_matches_closed_form_and_is_zero_at_the_teach
     assert got == pytest.approx(ref, rel=0, abs=bound + unit_roundoff() * abs(ref))
 
 
+# --------------------------------------------------------------------------- engine-owned draws
+
+
+def test_generator_forms_are_the_input_forms_at_the_generators_draws():
+    """One implementation: ``*_samples(n, generator)`` draws the standard normals and calls ``*_at``; bitwise equal."""
+    g = lambda: torch.Generator().manual_seed(4)  # noqa: E731
+    n = 300
+    ls_u, ls_v, rho = (torch.tensor(v, dtype=F64) for v in (0.3, -1.2, 0.6))
+    z = torch.randn(n, 2, generator=g(), dtype=F64)
+    assert torch.equal(nc.i2_samples(ls_u, ls_v, rho, n, g(), kappa=0.5), nc.i2_at(ls_u, ls_v, rho, z, kappa=0.5))
+    W = torch.randn(4, 3, generator=torch.Generator().manual_seed(5), dtype=F64)
+    x = torch.randn(n, 3, generator=g(), dtype=F64)
+    assert torch.equal(nc.i3_samples(W[0], W[1], W[2], n, g()), nc.i3_at(W[0], W[1], W[2], x))
+    assert torch.equal(nc.i4_samples(W[0], W[1], W[2], W[3], n, g()), nc.i4_at(W[0], W[1], W[2], W[3], x))
+    assert torch.equal(nc.generalization_error_samples(W[:2], W[2:], n, g()), nc.generalization_error_at(W[:2], W[2:], x))
+    with pytest.raises(ValueError, match=r"z must be an \(n, 2\)"):
+        nc.i2_at(ls_u, ls_v, rho, x)
+    with pytest.raises(ValueError, match=r"x must be an \(n, 3\)"):
+        nc.i3_at(W[0], W[1], W[2], z)
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.name)
+def test_claims_declare_their_gaussian_draws(claim):
+    (spec,) = claim.inputs.values()
+    assert spec.dim == (2 if "i2" in claim.name else 4 if "i4" in claim.name else 3)
+
+
 # --------------------------------------------------------------------------- claims
 
 

@@ -291,6 +291,24 @@ def test_theorem4_with_unbalanced_layers_is_refuted():
     assert check(wrong, seed=0).verdict == "refuted"
 
 
+def test_joint_pair_gradients_are_the_per_layer_ones_at_shared_draws():
+    """``pair_gradients_samples`` with one layer is ``pair_gradient_samples`` (the same code and draws), and with
+    layers (1, 2) each block is that layer's gradient at the same sampled triples, bit for bit: backpropagation
+    to W_l runs the same operations whether or not the other layer's weight is a leaf too (it only adds a branch)."""
+    g = torch.Generator().manual_seed(2)
+    Ws = [torch.randn(2, 2, generator=g, dtype=F64) for _ in range(2)]
+    X, D = torch.randn(3, 2, generator=g, dtype=F64), torch.randn(2, 2, generator=g, dtype=F64) / 2
+    n = 64
+    for layer in (1, 2):
+        assert torch.equal(nco.pair_gradients_samples(Ws, X, D, (layer,), n, torch.Generator().manual_seed(7)),
+                           nco.pair_gradient_samples(Ws, X, D, layer, n, torch.Generator().manual_seed(7)))
+    joint = nco.pair_gradients_samples(Ws, X, D, (1, 2), n, torch.Generator().manual_seed(7))  # (n, 4 + 4)
+    per_layer = [nco.pair_gradients_samples(Ws, X, D, (layer,), n, torch.Generator().manual_seed(7)) for layer in (1, 2)]
+    assert torch.equal(joint, torch.cat(per_layer, dim=1))
+    with pytest.raises(ValueError, match="layers is empty"):
+        nco.pair_gradients_samples(Ws, X, D, (), n, g)
+
+
 @pytest.mark.slow
 def test_gradient_mc_with_more_samples():
     claim = dataclasses.replace(claims.GRADIENT_MC, samples=100_000, examples=20)

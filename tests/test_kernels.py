@@ -10,7 +10,7 @@ import pytest
 import sympy as sp
 import torch
 
-from numerics._kernels import erf_kernel_samples, nngp_relu_samples, relu_network_kernel
+from numerics._kernels import erf_kernel_at, erf_kernel_samples, nngp_relu_at, nngp_relu_samples, relu_network_kernel
 from theory import _kernels as kt
 from verify import Claim, Matrix, Real, Vector, check
 from verify._compile import lambdify_torch
@@ -103,6 +103,27 @@ def test_one_unit_estimator_draws_only_from_its_generator():
     a = nngp_relu_samples(X, X2, torch.tensor(1.0, dtype=torch.float64), torch.tensor(0.5, dtype=torch.float64), 10, torch.Generator().manual_seed(3))
     b = nngp_relu_samples(X, X2, torch.tensor(1.0, dtype=torch.float64), torch.tensor(0.5, dtype=torch.float64), 10, torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
+
+
+def test_generator_forms_are_the_input_forms_at_the_generators_draws():
+    """One implementation: ``*_samples(n, generator)`` draws g ~ N(0, I) and calls ``*_at(g)``; bitwise equal."""
+    sw, sb = torch.tensor(1.5, dtype=torch.float64), torch.tensor(0.4, dtype=torch.float64)
+    g6 = torch.randn(200, 6, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    assert torch.equal(nngp_relu_samples(X, X2, sw, sb, 200, torch.Generator().manual_seed(8)), nngp_relu_at(X, X2, sw, sb, g6))
+    A = torch.randn(3, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x, x2 = X[:2], X2[:2]
+    g3 = torch.randn(200, 3, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    assert torch.equal(erf_kernel_samples(A, x, x2, 200, torch.Generator().manual_seed(8)), erf_kernel_at(A, x, x2, g3))
+    with pytest.raises(ValueError, match=r"g must be an \(n, 6\)"):
+        nngp_relu_at(X, X2, sw, sb, g3)
+    with pytest.raises(ValueError, match="n must be"):
+        nngp_relu_samples(X, X2, sw, sb, 0, torch.Generator().manual_seed(8))
+
+
+@pytest.mark.parametrize("claim", claims.CLAIMS, ids=lambda c: c.name)
+def test_claims_declare_their_gaussian_draws(claim):
+    (spec,) = claim.inputs.values()
+    assert spec.dim == {"nngp-relu-mc": 6, "nngp-erf-mc": 3}[claim.name]
 
 
 @pytest.mark.slow

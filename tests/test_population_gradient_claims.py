@@ -8,9 +8,11 @@ import pytest
 import sympy as sp
 import torch
 
+from numerics import _teacher_student as nts
 from numerics import network_gradient_samples
 from theory import network_population_gradient, population_gradient
 from verify import Claim, Matrix, Real, check
+from verify._draws import Gaussian
 from verify.claims import builtin_claims
 
 BUILTIN = builtin_claims()
@@ -79,3 +81,50 @@ def test_exact_method_round_off_bound():
     bad = dataclasses.replace(ok, name="exact-bad", exact=lambda a, b: autograd(a, b, 1 + 1e-9))
     r = check(bad)
     assert r.verdict == "refuted" and r.counterexample["std_error"] is None
+
+
+# --------------------------------------------------------------------------- engine-owned inputs
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in BUILTIN.items() if c.family == "population-gradient"))
+def test_monte_carlo_claims_declare_their_gaussian_input(name):
+    """x ~ N(0, I_4) is engine-owned (so the engine may pair it antithetically and fit Hermite controls)."""
+    c = BUILTIN[name]
+    assert c.method == "monte_carlo" and c.inputs == {"x": Gaussian(4)}
+
+
+def _pair(seed: int, d: int = 4):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64)
+
+
+def test_generator_forms_are_the_input_forms_at_the_generators_draws():
+    """One implementation: each ``*_samples(n, generator)`` draws x ~ N(0, I_d) and calls ``*_at(x)`` -- the same
+    computation on the same x, so the results are bitwise equal."""
+    w, w_star = _pair(0)
+    W = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    W_star = torch.randn(2, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    v, v_star = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64), torch.tensor([0.3, -1.0], dtype=torch.float64)
+    n = 257
+    x = torch.randn(n, 4, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    gen = lambda: torch.Generator().manual_seed(9)  # noqa: E731  (the generator x came from)
+    pairs = [
+        (nts.population_gradient_samples(w, w_star, n, gen()), nts.population_gradient_at(w, w_star, x)),
+        (nts.gating_kernel_samples(w, w_star, n, gen()), nts.gating_kernel_at(w, w_star, x)),
+        (nts.relu_kernel_samples(w, w_star, n, gen()), nts.relu_kernel_at(w, w_star, x)),
+        (nts.population_loss_samples(w, w_star, n, gen()), nts.population_loss_at(w, w_star, x)),
+        (nts.network_gradient_samples(W, W_star, n, gen(), v=v, v_star=v_star), nts.network_gradient_at(W, W_star, x, v, v_star)),
+        (nts.autograd_gradient_samples(W, W_star, n, gen(), v=v, v_star=v_star), nts.autograd_gradient_at(W, W_star, x, v, v_star)),
+    ]
+    for drawn, given_x in pairs:
+        assert torch.equal(drawn, given_x)
+
+
+def test_input_forms_reject_inputs_of_the_wrong_shape_or_dtype():
+    w, w_star = _pair(3)
+    with pytest.raises(ValueError, match=r"x must be an \(n, 4\)"):
+        nts.population_gradient_at(w, w_star, torch.zeros(10, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="dtype and device"):
+        nts.relu_kernel_at(w, w_star, torch.zeros(10, 4, dtype=torch.float32))
+    with pytest.raises(ValueError, match=r"x must be an \(n, 4\)"):
+        nts.autograd_gradient_at(w[None, :], w_star[None, :], torch.zeros(4, dtype=torch.float64))

@@ -16,6 +16,8 @@ from numerics._recursive_gradient import (
     gated_jacobians,
     no_flip_step,
     recursive_gradient,
+    two_layer_weight_update_at,
+    two_layer_weight_update_samples,
     weight_update_samples,
 )
 from theory._recursive_gradient import derivation_recursive_gradient, derivation_weight_update, mixing_matrices
@@ -111,6 +113,18 @@ def test_mixing_matrices_jump_past_a_gate_flip():
             # matrices (asserted above), so any difference at all is a jump
             jumped += any(not torch.equal(a, b) for a, b in zip(after, at_x))
     assert jumped > 0
+
+
+def test_generator_form_is_the_input_form_at_the_generators_draws():
+    """One implementation: ``two_layer_weight_update_samples`` draws x ~ N(0, I_d) and calls ``_at(x)``; bitwise equal."""
+    g = torch.Generator().manual_seed(5)
+    W, W_star, v, v_star = (torch.randn(*s, generator=g, dtype=torch.float64) for s in ((2, 3), (2, 3), (2,), (2,)))
+    x = torch.randn(100, 3, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    drawn = two_layer_weight_update_samples(W, W_star, v, v_star, 100, torch.Generator().manual_seed(6))
+    assert torch.equal(drawn, two_layer_weight_update_at(W, W_star, v, v_star, x))
+    assert drawn.shape == (100, 3 * 2 + 2)
+    with pytest.raises(ValueError, match=r"x must be an \(n, 3\)"):
+        two_layer_weight_update_at(W, W_star, v, v_star, x[:, :2])
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.name)

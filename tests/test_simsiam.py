@@ -131,6 +131,50 @@ def test_estimators_draw_only_from_their_generator():
     assert torch.equal(a, b)
 
 
+def test_generator_forms_are_the_input_forms_at_the_generators_draws():
+    """One implementation: ``*_samples(n, generator)`` draws a, b ~ N(0, I_d) (2n rows, a first) and calls ``*_at``."""
+    n, s = 50, torch.tensor(2.0, dtype=F64)
+    e = torch.randn(2 * n, 4, generator=torch.Generator().manual_seed(3), dtype=F64)
+    assert torch.equal(ns.channel_variance_samples(s, n, torch.Generator().manual_seed(3), d=4), ns.channel_variance_at(s, e[:n], e[n:]))
+    A = torch.randn(4, 4, generator=torch.Generator().manual_seed(6), dtype=F64)
+    assert torch.equal(ns.anisotropic_channel_variance_samples(A, n, torch.Generator().manual_seed(3)),
+                       ns.anisotropic_channel_variance_at(A, e[:n], e[n:]))
+    with pytest.raises(ValueError, match="of one shape"):
+        ns.channel_variance_at(s, e[:n], e[: n - 1])
+    with pytest.raises(ValueError, match=r"\(n, 4\)"):
+        ns.anisotropic_channel_variance_at(A, e[:n, :3], e[n:, :3])
+
+
+def test_channel_variance_controls_have_mean_zero():
+    """a_i^2 - 1, b_i^2 - 1, a_i b_i have mean 0 exactly for standard normal a, b: a two-sided z-test at
+    false-failure rate 1e-6 over the 3d columns (fixed seed, SE from the samples, plus the mean's round-off)."""
+    n, d = 40_000, 16
+    g = torch.Generator().manual_seed(11)
+    a, b = torch.randn(n, d, generator=g, dtype=F64), torch.randn(n, d, generator=g, dtype=F64)
+    c = ns.channel_variance_controls(a, b)
+    assert c.shape == (n, 3 * d)
+    bound = critical_z(1e-6, 3 * d) * c.std(0) / math.sqrt(n) + roundoff(F64, n, c.abs().mean(0))
+    assert_within(c.mean(0), torch.zeros(3 * d, dtype=F64), bound, "Hermite controls' means")
+
+
+def test_variance_claims_with_many_channels_return_their_controls():
+    """Above MAX_QUADRATIC_DIM inputs (2d > 12) the claim's estimator returns (values, controls); below, values only."""
+    from verify._draws import MAX_QUADRATIC_DIM
+    s = torch.tensor(1.0, dtype=F64)
+    g = torch.Generator().manual_seed(1)
+    for c in CLAIMS:
+        if not c.name.startswith("simsiam-channel-variance-d"):
+            continue
+        d = c.inputs["a"].dim
+        a, b = torch.randn(8, d, generator=g, dtype=F64), torch.randn(8, d, generator=g, dtype=F64)
+        out = c.monte_carlo(sigma=s, a=a, b=b)
+        if 2 * d <= MAX_QUADRATIC_DIM:
+            assert isinstance(out, torch.Tensor) and out.shape == (8, d)
+        else:
+            values, controls = out
+            assert values.shape == (8, d) and torch.equal(controls, ns.channel_variance_controls(a, b))
+
+
 # --------------------------------------------------------------------------- claims
 
 

@@ -13,7 +13,7 @@ import torch
 from numerics._covariance_operator import (
     connection as connection_autograd,
     one_neuron_covariance_enumerated,
-    pair_gradient_samples,
+    pair_gradients_samples,
     simclr_gradient,
     theorem4_flow,
     theorem4_trajectories,
@@ -125,8 +125,8 @@ def _autograd_gradients(X, D, W1, W2):
 
 
 def _pair_gradients(X, D, W1, W2, n, generator):
-    """Per-sample -grad of 1/2|f(x1)-f(x2)|^2 - 1/2|f(x1)-f(x')|^2, l = 1, 2: (n, 8)."""
-    return torch.cat([pair_gradient_samples([W1, W2], X, D, l, n, generator) for l in (1, 2)], dim=1)
+    """Per-sample -grad of 1/2|f(x1)-f(x2)|^2 - 1/2|f(x1)-f(x')|^2 w.r.t. vec(W_1), vec(W_2), one sampled triple: (n, 8)."""
+    return pair_gradients_samples([W1, W2], X, D, (1, 2), n, generator)
 
 
 GRADIENT_STATEMENT = (r"-\frac{\partial L_{\mathrm{simp}}}{\partial\,\mathrm{vec}(W_l)} = 2\,\mathbb{V}_{\mathbf{x}}"
@@ -157,8 +157,10 @@ GRADIENT_MC = Claim(
     family=FAMILY,
     examples=10,
     samples=10_000,
-    notes="Same network and data; one sampled (x1, x2, x') triple per estimate: sample i, augmentations a, b, and "
-          "an independent (j, c) for the negative (j = i allowed: the identity needs x' independent of x).",
+    notes="Same network and data; one sampled (x1, x2, x') triple per estimate, shared by both layers' gradients "
+          "(one autograd pass): sample i, augmentations a, b, and an independent (j, c) for the negative (j = i "
+          "allowed: the identity needs x' independent of x). The randomness is discrete (indices), not Gaussian, so "
+          "the estimator draws it from its generator (no engine-owned inputs).",
 )
 
 

@@ -4,6 +4,21 @@ Closed forms come from ``theory._population_gradient`` (derived by SymPy), estim
 ``numerics._teacher_student`` (analytic per-sample gradients, and autograd through ``TwoLayerReLU``).
 Besides the gradient: the two kernels it is built from (gating kernel g, ReLU kernel k), the population
 loss J they give, and the K-student / M-teacher network with general output weights v, v*.
+
+Every Monte Carlo claim here declares its Gaussian input, ``inputs={"x": Gaussian(4)}``: x ~ N(0, I_4) is
+engine-owned and the estimators are the ``*_at(..., x)`` forms, so the engine reduces the variance. The design
+is ``ANTITHETIC`` = ("antithetic", "control_variates") except for relu-kernel-mc: x is paired with -x and the
+engine's Hermite controls (degree 2 in the 4 inputs) are fitted on a pilot batch. A pair mean of ReLU products
+is smooth (relu(t) + relu(-t) = |t|), so the quadratic controls absorb most of it. The default "auto" would also
+consider RQMC; on these cheap estimators its 64 replicates of >= 1024 points cost more time per example than the
+draws they save, and where a component is exactly 0 at every draw (v_j = 0 in the weighted network) its SE = 0
+allowance is a rare-event bound over the 64 replicate means instead of the draws: ~30% of the terms instead of
+~0.03%. relu-kernel-mc keeps "auto": at w orthogonal to v its pair means |w.x| |v.x| / 4 are products of
+independent factors that the quadratic controls miss, and RQMC resolves them with a quarter of the draws.
+All but population-gradient-mc size each example with ``resolve=`` (samples= is then the cap, min_samples the
+floor). An example whose samples are all exactly 0 (w = w*, v = -c w) runs the whole cap: the caps are what the
+hardest other example needs. population-gradient-mc keeps a fixed sample count: ``tests/test_slow.py`` checks
+its detectable discrepancy against the n^-1/2 law, which a resolve-sized check would not follow.
 """
 
 from __future__ import annotations
@@ -11,14 +26,14 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import (
-    autograd_gradient_samples,
-    network_gradient_samples,
-    population_gradient_samples,
+    autograd_gradient_at,
+    network_gradient_at,
+    population_gradient_at,
 )
 from numerics._teacher_student import (
-    gating_kernel_samples,
-    population_loss_samples,
-    relu_kernel_samples,
+    gating_kernel_at,
+    population_loss_at,
+    relu_kernel_at,
 )
 from theory import (
     derivation_population_gradient,
@@ -34,6 +49,7 @@ from theory._population_gradient import (
     relu_kernel,
 )
 from verify._claim import Claim
+from verify._draws import Gaussian
 from verify._sweep import Sweep
 from verify._params import Matrix, Vector
 
@@ -94,9 +110,13 @@ THETA_SWEEP = Sweep(r"$\theta$ (angle between $w$ and $w^*$; $\|w\| = \|w^*\| = 
                     _theta_point)
 
 
-def _autograd_one_node(w, w_star, n, generator):
+X = {"x": Gaussian(4)}  # the engine-owned Gaussian input x ~ N(0, I_4) of every Monte Carlo claim here
+ANTITHETIC = ("antithetic", "control_variates")  # the sampling design of the Monte Carlo claims here (see above)
+
+
+def _autograd_one_node(w, w_star, x):
     """Autograd per-sample gradient of a one-node ``TwoLayerReLU`` student."""
-    return autograd_gradient_samples(w[None, :], w_star[None, :], n, generator)[:, 0, :]  # (n, 1, d) -> (n, d)
+    return autograd_gradient_at(w[None, :], w_star[None, :], x)[:, 0, :]  # (n, 1, d) -> (n, d)
 
 
 POPULATION_GRADIENT_MC = Claim(
@@ -104,11 +124,14 @@ POPULATION_GRADIENT_MC = Claim(
     params={"w": Vector(4), "w_star": Vector(4)},
     sweep=THETA_SWEEP,
     closed_form=population_gradient,
-    monte_carlo=population_gradient_samples,
+    monte_carlo=population_gradient_at,
+    inputs=X,
     derivation=derivation_population_gradient,
     statement=STATEMENT,
     reference=REFERENCE,
     family=FAMILY,
+    variance_reduction=ANTITHETIC,
+    samples=20_000,
     notes="Estimator: analytic per-sample (relu(w^T x) - relu(w*^T x)) 1(w^T x > 0) x, x ~ N(0, I_4).",
 )
 
@@ -118,10 +141,15 @@ POPULATION_GRADIENT_AUTOGRAD = Claim(
     sweep=THETA_SWEEP,
     closed_form=population_gradient,
     monte_carlo=_autograd_one_node,
+    inputs=X,
     derivation=derivation_population_gradient,
     statement=STATEMENT,
     reference=REFERENCE,
     family=FAMILY,
+    variance_reduction=ANTITHETIC,
+    resolve=0.008,
+    samples=300_000,
+    min_samples=16_384,
     notes="Estimator: per-sample autograd gradient of 1/2 (f(x) - f*(x))^2 for one-node TwoLayerReLU nets.",
 )
 
@@ -129,10 +157,15 @@ NETWORK_GRADIENT_AUTOGRAD = Claim(
     name="population-gradient-network-autograd",
     params={"W": Matrix(3, 4), "W_star": Matrix(2, 4)},
     closed_form=network_population_gradient,
-    monte_carlo=autograd_gradient_samples,
+    monte_carlo=autograd_gradient_at,
+    inputs=X,
     statement=NETWORK_STATEMENT,
     reference=REFERENCE,
     family=FAMILY,
+    variance_reduction=ANTITHETIC,
+    resolve=0.0085,
+    samples=300_000,
+    min_samples=16_384,
     notes="K = 3 students, M = 2 teachers, output weights 1; per-sample autograd gradient w.r.t. W.",
 )
 
@@ -140,10 +173,15 @@ NETWORK_GRADIENT_MC = Claim(
     name="population-gradient-network-mc",
     params={"W": Matrix(3, 4), "W_star": Matrix(2, 4)},
     closed_form=network_population_gradient,
-    monte_carlo=network_gradient_samples,
+    monte_carlo=network_gradient_at,
+    inputs=X,
     statement=NETWORK_STATEMENT,
     reference=REFERENCE,
     family=FAMILY,
+    variance_reduction=ANTITHETIC,
+    resolve=0.0085,
+    samples=300_000,
+    min_samples=16_384,
     notes="K = 3 students, M = 2 teachers, output weights 1; analytic per-sample gradient w.r.t. W.",
 )
 
@@ -154,23 +192,28 @@ def _weighted_network(W, W_star, v, v_star):
     return network_population_gradient(W, W_star, v=v, v_star=v_star)
 
 
-def _weighted_network_mc(W, W_star, v, v_star, n, generator):
-    return network_gradient_samples(W, W_star, n, generator, v=v, v_star=v_star)  # (n, K, d)
+def _weighted_network_mc(W, W_star, v, v_star, x):
+    return network_gradient_at(W, W_star, x, v=v, v_star=v_star)  # (n, K, d)
 
 
-def _weighted_network_autograd(W, W_star, v, v_star, n, generator):
-    return autograd_gradient_samples(W, W_star, n, generator, v=v, v_star=v_star)  # (n, K, d)
+def _weighted_network_autograd(W, W_star, v, v_star, x):
+    return autograd_gradient_at(W, W_star, x, v=v, v_star=v_star)  # (n, K, d)
 
 
 GATING_KERNEL_MC = Claim(
     name="gating-kernel-mc",
     params={"w": Vector(4), "v": Vector(4)},
     closed_form=gating_kernel,
-    monte_carlo=gating_kernel_samples,
+    monte_carlo=gating_kernel_at,
+    inputs=X,
     derivation=derivation_kernel,
     statement=GATING_STATEMENT,
     reference=KERNEL_REFERENCE,
     family=FAMILY,
+    variance_reduction=ANTITHETIC,
+    resolve=0.008,
+    samples=300_000,
+    min_samples=8192,
     notes="g(w, v) = E[x 1(w^T x > 0) relu(v^T x)]; estimator: per-sample x 1(w^T x > 0) relu(v^T x), x ~ N(0, I_4).",
 )
 
@@ -178,11 +221,16 @@ RELU_KERNEL_MC = Claim(
     name="relu-kernel-mc",
     params={"w": Vector(4), "v": Vector(4)},
     closed_form=relu_kernel,
-    monte_carlo=relu_kernel_samples,
+    monte_carlo=relu_kernel_at,
+    inputs=X,
     derivation=derivation_loss_kernel,
     statement=RELU_STATEMENT,
     reference=KERNEL_REFERENCE,
     family=FAMILY,
+    variance_reduction="auto",  # RQMC pays at w orthogonal to v (independent ReLUs): see the module docstring
+    resolve=0.008,
+    samples=131_072,
+    min_samples=8192,
     notes="k(w, v), half the arc-cosine kernel of degree 1 (Cho & Saul 2009); estimator: relu(w^T x) relu(v^T x).",
 )
 
@@ -190,11 +238,16 @@ POPULATION_LOSS_MC = Claim(
     name="population-loss-mc",
     params={"w": Vector(4), "w_star": Vector(4)},
     closed_form=population_loss,
-    monte_carlo=population_loss_samples,
+    monte_carlo=population_loss_at,
+    inputs=X,
     derivation=derivation_loss_gradient,
     statement=LOSS_STATEMENT,
     reference=REFERENCE,
     family=FAMILY,
+    variance_reduction=ANTITHETIC,
+    resolve=0.008,
+    samples=65_536,
+    min_samples=8192,
     notes="Estimator: 1/2 (relu(w^T x) - relu(w*^T x))^2; the derivation shows sp.diff of this loss is the gradient.",
 )
 
@@ -203,10 +256,15 @@ NETWORK_WEIGHTED_GRADIENT_MC = Claim(
     params={"W": Matrix(3, 4), "W_star": Matrix(2, 4), "v": Vector(3), "v_star": Vector(2)},
     closed_form=_weighted_network,
     monte_carlo=_weighted_network_mc,
+    inputs=X,
     statement=WEIGHTED_STATEMENT,
     reference=REFERENCE,
     family=FAMILY,
     examples=15,
+    variance_reduction=ANTITHETIC,
+    resolve=0.0085,
+    samples=300_000,
+    min_samples=16_384,
     notes="K = 3 students, M = 2 teachers, general (signed) output weights v, v*; analytic per-sample gradient w.r.t. W.",
 )
 
@@ -215,10 +273,15 @@ NETWORK_WEIGHTED_GRADIENT_AUTOGRAD = Claim(
     params={"W": Matrix(3, 4), "W_star": Matrix(2, 4), "v": Vector(3), "v_star": Vector(2)},
     closed_form=_weighted_network,
     monte_carlo=_weighted_network_autograd,
+    inputs=X,
     statement=WEIGHTED_STATEMENT,
     reference=REFERENCE,
     family=FAMILY,
     examples=15,
+    variance_reduction=ANTITHETIC,
+    resolve=0.0085,
+    samples=300_000,
+    min_samples=16_384,
     notes="K = 3 students, M = 2 teachers, general output weights; per-sample autograd through TwoLayerReLU(W, v).",
 )
 
