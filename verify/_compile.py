@@ -1166,8 +1166,7 @@ def forward_error(components: Sequence[sp.Expr], values: Mapping[sp.Symbol, floa
             v = mpmath.mpf(sp.N(e, 40))
             return v, u * float(abs(v))
         if isinstance(e, (sp.sign, sp.Heaviside, sp.floor, sp.ceiling)):
-            v = _mp_eval(e, values)
-            return v, 0.0
+            return step(e), 0.0
         if e.is_Add:
             parts = [go(a) for a in e.args]
             v = mpmath.fsum(p[0] for p in parts)
@@ -1200,7 +1199,7 @@ def forward_error(components: Sequence[sp.Expr], values: Mapping[sp.Symbol, floa
             return v, max(p[1] for p in parts)
         if isinstance(e, sp.Piecewise):
             for expr, cond in e.args:
-                if cond is sp.true or bool(_mp_eval(cond, values)):
+                if truth(cond):
                     return go(expr)
             raise ValueError("no Piecewise branch")
         if isinstance(e, sp.Abs):
@@ -1230,6 +1229,34 @@ def forward_error(components: Sequence[sp.Expr], values: Mapping[sp.Symbol, floa
                     cond += float(abs(_mp_eval(d.subs(at), {}))) * ei
             return v, cond + 2 * u * float(abs(v))
         raise ValueError(f"no forward-error rule for {type(e).__name__}")
+
+    # Switches and conditions from their arguments' values in the walk (memoized), not by substituting into the
+    # whole expression: a subs per Heaviside made one bound take seconds on the recursive-gradient forms.
+    def step(e):
+        a = go(e.args[0])[0]
+        if isinstance(e, sp.sign):
+            return mpmath.mpf(mpmath.sign(a))
+        if isinstance(e, sp.floor):
+            return mpmath.floor(a)
+        if isinstance(e, sp.ceiling):
+            return mpmath.ceil(a)
+        if a == 0:      # Heaviside(0): SymPy's H0 argument (1/2 by default)
+            return _mp_eval(e.func(0, *e.args[1:]), {})
+        return mpmath.mpf(1 if a > 0 else 0)
+
+    def truth(c) -> bool:
+        if c is sp.true or c is sp.false:
+            return c is sp.true
+        if isinstance(c, sp.And):
+            return all(truth(a) for a in c.args)
+        if isinstance(c, sp.Or):
+            return any(truth(a) for a in c.args)
+        if isinstance(c, sp.Not):
+            return not truth(c.args[0])
+        if isinstance(c, sp.core.relational.Relational) and not isinstance(c, (sp.Eq, sp.Ne)):
+            lhs, rhs = go(c.lhs)[0], go(c.rhs)[0]
+            return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs}[c.rel_op])
+        return bool(_mp_eval(c, values))
 
     try:
         with mpmath.workdps(40):
