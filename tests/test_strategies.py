@@ -116,3 +116,23 @@ def test_example_seed_is_stable_and_distinguishes_parameters():
     assert example_seed(0, a) == example_seed(0, {"w": np.array([1.0, 2.0])})
     assert example_seed(0, a) != example_seed(0, b) != example_seed(1, b)
     assert 0 <= example_seed(7, a) < 2**63
+
+
+def test_searches_draw_no_constants_from_imported_modules():
+    """Hypothesis mixes in constants it finds in every local module of sys.modules, so a seed's examples would depend
+    on what the process imported (a Dask worker, a --mutants run). Every engine search runs without them."""
+    from hypothesis.internal.conjecture import providers
+
+    from verify import Claim, check
+
+    seen = []
+
+    def exact(mu):
+        seen.append(len(providers._get_local_constants()))
+        return mu.clone()
+
+    claim = Claim(name="local-constants", params={"mu": Real(0.0, 1.0)}, closed_form=lambda mu: mu, exact=exact, examples=3)
+    assert check(claim, seed=0).verdict == "verified"
+    # the boundary examples run before the search and see this module's constants; the search's draws see none
+    assert seen[0] > 0 and seen[-1] == 0, seen
+    assert len(providers._get_local_constants()) == seen[0]     # restored after the search

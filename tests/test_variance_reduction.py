@@ -161,3 +161,50 @@ def test_bad_variance_reduction_specs_say_what_and_how_to_fix(kw, match):
         Claim(**base)
     with pytest.raises(ClaimDefinitionError, match="integer >= 1"):
         Gaussian(0)
+
+
+def _smooth_claim(*, constant: bool, resolve=None, samples=1 << 17, name="smooth"):
+    """E[cos(a x0) cos(a x1)] = exp(-a^2) (x ~ N(0, I_2)): smooth and even, where RQMC beats plain sampling;
+    ``constant`` adds a component that is exactly 1 at every draw."""
+    def closed_form(a):
+        v = sp.exp(-a**2)
+        return sp.Matrix([v, 1]) if constant else v
+
+    def estimator(a, x):
+        v = torch.cos(a * x[:, 0]) * torch.cos(a * x[:, 1])
+        return torch.stack([v, torch.ones_like(v)], dim=1) if constant else v
+
+    return Claim(name=name, params={"a": Real(0.3, 1.0)}, inputs={"x": Gaussian(2)}, closed_form=closed_form,
+                 monte_carlo=estimator, examples=2, samples=samples, resolve=resolve, min_samples=4096)
+
+
+def test_auto_weighs_the_se_zero_allowance_of_a_constant_component():
+    """A component that is the same at every draw is decided by the SE = 0 allowance ln(m / alpha) / units x its size:
+    with RQMC's 64 replicates that is ~30%; "auto" must see that and keep a design whose units are the draws."""
+    smooth = check(_smooth_claim(constant=False), seed=0)
+    assert smooth.variance_reduction["designs"].get("rqmc"), smooth.variance_reduction   # RQMC pays on this integrand
+    both = check(_smooth_claim(constant=True), seed=0)
+    assert both.verdict == "verified"
+    assert "rqmc" not in both.variance_reduction["designs"], both.variance_reduction
+    assert both.detectable_relative < 0.01, both.detectable_relative
+
+
+def test_resolve_with_no_variance_in_the_pilot_stops_at_what_the_se_zero_allowance_needs():
+    """Samples all equal: the SE = 0 allowance ln(m / alpha) / n x (B + |v|) reaches resolve x |v| at
+    n = ln(m / alpha) x 2 / resolve draws, far below the cap."""
+    claim = Claim(name="const", params={"a": Real(1.0, 2.0)}, inputs={"x": Gaussian(2)}, closed_form=lambda a: a,
+                  monte_carlo=lambda a, x: a.expand(x.shape[0]).clone(), examples=2, samples=1 << 20,
+                  resolve=0.01, min_samples=1024)
+    r = check(claim, seed=0)
+    assert r.verdict == "verified"
+    assert r.detectable_relative <= 0.01 * 1.01, r.detectable_relative
+    # m <= 100 tests: ln(100 / 1e-6) x 2 / 0.01 = 3700 draws; the cap is 2^20
+    assert r.samples_per_example["max"] <= 2 * 3700, r.samples_per_example
+
+
+def test_auto_does_not_pay_for_rqmc_when_plain_draws_resolve_with_fewer():
+    """RQMC never runs fewer than 64 x 1024 draws; where a few thousand plain draws reach resolve=, it is not chosen."""
+    r = check(_smooth_claim(constant=False, resolve=0.05), seed=0)
+    assert r.verdict == "verified" and r.detectable_relative <= 0.05 * 1.2
+    assert "rqmc" not in r.variance_reduction["designs"], r.variance_reduction
+    assert r.samples_per_example["max"] < 64 * 1024, r.samples_per_example

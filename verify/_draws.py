@@ -26,12 +26,15 @@ any of it (``variance_reduction=``, default ``"auto"``):
   smooth enough that RQMC's variance falls faster than 1/n; it can be combined with control variates.
 
 ``"auto"`` (the default) lets a pilot batch choose, per example, among plain draws, antithetic pairs and RQMC
--- each with the Hermite control variates -- the design with the smallest detectable discrepancy per draw:
-the pilot is drawn as antithetic pairs, which gives the residual variance per draw both of plain draws
-(every draw) and of pairs (the pair means, even part only), and a small RQMC pilot (``RQMC_PILOT``
-replicates) gives RQMC's; RQMC is chosen only when it beats the better of the other two by
-``RQMC_MARGIN`` after the Student-t penalty, because its pilot variance has only RQMC_PILOT - 1 degrees of
-freedom. The choice is made on pilot draws alone, so the tested samples are independent of it and each
+-- each with the Hermite control variates. The pilot is drawn as antithetic pairs, which gives the residual
+variance per draw both of plain draws (every draw) and of pairs (the pair means, even part only), and a small
+RQMC pilot (``RQMC_PILOT`` replicates) gives RQMC's. Each design's detectable discrepancy is predicted from
+them (``_stats.predicted_detectable``, the SE = 0 allowance included where a component shows no variance:
+RQMC's rests on its R replicates only). With ``resolve=`` the design that reaches the resolution with the
+fewest draws wins (RQMC never runs fewer than R x 1024, so its pilot is skipped when another design needs no
+more); without, the smallest predicted discrepancy at ``samples``. RQMC is weighed with its pilot variance
+inflated by ``RQMC_MARGIN``, because that estimate has only RQMC_PILOT - 1 degrees of freedom.
+The choice is made on pilot draws alone, so the tested samples are independent of it and each
 design's test is valid as it stands. Without declared inputs, "auto" means control variates where the
 estimator returns controls, plain sampling otherwise. ``"none"`` turns everything off (user-returned
 controls included).
@@ -52,7 +55,7 @@ METHODS = ("antithetic", "control_variates", "rqmc")
 MODES = ("iid", "antithetic", "rqmc")
 RQMC_PILOT = 8              # replicates in the pilot that estimates RQMC's variance
 RQMC_MIN_POINTS = 1024      # "auto" considers RQMC only with at least this many points per replicate (samples >= 65536)
-RQMC_MARGIN = 3.0           # RQMC must beat the other designs' variance x critical^2 by this factor in the pilot
+RQMC_MARGIN = 3.0           # RQMC's pilot variance is inflated by this factor when weighed against the other designs
 MAX_QUADRATIC_DIM = 12      # degree-2 Hermite controls up to this many input coordinates (q = D + D(D+1)/2 = 90)
 RQMC_REPLICATES = 64        # t_{63} at 1e-6/(2m) is within 1.2x of the normal quantile for m <= 1000 tests
 PILOT_SALT = 0x5EED_F11E    # the pilot batch's generator seed is example_seed ^ PILOT_SALT

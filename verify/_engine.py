@@ -32,11 +32,12 @@ from ._budget import Budget, BudgetExceeded
 from ._claim import Claim
 from ._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
 from ._errors import TheorycheckError, UsageError
-from ._examples import boundary_examples, example_key, example_seed, parameters
+from ._examples import boundary_examples, example_key, example_seed, independent_of_imports, parameters
 from ._results import ClaimResult
 from ._claim import accepts
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
-from ._stats import Moments, critical_t, critical_z, edgeworth_widening, power_quantile, rare_event_probability, units_needed
+from ._stats import (Moments, critical_t, critical_z, draws_needed, edgeworth_widening, power_quantile, predicted_relative,
+                     rare_event_probability)
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
@@ -373,45 +374,52 @@ class _Checker:
 
     def _pilot(self, tensors, seed: int, label: str, where: str, cf_scale: float) -> "_Plan":
         """A separate batch (its own seed, never pooled into the test): the design (``auto``), the control-variate
-        coefficients, and the per-unit standard deviation that sizes the example (``resolve``)."""
+        coefficients, and the number of draws (``resolve``)."""
         d = self.design
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed ^ PILOT_SALT)
         p = self.pilot_draws
-        candidates = []
-        if d.auto:
-            z = self._draws(p, gen, "antithetic")       # pairs: plain draws and pair means from one batch
+        resolve = self.claim.resolve if cf_scale > 0 else None     # a closed form of size 0 has no relative target
+        if not d.auto:
+            fit_mode = "iid" if d.mode == "rqmc" else d.mode      # RQMC sized on the iid variance: conservative
+            z = self._draws(p, gen, fit_mode)
             y, own = self._draw_call(tensors, label, where, p, gen, z)
-            for mode in ("iid", "antithetic"):
-                candidates.append(self._fit(y, own, z, mode))
-        else:
-            mode = d.mode
-            z = self._draws(p, gen, "iid" if mode == "rqmc" else mode)
-            y, own = self._draw_call(tensors, label, where, p, gen, z)
-            candidates.append(self._fit(y, own, z, "iid" if mode == "rqmc" else mode))
-            if mode == "rqmc":
-                candidates[0] = _Plan("rqmc", candidates[0].beta, candidates[0].sigma, candidates[0].per_draw)
-        best = min(candidates, key=lambda c: c.score(self._critical(c.mode)))
-        best.draws = self._planned_draws(best, cf_scale)
-        if d.auto and best.per_draw > 0 and self._rqmc_points(self.claim.samples) >= RQMC_MIN_POINTS:
+            plan = self._fit(y, own, z, fit_mode)
+            plan.mode = d.mode
+            plan.draws, plan.predicted = self._size(plan, resolve, cf_scale)
+            return plan
+        z = self._draws(p, gen, "antithetic")       # pairs: plain draws and pair means from one batch
+        y, own = self._draw_call(tensors, label, where, p, gen, z)
+        iid, pairs = (self._fit(y, own, z, mode) for mode in ("iid", "antithetic"))
+        for plan in (iid, pairs):
+            plan.draws, plan.predicted = self._size(plan, resolve, cf_scale)
+        best = iid if self._better(iid, pairs, resolve) else pairs
+        rqmc_floor = RQMC_REPLICATES * RQMC_MIN_POINTS
+        cheap = resolve is not None and best.predicted <= resolve and best.draws <= rqmc_floor
+        if self._rqmc_points(self.claim.samples) >= RQMC_MIN_POINTS and bool((best.var > 0).any()) and not cheap:
             # RQMC's pilot at the fewest points it runs with; its variance per draw only falls with more points
-            # (taken no better than the Monte Carlo rate from there when sizing: conservative)
-            rq = self._rqmc_pilot(tensors, seed, label, where, best if best.mode == "iid" else candidates[0], RQMC_MIN_POINTS)
-            if rq.score(self._critical("rqmc")) * RQMC_MARGIN < best.score(self._critical(best.mode)):
+            # (taken no better than the Monte Carlo rate from there when sizing: conservative). It is weighed with
+            # its pilot variance inflated by RQMC_MARGIN (only RQMC_PILOT - 1 degrees of freedom), then sized on it.
+            rq = self._rqmc_pilot(tensors, seed, label, where, iid, RQMC_MIN_POINTS)
+            rq.draws, rq.predicted = self._size(rq, resolve, cf_scale, margin=RQMC_MARGIN)
+            if self._better(rq, best, resolve):
+                rq.draws, rq.predicted = self._size(rq, resolve, cf_scale)
                 best = rq
-        if best.mode == "rqmc":
-            best.draws = RQMC_REPLICATES * self._rqmc_points(self._planned_draws(best, cf_scale), at_least=RQMC_MIN_POINTS)
         return best
 
     def _fit(self, y, own, z, mode: str) -> "_Plan":
-        units, _, c = self._units(y, own, z, None, mode)
+        units, absu, c = self._units(y, own, z, None, mode)
         beta = None
         if c is not None:
             beta = fit_coefficients(units, c)
-            units = units - c @ beta
-        sigma = units.std(0)
-        draws_per_unit = 2 if mode == "antithetic" else 1
-        return _Plan(mode, beta, sigma, float(sigma.pow(2).max()) * draws_per_unit)
+            units, absu, _ = self._units(y, own, z, beta, mode)
+        per_unit = 2 if mode == "antithetic" else 1
+        var = units.var(0).cpu().numpy() * per_unit
+        # the SE = 0 allowance of a component is measured on B + |v|, B its largest |sample| over all the claim's
+        # examples, unknown here: a component that is exactly 0 at this example is not 0 at others, so every
+        # component is given the largest |term| + |mean| of any component in the pilot
+        scale = (absu.amax(0) + units.mean(0).abs()).cpu().numpy()
+        return _Plan(mode, beta, var, np.full_like(scale, float(scale.max()) if scale.size else 0.0))
 
     def _rqmc_pilot(self, tensors, seed: int, label: str, where: str, iid: "_Plan", points: int) -> "_Plan":
         """RQMC_PILOT replicates (their own scramblings) at the points per replicate the test would use."""
@@ -421,8 +429,8 @@ class _Checker:
         y, own = self._draw_call(tensors, label, where, z.shape[0], gen, z)
         units, _, c = self._units(y, own, z, iid.beta, "iid")
         means = units.reshape(RQMC_PILOT, points, -1).mean(1)
-        var = means.var(0) * points           # per-draw equivalent variance of a replicate mean
-        return _Plan("rqmc", iid.beta, iid.sigma, float(var.max()))
+        var = means.var(0).cpu().numpy() * points        # per-draw equivalent variance of a replicate mean
+        return _Plan("rqmc", iid.beta, var, iid.scale)
 
     def _rqmc_points(self, n: int, at_least: int = 2) -> int:
         """Points per replicate for about n draws: a power of 2 (Sobol's balance), within [at_least, samples / R]."""
@@ -430,18 +438,44 @@ class _Checker:
         want = 1 << max(int(math.ceil(math.log2(max(n / RQMC_REPLICATES, 2)))), 1)
         return max(min(want, top), min(at_least, top))
 
-    def _planned_draws(self, plan: "_Plan", cf_scale: float) -> int:
-        """Draws for this example: ``samples``, or (with ``resolve``) what the pilot says resolves it, clipped."""
+    def _size(self, plan: "_Plan", resolve: float | None, size: float, margin: float = 1.0) -> tuple[int, float]:
+        """(draws, predicted relative discrepancy) for this design: ``samples`` draws, or (with ``resolve``) the fewest
+        that the pilot says reach it, within [min_samples, samples]. size: the closed form's size at the example.
+
+        Capped by samples=, never by measured time: a draw count read off the clock would make a run's results depend
+        on the machine's load (the time budget still stops a claim that runs too long).
+        """
         claim = self.claim
-        if claim.resolve is None:
-            return claim.samples
         crit, power = self._critical(plan.mode)
-        per_draw = torch.tensor([math.sqrt(plan.per_draw)])   # the SD of one draw's share of a unit
-        draws = units_needed(per_draw, cf_scale, claim.resolve, crit, power)
-        want = claim.samples if draws is None else draws
-        # capped by samples=, never by measured time: a draw count read off the clock would make a run's results
-        # depend on the machine's load (the time budget still stops a claim that runs too long)
-        return int(min(claim.samples, max(claim.min_samples, want)))
+        var = plan.var * margin
+        rate = self.tests / claim.false_refutation_rate
+        per_unit = 2 if plan.mode == "antithetic" else 1
+        want = claim.samples
+        if resolve is not None:
+            # RQMC's units are its R replicates whatever the draws: its SE = 0 allowance does not shrink with them
+            floor_scale = np.zeros_like(plan.scale) if plan.mode == "rqmc" else plan.scale
+            need = draws_needed(var, floor_scale, size, resolve, crit, power, rate, per_unit)
+            if math.isfinite(need):
+                want = int(min(claim.samples, max(claim.min_samples, math.ceil(need))))
+        if plan.mode == "rqmc":
+            draws = RQMC_REPLICATES * self._rqmc_points(want, at_least=RQMC_MIN_POINTS)
+            units = RQMC_REPLICATES
+        else:
+            draws = want
+            units = want // per_unit
+        return draws, predicted_relative(var, plan.scale, size, draws, units, crit, power, rate)
+
+    @staticmethod
+    def _better(a: "_Plan", b: "_Plan", resolve: float | None) -> bool:
+        """Whether design a beats b: with ``resolve``, the one that reaches it with fewer draws (then the smaller
+        predicted discrepancy); without (both at ``samples`` draws), the smaller predicted discrepancy."""
+        if resolve is not None:
+            ok_a, ok_b = a.predicted <= resolve, b.predicted <= resolve
+            if ok_a != ok_b:
+                return ok_a
+            if ok_a:
+                return (a.draws, a.predicted) < (b.draws, b.predicted)
+        return a.predicted < b.predicted
 
     def _monte_carlo(self, tensors, seed: int, label: str, where: str, trace: list | None = None,
                      cf_scale: float = 0.0) -> tuple[Moments, str]:
@@ -568,13 +602,10 @@ class _Plan:
 
     mode: str                       # "iid" | "antithetic" | "rqmc"
     beta: torch.Tensor | None       # control-variate coefficients (q, k), fitted on the pilot
-    sigma: torch.Tensor             # per-unit SD of the residual, per component (pilot)
-    per_draw: float                 # the largest component's residual variance per draw (units x draws per unit)
-    draws: int = 0                  # draws planned for the test (``_planned_draws``; RQMC: replicates x points)
-
-    def score(self, critical: tuple[float, float]) -> float:
-        """(critical + power)^2 x variance per draw: the draws needed for a given detectable discrepancy."""
-        return (critical[0] + critical[1]) ** 2 * self.per_draw
+    var: np.ndarray                 # (k,) residual variance per draw (a unit's variance x draws per unit; RQMC: equivalent)
+    scale: np.ndarray               # (k,) the scale of the SE = 0 allowance: the pilot's largest |term| + |mean|
+    draws: int = 0                  # draws planned for the test (``_size``; RQMC: replicates x points)
+    predicted: float = math.inf     # the relative detectable discrepancy predicted at those draws (``_size``)
 
 
 def _ratio(diff: np.ndarray, bound: np.ndarray) -> np.ndarray:
@@ -659,7 +690,8 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, max_exa
             raise _Refutation(ex)
 
     try:
-        probe()
+        with independent_of_imports():
+            probe()
     except _Refutation as exc:
         return exc.example
     return None

@@ -20,6 +20,8 @@ give the same estimate in a run, in a replay and during shrinking.
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 from typing import Mapping
 
@@ -28,7 +30,7 @@ from hypothesis import strategies as st
 
 from ._params import Matrix, ParamSpec, Vector
 
-__all__ = ["boundary_examples", "parameters", "example_seed", "example_key"]
+__all__ = ["boundary_examples", "parameters", "example_seed", "example_key", "independent_of_imports"]
 
 
 def _rows(value: np.ndarray) -> np.ndarray:
@@ -147,3 +149,32 @@ def example_key(params: Mapping[str, np.ndarray]) -> bytes:
 def example_seed(run_seed: int, params: Mapping[str, np.ndarray]) -> int:
     h = hashlib.blake2b(str(int(run_seed)).encode() + example_key(params), digest_size=8)
     return int.from_bytes(h.digest(), "little") >> 1  # 63 bits: valid for torch.Generator.manual_seed
+
+
+@contextlib.contextmanager
+def independent_of_imports():
+    """Let hypothesis draw no constants from the modules this process happened to import.
+
+    Hypothesis also draws, now and then, constants found in every *local* module in ``sys.modules`` (this
+    project's, a derivation file's neighbours, the running script), so the examples a seed gives would depend
+    on what the process imported: a Dask worker imports other modules than this process (no ``verify._cli``,
+    its own ``__main__``), and a run with ``--mutants`` imports ``verify._mutants`` after its first claim.
+    Inside the block only hypothesis' built-in constants are drawn. It uses hypothesis internals (the version
+    is pinned in constraints.txt) and does nothing where they are not found. ``_engine._search`` runs every
+    search inside it, so ``check()``, the command line, the schedulers and the pytest plugin all get it.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+        local, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
+    except (ImportError, AttributeError):   # pragma: no cover - another hypothesis version
+        yield
+        return
+    none = Constants()
+    providers._get_local_constants = lambda: none
+    cache.clear()             # (choice type, constraints) -> permitted constants, computed from the local ones too
+    try:
+        yield
+    finally:
+        providers._get_local_constants = local
+        cache.clear()

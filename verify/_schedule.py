@@ -14,7 +14,7 @@ own baseline torch state (``_torchstate.Isolation``) and restores it before ever
 claim; the time budget holds on worker threads through ``PyThreadState_SetAsyncExc`` (``_budget``), which
 stops Python code between bytecodes: a single C call that blocks (one long ``time.sleep``) is stopped only
 when it returns, whereas in this process ``SIGALRM`` interrupts it. Hypothesis draws no constants from the
-modules a process happened to import (``_examples_independent_of_imports``), so a seed gives the same
+modules a process happened to import (``_examples.independent_of_imports``, around every search), so a seed gives the same
 examples in every process. Local workers are forked from a server that imported torch and the engine once.
 
 ``local`` runs in this process when a cluster would not pay for itself or cannot help: fewer than
@@ -69,47 +69,17 @@ def one_torch_thread():
         torch.set_num_threads(threads)
 
 
-@contextlib.contextmanager
-def _examples_independent_of_imports():
-    """Let hypothesis draw no constants from the modules this process happened to import.
-
-    Hypothesis also draws, now and then, constants found in every *local* module in ``sys.modules`` (this
-    project's, a derivation file's neighbours, the running script), so the examples a seed gives would depend
-    on what the process imported: a Dask worker imports other modules than this process (no ``verify._cli``,
-    its own ``__main__``), and a run with ``--mutants`` imports ``verify._mutants`` after its first claim.
-    Inside the block only hypothesis' built-in constants are drawn. It uses hypothesis internals (the version
-    is pinned in constraints.txt) and does nothing where they are not found. It belongs around the search in
-    ``_engine._search`` (then ``check()`` and the pytest plugin get it too).
-    """
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-        local, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
-    except (ImportError, AttributeError):   # pragma: no cover - another hypothesis version
-        yield
-        return
-    none = Constants()
-    providers._get_local_constants = lambda: none
-    cache.clear()             # (choice type, constraints) -> permitted constants, computed from the local ones too
-    try:
-        yield
-    finally:
-        providers._get_local_constants = local
-        cache.clear()
-
-
 def _check(claim, task: Task, *, replay=None, isolation=None, progress=None):
     """``check`` one claim, then its mutation certificate if asked for and the claim is verified as expected."""
     from ._engine import check
 
-    with _examples_independent_of_imports():
-        r = check(claim, seed=task.seed, device=task.device, replay=replay, source=task.source,
-                  time_budget=task.time_budget, progress=progress, isolation=isolation)
-        if task.mutants and r.verdict == "verified" and claim.expected == "verified" and replay is None:
-            from ._mutants import certify
-            if progress is not None:
-                progress(f"{claim.name}: mutants ...")
-            r.mutants = certify(claim, check, seed=task.seed, device=task.device, isolation=isolation)
+    r = check(claim, seed=task.seed, device=task.device, replay=replay, source=task.source,
+              time_budget=task.time_budget, progress=progress, isolation=isolation)
+    if task.mutants and r.verdict == "verified" and claim.expected == "verified" and replay is None:
+        from ._mutants import certify
+        if progress is not None:
+            progress(f"{claim.name}: mutants ...")
+        r.mutants = certify(claim, check, seed=task.seed, device=task.device, isolation=isolation)
     return r
 
 

@@ -78,13 +78,18 @@ iid *units* with the claimed mean, so its false-refutation bound holds as stated
 * RQMC: a unit is the mean over one independently scrambled Sobol net; the R = 64 replicate means are iid
   and unbiased; the critical value is Student-t with R - 1 degrees of freedom at alpha / (2 m), widened by the
   replicate means' skewness as above. **Assumption:** the replicate means are normal to that order (a CLT
-  within each replicate of >= 1024 points under "auto"). The rare-event bound for SE = 0 uses R, so RQMC is
-  never chosen where the pilot shows no variance.
-* the pilot batch also chooses the design ("auto": the one with the smallest (critical + power)^2 x
-  variance per draw) and, with ``resolve=``, the number of draws (``units_needed``). Both are functions of
-  the pilot alone, independent of the tested units, so the test is valid conditionally on them, hence
-  unconditionally. RQMC is sized as if its variance per draw fell no faster than plain Monte Carlo's from
-  the pilot's 1024 points (conservative for the integrands RQMC helps).
+  within each replicate of >= 1024 points under "auto"). The rare-event bound for SE = 0 uses R: where a component
+  shows no variance in the pilot, RQMC's predicted discrepancy is ln(m / alpha) / R of its size (about 30%),
+  so "auto" does not choose RQMC there.
+* the pilot batch also chooses the design and, with ``resolve=``, the number of draws. For each design it
+  predicts the relative detectable discrepancy at a number of draws (``predicted_relative``: the variance
+  term, and where the pilot shows no variance the SE = 0 allowance, which for RQMC stays at R units however
+  many points it runs) and the fewest draws that reach ``resolve`` (``draws_needed``, within
+  [min_samples, samples]). "auto" takes, with ``resolve``, the design that reaches it with the fewest draws
+  (RQMC never goes below 64 x 1024); without, the smallest predicted discrepancy at ``samples``. Both are
+  functions of the pilot alone, independent of the tested units, so the test is valid conditionally on them,
+  hence unconditionally. RQMC is sized as if its variance per draw fell no faster than plain Monte Carlo's
+  from the pilot's 1024 points (conservative for the integrands RQMC helps).
 
 The run's ``statistic`` is the largest value over every example evaluated (shrinking included), with the
 threshold of the example and component where it is attained; a refutation's counterexample carries its own.
@@ -95,6 +100,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from scipy.special import ndtri
 from scipy.stats import t as student_t
@@ -102,7 +108,7 @@ from scipy.stats import t as student_t
 from ._compile import gamma
 
 __all__ = ["critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
-           "rare_event_probability", "units_needed"]
+           "rare_event_probability", "predicted_relative", "draws_needed"]
 
 Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
 
@@ -126,17 +132,43 @@ def power_quantile(df: int | None) -> float:
     return Z_POWER if df is None else float(student_t.isf(0.1, df))
 
 
-def units_needed(sigma: torch.Tensor, size: float, resolve: float, critical: float, power: float) -> int | None:
-    """Samples (iid units) for the detectable discrepancy (critical + power) sigma / sqrt(n) to reach resolve x size.
+def predicted_relative(var, scale, size: float, draws: int, units: int, critical: float, power: float,
+                       tests_over_rate: float) -> float:
+    """The detectable discrepancy a test will have relative to the sizes involved, predicted from a pilot batch
+    (largest over components; the engine reports ``relative`` on the same definition).
 
-    sigma: per-component standard deviation of one unit, from a pilot batch never pooled into the test (so the
-    sample size is independent of the tested samples and the test stays valid at that size). None where nothing
-    can be sized (size 0, or no variance).
+    var: (k,) residual variance per draw (a unit's variance x draws per unit), so the mean's variance is var / draws;
+    size: the closed form's size (its |terms|); scale: (k,) the size B + |v| on which the SE = 0 allowance is measured,
+    for the components with var = 0: there the allowance is rare_event_probability(tests / rate, units) x scale,
+    whatever the draws per unit, relative to max(size, scale). With size 0 the discrepancy is absolute.
     """
-    s = float(sigma.max()) if sigma.numel() else 0.0
-    if not (size > 0 and s > 0 and math.isfinite(s)):
-        return None
-    return int(math.ceil(((critical + power) * s / (resolve * size)) ** 2))
+    var, scale = np.asarray(var, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    if var.size == 0:
+        return 0.0
+    spread = (critical + power) * np.sqrt(var / draws)
+    floor = np.where(var > 0, 0.0, rare_event_probability(tests_over_rate, units) * scale)
+    denom = np.where(var > 0, size, np.maximum(size, scale))
+    denom = np.where(denom > 0, denom, 1.0)
+    return float(np.max((spread + floor) / denom))
+
+
+def draws_needed(var, scale, size: float, resolve: float, critical: float, power: float, tests_over_rate: float,
+                 per_unit: int) -> float:
+    """The fewest draws at which ``predicted_relative`` reaches ``resolve`` (math.inf where size is 0).
+
+    The pilot that gives var and scale is never pooled into the test, so a sample size chosen from it is
+    independent of the tested units and the test stays valid at that size. Each component needs either the
+    variance term (var > 0) or the SE = 0 allowance (var = 0) below resolve, never both. Pass scale 0 for a
+    design whose units do not grow with the draws (RQMC's R replicates).
+    """
+    var, scale = np.asarray(var, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    if not size > 0:
+        return math.inf
+    if var.size == 0:
+        return 0.0
+    spread = (critical + power) ** 2 * var / (resolve * size) ** 2
+    floor = np.where(var > 0, 0.0, math.log(tests_over_rate) * scale / (resolve * np.maximum(size, scale)) * per_unit)
+    return float(np.max(np.maximum(spread, floor)))
 
 
 def edgeworth_widening(z: float, skewness: torch.Tensor, n: int) -> torch.Tensor:
