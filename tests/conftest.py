@@ -2,7 +2,8 @@
 
 THEORYCHECK_TEST_THREADS=N sets torch.set_num_threads(N) for the session (.ci/run runs the ``roundoff``-marked
 tests with 1 and 2 threads: a reduction split over threads sums in another order, which the derived round-off
-bounds of tests/_roundoff.py must absorb).
+bounds of tests/_roundoff.py must absorb). Without it, a pytest-xdist worker (the default: one per core) uses one
+torch thread, so the workers never oversubscribe the cores; a serial run (-n 0) keeps torch's default.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def pytest_configure(config):
     # must not depend on earlier runs or on the user's ~/.cache
     if "THEORYCHECK_CACHE_DIR" not in os.environ:
         os.environ["THEORYCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="theorycheck-test-cache-")
-    threads = os.environ.get("THEORYCHECK_TEST_THREADS")
+    threads = os.environ.get("THEORYCHECK_TEST_THREADS") or ("1" if os.environ.get("PYTEST_XDIST_WORKER") else "")
     if threads:
         try:
             n = int(threads)
