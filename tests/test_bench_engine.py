@@ -14,6 +14,9 @@ import os
 import pytest
 import sympy as sp
 
+# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_bench_engine")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

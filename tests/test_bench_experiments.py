@@ -13,6 +13,9 @@ import pytest
 
 from tests._roundoff import gamma
 
+# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_bench_experiments")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

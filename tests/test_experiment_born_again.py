@@ -17,6 +17,9 @@ from numerics.experiments._born_again import PRESETS, cwtm_label_loss, gradient_
 from tests._roundoff import FUNCTION_OPS, gamma
 from verify._experiments import run_experiment
 
+# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_experiment_born_again")
+
 NAME = "born-again"
 _SOFTMAX = 10 + FUNCTION_OPS + 3  # softmax / log-softmax of <= 10 logits: max, -, exp, sum, /
 

@@ -19,6 +19,9 @@ from verify._report import mathtext_latex, render
 matplotlib.use("Agg")
 from matplotlib import mathtext  # noqa: E402
 
+# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_report")
+
 CLAIMS = ["population-gradient-mc", "batchnorm-backward-eps-is-projection", "covariance-operator-theorem4"]
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
