@@ -218,11 +218,8 @@ def _run_dask(specs: list[dict], bar: _Progress, scheduler: str, workers: int | 
         cluster = local_cluster(workers or min(len(specs), os.cpu_count() or 1))
         client = Client(cluster)
     else:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"--scheduler {scheduler!r}: cannot connect ({exc}); give a running Dask scheduler's "
-                             "address (tcp://HOST:8786), 'local' or 'serial'") from None
+        from ._schedule import remote_client
+        client = remote_client(scheduler)
     try:
         futures = client.map(execute_task, specs, pure=False)
         for future in as_completed(futures):
