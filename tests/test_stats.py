@@ -150,3 +150,22 @@ def test_an_estimator_constant_over_all_samples_is_judged_by_the_rare_event_boun
     assert check(dataclasses.replace(tiny, sample_bound=None)).verdict == "refuted"
     large = dataclasses.replace(tiny, closed_form=lambda mu: (1 + mu) / 2)
     assert check(large).verdict == "refuted"
+
+
+def test_decisions_live_in_stats_and_say_why():
+    """_stats.decide_monte_carlo / decide_exact: the engine's per-component verdicts as pure functions."""
+    from verify._stats import decide_exact, decide_monte_carlo
+
+    mean, se = np.array([1.0, 0.0, 0.0]), np.array([0.1, 0.0, 0.0])
+    ref = np.array([1.5, 0.0, 1e-3])              # 5 SE off; equal; a deterministic 0 against 1e-3
+    d = decide_monte_carlo(mean, se, ref, threshold=np.full(3, 4.0), power=1.28, allowed=np.zeros(3),
+                           bound=np.full(3, 2.0), p_rare=1e-4, size=1.0)
+    np.testing.assert_allclose(d.excess[0], 5.0)
+    assert d.excess[1] == 0.0 and d.excess[2] == np.inf        # SE = 0: outside p_rare (B + |v|) = 2e-4
+    assert d.failed
+    np.testing.assert_allclose(d.detectable, [(4.0 + 1.28) * 0.1, 2e-4, 2e-4])
+    loose = decide_monte_carlo(mean, se, ref, threshold=np.full(3, 6.0), power=1.28, allowed=np.zeros(3),
+                               bound=np.full(3, 20.0), p_rare=1e-4, size=1.0)
+    assert not loose.failed                                    # 5 SE < 6; 1e-3 within 1e-4 x 20 = 2e-3
+    assert decide_exact(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-15]), np.array([1e-15, 0.0]), 2.0).excess.tolist() == [0.0, np.inf]
+    assert decide_exact(np.array([1.0]), np.array([1.0]), np.array([1e-15]), 0.0).relative is None

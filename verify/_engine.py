@@ -36,8 +36,8 @@ from ._examples import boundary_examples, example_key, example_seed, independent
 from ._results import ClaimResult
 from ._claim import accepts
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
-from ._stats import (Moments, critical_t, critical_z, draws_needed, edgeworth_widening, power_quantile, predicted_relative,
-                     rare_event_probability)
+from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_monte_carlo, draws_needed, mc_threshold, power_quantile,
+                     predicted_relative, rare_event_probability)
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
@@ -171,9 +171,9 @@ class _Checker:
             est = self._exact(tensors, label, where)
             roundoff = np.full(self.k, 2.0 * gamma(self.cf.ops) * max(cf_scale, float(np.max(np.abs(est)))))
             closed, bound = self._decide_exact(params, label, est, closed, roundoff)
-            excess = _ratio(np.abs(est - closed), bound)
-            ex = _Example(label, params, seed, closed, est, None, excess, np.ones(self.k), bound, f64_err, cf_scale,
-                          float(np.max(bound)) / cf_scale if cf_scale > 0 else None)
+            d = decide_exact(est, closed, bound, cf_scale)
+            ex = _Example(label, params, seed, closed, est, None, d.excess, d.threshold, d.detectable, f64_err, cf_scale,
+                          d.relative)
             return self._record(ex)
         trace = [] if label == "typical" else None
         m, mode = self._monte_carlo(tensors, seed, label, where, trace, cf_scale)
@@ -191,27 +191,17 @@ class _Checker:
             raise _CheckError(f"monte_carlo returned a sample of size {float(np.max(abs_max)):.6g} > sample_bound={declared:g} at {where}; "
                               "sample_bound must bound |every per-sample value| over the parameter ranges")
         base = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
-        # A component whose n samples all equal v (SE = 0) carries no variance information: an event of
-        # probability p > rare_event_probability(m / alpha, n) is hit by one of n samples except with probability
-        # alpha / m; an event it missed moves the mean by at most p (B + |v|), B a bound on |a sample| (see _stats.py).
+        # SE = 0 components: the rare-event allowance p_rare x (B + |v|) (_stats.decide_monte_carlo)
         p_rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n)
         deterministic = se == 0
         # Student-t over RQMC replicate means (see _draws.py), z over iid units; both widened by the units' skewness
-        threshold = crit + edgeworth_widening(crit, m.skewness, m.n).cpu().numpy()
+        threshold = mc_threshold(crit, m.skewness, m.n)
         ref_err = np.zeros(self.k)
 
         def decide(bound_b, reference):
-            allowed = base + ref_err + np.where(deterministic, p_rare * (bound_b + np.abs(mean)), 0.0)
-            slack = np.maximum(np.abs(mean - reference) - allowed, 0.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
-            detectable = (threshold + power) * se + allowed
-            # relative to the closed form's terms; where every sample was equal, to the size the SE = 0 allowance is
-            # measured on (B + |v|): there the closed form may vanish (acos(1) = 0), making "relative" meaningless
-            size = np.where(deterministic, np.maximum(cf_scale, bound_b + np.abs(mean)), cf_scale)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rel = np.where(size > 0, detectable / size, np.nan)
-            return excess, detectable, (float(np.nanmax(rel)) if np.isfinite(rel).any() else None)
+            d = decide_monte_carlo(mean, se, reference, threshold=threshold, power=power, allowed=base + ref_err,
+                                   bound=bound_b, p_rare=p_rare, size=cf_scale)
+            return d.excess, d.detectable, d.relative
 
         bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.abs_max
         excess, detectable, relative = decide(bound_now, closed)
@@ -606,12 +596,6 @@ class _Plan:
     scale: np.ndarray               # (k,) the scale of the SE = 0 allowance: the pilot's largest |term| + |mean|
     draws: int = 0                  # draws planned for the test (``_size``; RQMC: replicates x points)
     predicted: float = math.inf     # the relative detectable discrepancy predicted at those draws (``_size``)
-
-
-def _ratio(diff: np.ndarray, bound: np.ndarray) -> np.ndarray:
-    """|difference| / bound, 0 where the difference is exactly 0, inf where only the bound is 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(diff == 0, 0.0, np.where(bound > 0, diff / bound, np.inf))
 
 
 def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: str, device: torch.device) -> dict:

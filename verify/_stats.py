@@ -108,7 +108,8 @@ from scipy.stats import t as student_t
 from ._compile import gamma
 
 __all__ = ["critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
-           "rare_event_probability", "predicted_relative", "draws_needed"]
+           "rare_event_probability", "predicted_relative", "draws_needed",
+           "Decision", "decide_monte_carlo", "decide_exact", "mc_threshold"]
 
 Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
 
@@ -169,6 +170,60 @@ def draws_needed(var, scale, size: float, resolve: float, critical: float, power
     spread = (critical + power) ** 2 * var / (resolve * size) ** 2
     floor = np.where(var > 0, 0.0, math.log(tests_over_rate) * scale / (resolve * np.maximum(size, scale)) * per_unit)
     return float(np.max(np.maximum(spread, floor)))
+
+
+@dataclass
+class Decision:
+    """One example's verdict per component: refuted where ``excess > threshold``.
+
+    excess: Monte Carlo, max(|mean - reference| - allowed, 0) / SE (inf where SE = 0 and the difference exceeds
+    the allowance); exact, |estimate - reference| / bound. detectable: the discrepancy caught with probability
+    0.9 (Monte Carlo) or the bound (exact). relative: the largest detectable discrepancy relative to the sizes
+    involved (None where no size is known).
+    """
+
+    excess: np.ndarray
+    threshold: np.ndarray
+    detectable: np.ndarray
+    relative: float | None
+
+    @property
+    def failed(self) -> bool:
+        return bool((self.excess > self.threshold).any())
+
+
+def mc_threshold(critical: float, skewness: torch.Tensor, n: int) -> np.ndarray:
+    """The critical value of each component's test, widened by its units' measured skewness (Edgeworth)."""
+    return critical + edgeworth_widening(critical, skewness, n).cpu().numpy()
+
+
+def decide_monte_carlo(mean: np.ndarray, se: np.ndarray, reference: np.ndarray, *, threshold: np.ndarray, power: float,
+                       allowed: np.ndarray, bound: np.ndarray, p_rare: float, size: float) -> Decision:
+    """The z- (or t-) test of every component, with the round-off and reference-error allowance ``allowed``.
+
+    A component whose units are all equal (SE = 0) carries no variance information: it is also allowed
+    p_rare x (B + |v|), B = ``bound`` on |a sample| (see the module docstring). Relative discrepancies are on the
+    closed form's size, and where every sample was equal on max(size, B + |v|): there the closed form may vanish
+    (acos(1) = 0), making "relative to the closed form" meaningless.
+    """
+    deterministic = se == 0
+    allowed = allowed + np.where(deterministic, p_rare * (bound + np.abs(mean)), 0.0)
+    slack = np.maximum(np.abs(mean - reference) - allowed, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
+    detectable = (threshold + power) * se + allowed
+    scale = np.where(deterministic, np.maximum(size, bound + np.abs(mean)), size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(scale > 0, detectable / scale, np.nan)
+    return Decision(excess, threshold, detectable, float(np.nanmax(rel)) if np.isfinite(rel).any() else None)
+
+
+def decide_exact(estimate: np.ndarray, reference: np.ndarray, bound: np.ndarray, size: float) -> Decision:
+    """|estimate - reference| against the float64 error bound (normwise; refuted above 1)."""
+    diff = np.abs(estimate - reference)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(diff == 0, 0.0, np.where(bound > 0, diff / bound, np.inf))
+    return Decision(excess, np.ones_like(excess), bound, float(np.max(bound)) / size if size > 0 else None)
 
 
 def edgeworth_widening(z: float, skewness: torch.Tensor, n: int) -> torch.Tensor:
