@@ -14,7 +14,7 @@ an arm do the same work on other random numbers, so
 
 Prints a table and writes JSON (atomically, schema ``theorycheck.bench-experiments/1``) with the machine,
 the device, peak memory (resident set; CUDA: peak allocated per task) and every row. A projection is an
-estimate: the README says which figures were measured whole and which were projected.
+estimate: docs/experiments.md says which figures were measured whole and which were projected.
 """
 
 from __future__ import annotations

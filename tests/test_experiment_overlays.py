@@ -202,7 +202,7 @@ def test_sup_of_a_diverged_run_is_nan():
 
 
 # --------------------------------------------------------------------------------------------- quick preset
-# Known at quick scale (module docstring, README): SGD's drift exponent is inconclusive (slope 1.22, 95% CI
+# Known at quick scale (module docstring, docs/experiments.md): SGD's drift exponent is inconclusive (slope 1.22, 95% CI
 # [0.87, 1.56]) -- near the finite-time blow-up a few replicas run ahead at the coarsest steps. It must not fail.
 QUICK_INCONCLUSIVE = {"sgd-conservation-order-upper"}
 

@@ -1,6 +1,6 @@
 """Results as data: per-claim records and the versioned JSON document (schema ``theorycheck.results/1``).
 
-The schema is documented in the README ("JSON schema"); bump ``SCHEMA`` on any incompatible change.
+The schema is documented in docs/results-schema.md; bump ``SCHEMA`` on any incompatible change.
 Non-finite floats (an infinite z when the standard error is exactly zero) are written as the strings
 "inf", "-inf", "nan" so the file stays strict JSON.
 """
@@ -127,18 +127,23 @@ def results_document(results: list[ClaimResult], *, seed: int, device: str, seco
     }
 
 
-def write_json_atomic(path: str | os.PathLike, document: dict) -> None:
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write to a temporary file beside ``path`` and rename: a reader never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(document, fh, indent=2, allow_nan=False)
-            fh.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, document: dict) -> None:
+    """``document`` as indented JSON (no NaN or inf), written atomically."""
+    write_text_atomic(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
