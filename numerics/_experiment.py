@@ -173,7 +173,7 @@ class Run:
         if os.path.exists(self._journal):
             with open(self._journal, encoding="utf-8") as fh:
                 self._replaying = json.load(fh)["phase"]
-            saved = torch.load(self._checkpoint_path(self._replaying), map_location="cpu", weights_only=False)
+            saved = _read_checkpoint(self._checkpoint_path(self._replaying))
             _truncate(self.metrics_path, int(saved["metrics_bytes"]))
 
     # ------------------------------------------------------------------ logging
@@ -202,7 +202,7 @@ class Run:
         path = self._checkpoint_path(phase)
         start = 0
         if os.path.exists(path):
-            saved = torch.load(path, map_location="cpu", weights_only=False)
+            saved = _read_checkpoint(path)
             _load_into(state, saved["state"])
             start = int(saved["step"])
             if self._replaying == phase:
@@ -290,6 +290,24 @@ def save_figure(fig, directory: str, filename: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------- state (de)serialisation
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be resumed from; the message says which file and what to do."""
+
+
+def _read_checkpoint(path: str) -> dict:
+    """A checkpoint written by ``Run._save``: tensors, state dicts, generator states and plain values only.
+
+    Loaded with ``weights_only=True``: unpickling runs no code, so a checkpoint from elsewhere cannot execute
+    anything; one holding other objects is refused with one line.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path} cannot be loaded as tensors and state dicts ({first[:200]}); "
+                              "delete it (or the task's directory) to rerun the task from the start") from None
+
+
 def _dump(obj):
     if isinstance(obj, (nn.Module, torch.optim.Optimizer)):
         return {"__kind__": "state_dict", "value": obj.state_dict()}

@@ -361,3 +361,34 @@ def test_every_experiment_runs_and_resumes_on_cuda(tmp_path, name):
     resumed = run_experiment(name, preset="smoke", seeds=1, device="cuda", out=out, scheduler="serial",
                              progress=False, resume=True)
     assert [v["name"] for v in resumed["verdicts"]] == [v["name"] for v in whole["verdicts"]]
+
+
+class _NotATensor:
+    """A class a checkpoint must not be able to make the loader instantiate."""
+
+
+def test_resume_refuses_a_checkpoint_holding_other_objects(tmp_path, capsys, monkeypatch):
+    """Checkpoints are loaded with weights_only=True: unpickling runs no code. One that holds another object (a
+    file from elsewhere, or tampered with) is refused in one line (exit 2) saying what to do."""
+    out = str(tmp_path / "x")
+    with pytest.raises(BaseException) as info:
+        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, stop_after=1)
+    assert type(info.value).__name__ == "_SimulatedKill"
+    found = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs if f.startswith("checkpoint-") and f.endswith(".pt")]
+    assert found
+    for path in found:
+        torch.save({"step": 0, "metrics_bytes": 0, "state": _NotATensor()}, path)
+    from numerics._experiment import CheckpointError
+
+    with pytest.raises(CheckpointError, match="cannot be loaded as tensors and state dicts .*delete it") as refused:
+        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, resume=True)
+    # the command line says it in one line, exit 2 (the smoke preset is the tests' own, so the CLI is given the error)
+    import verify._experiments as experiments
+
+    def resume(*args, **kwargs):
+        raise refused.value
+
+    monkeypatch.setattr(experiments, "run_experiment", resume)
+    code = main(["experiment", NAME, "--out", out, "--scheduler", "serial", "--resume"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot be loaded as tensors and state dicts" in err[-1], err

@@ -331,8 +331,13 @@ def _cmd_experiment(args) -> int:
         return EXIT_OK
     if not args.name:
         raise UsageError("theorycheck experiment: give an experiment NAME or --list")
-    doc = run_experiment(args.name, preset=args.preset, seeds=args.seeds, device=args.device, out=args.out,
-                         resume=args.resume, scheduler=args.scheduler, workers=args.workers)
+    from numerics._experiment import CheckpointError
+
+    try:
+        doc = run_experiment(args.name, preset=args.preset, seeds=args.seeds, device=args.device, out=args.out,
+                             resume=args.resume, scheduler=args.scheduler, workers=args.workers)
+    except CheckpointError as exc:
+        raise UsageError(str(exc)) from None
     for v in doc["verdicts"]:
         print(verdict_line(v))
     print(f"summary: {os.path.join(doc['directory'], 'summary.json')} "
