@@ -29,7 +29,7 @@ any of it (``variance_reduction=``, default ``"auto"``):
 -- each with the Hermite control variates. The pilot is drawn as antithetic pairs, which gives the residual
 variance per draw both of plain draws (every draw) and of pairs (the pair means, even part only), and a small
 RQMC pilot (``RQMC_PILOT`` replicates) gives RQMC's. Each design's detectable discrepancy is predicted from
-them (``_stats.predicted_detectable``, the SE = 0 allowance included where a component shows no variance:
+them (``_stats.predicted_relative``, the SE = 0 allowance included where a component shows no variance:
 RQMC's rests on its R replicates only). With ``resolve=`` the design that reaches the resolution with the
 fewest draws wins (RQMC never runs fewer than R x 1024, so its pilot is skipped when another design needs no
 more); without, the smallest predicted discrepancy at ``samples``. RQMC is weighed with its pilot variance

@@ -398,18 +398,13 @@ class _Checker:
         return best
 
     def _fit(self, y, own, z, mode: str) -> "_Plan":
-        units, absu, c = self._units(y, own, z, None, mode)
+        units, _, c = self._units(y, own, z, None, mode)
         beta = None
         if c is not None:
             beta = fit_coefficients(units, c)
-            units, absu, _ = self._units(y, own, z, beta, mode)
+            units = units - c @ beta
         per_unit = 2 if mode == "antithetic" else 1
-        var = units.var(0).cpu().numpy() * per_unit
-        # the SE = 0 allowance of a component is measured on B + |v|, B its largest |sample| over all the claim's
-        # examples, unknown here: a component that is exactly 0 at this example is not 0 at others, so every
-        # component is given the largest |term| + |mean| of any component in the pilot
-        scale = (absu.amax(0) + units.mean(0).abs()).cpu().numpy()
-        return _Plan(mode, beta, var, np.full_like(scale, float(scale.max()) if scale.size else 0.0))
+        return _Plan(mode, beta, units.var(0).cpu().numpy() * per_unit)
 
     def _rqmc_pilot(self, tensors, seed: int, label: str, where: str, iid: "_Plan", points: int) -> "_Plan":
         """RQMC_PILOT replicates (their own scramblings) at the points per replicate the test would use."""
@@ -420,7 +415,7 @@ class _Checker:
         units, _, c = self._units(y, own, z, iid.beta, "iid")
         means = units.reshape(RQMC_PILOT, points, -1).mean(1)
         var = means.var(0).cpu().numpy() * points        # per-draw equivalent variance of a replicate mean
-        return _Plan("rqmc", iid.beta, var, iid.scale)
+        return _Plan("rqmc", iid.beta, var)
 
     def _rqmc_points(self, n: int, at_least: int = 2) -> int:
         """Points per replicate for about n draws: a power of 2 (Sobol's balance), within [at_least, samples / R]."""
@@ -443,8 +438,7 @@ class _Checker:
         want = claim.samples
         if resolve is not None:
             # RQMC's units are its R replicates whatever the draws: its SE = 0 allowance does not shrink with them
-            floor_scale = np.zeros_like(plan.scale) if plan.mode == "rqmc" else plan.scale
-            need = draws_needed(var, floor_scale, size, resolve, crit, power, rate, per_unit)
+            need = draws_needed(var, size, resolve, crit, power, rate, None if plan.mode == "rqmc" else per_unit)
             if math.isfinite(need):
                 want = int(min(claim.samples, max(claim.min_samples, math.ceil(need))))
         if plan.mode == "rqmc":
@@ -453,7 +447,7 @@ class _Checker:
         else:
             draws = want
             units = want // per_unit
-        return draws, predicted_relative(var, plan.scale, size, draws, units, crit, power, rate)
+        return draws, predicted_relative(var, size, draws, units, crit, power, rate)
 
     @staticmethod
     def _better(a: "_Plan", b: "_Plan", resolve: float | None) -> bool:
@@ -593,7 +587,6 @@ class _Plan:
     mode: str                       # "iid" | "antithetic" | "rqmc"
     beta: torch.Tensor | None       # control-variate coefficients (q, k), fitted on the pilot
     var: np.ndarray                 # (k,) residual variance per draw (a unit's variance x draws per unit; RQMC: equivalent)
-    scale: np.ndarray               # (k,) the scale of the SE = 0 allowance: the pilot's largest |term| + |mean|
     draws: int = 0                  # draws planned for the test (``_size``; RQMC: replicates x points)
     predicted: float = math.inf     # the relative detectable discrepancy predicted at those draws (``_size``)
 

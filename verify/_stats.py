@@ -83,8 +83,8 @@ iid *units* with the claimed mean, so its false-refutation bound holds as stated
   so "auto" does not choose RQMC there.
 * the pilot batch also chooses the design and, with ``resolve=``, the number of draws. For each design it
   predicts the relative detectable discrepancy at a number of draws (``predicted_relative``: the variance
-  term, and where the pilot shows no variance the SE = 0 allowance, which for RQMC stays at R units however
-  many points it runs) and the fewest draws that reach ``resolve`` (``draws_needed``, within
+  term, and where the pilot shows no variance the SE = 0 allowance: relative, at most ln(m / alpha) / units,
+  whatever the sample bound B, which for RQMC stays at R units however many points it runs) and the fewest draws that reach ``resolve`` (``draws_needed``, within
   [min_samples, samples]). "auto" takes, with ``resolve``, the design that reaches it with the fewest draws
   (RQMC never goes below 64 x 1024); without, the smallest predicted discrepancy at ``samples``. Both are
   functions of the pilot alone, independent of the tested units, so the test is valid conditionally on them,
@@ -133,43 +133,42 @@ def power_quantile(df: int | None) -> float:
     return Z_POWER if df is None else float(student_t.isf(0.1, df))
 
 
-def predicted_relative(var, scale, size: float, draws: int, units: int, critical: float, power: float,
+def predicted_relative(var, size: float, draws: int, units: int, critical: float, power: float,
                        tests_over_rate: float) -> float:
     """The detectable discrepancy a test will have relative to the sizes involved, predicted from a pilot batch
     (largest over components; the engine reports ``relative`` on the same definition).
 
     var: (k,) residual variance per draw (a unit's variance x draws per unit), so the mean's variance is var / draws;
-    size: the closed form's size (its |terms|); scale: (k,) the size B + |v| on which the SE = 0 allowance is measured,
-    for the components with var = 0: there the allowance is rare_event_probability(tests / rate, units) x scale,
-    whatever the draws per unit, relative to max(size, scale). With size 0 the discrepancy is absolute.
+    size: the closed form's size (its |terms|; 0: the discrepancy is absolute). A component with var = 0 will be
+    decided by the SE = 0 allowance p (B + |v|), p = rare_event_probability(tests / rate, units), reported relative
+    to max(size, B + |v|): at most p, whatever B (the largest |sample| over the claim's examples, unknown here).
     """
-    var, scale = np.asarray(var, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    var = np.asarray(var, dtype=np.float64)
     if var.size == 0:
         return 0.0
-    spread = (critical + power) * np.sqrt(var / draws)
-    floor = np.where(var > 0, 0.0, rare_event_probability(tests_over_rate, units) * scale)
-    denom = np.where(var > 0, size, np.maximum(size, scale))
-    denom = np.where(denom > 0, denom, 1.0)
-    return float(np.max((spread + floor) / denom))
+    spread = (critical + power) * np.sqrt(var / draws) / (size if size > 0 else 1.0)
+    return float(np.max(np.where(var > 0, spread, rare_event_probability(tests_over_rate, units))))
 
 
-def draws_needed(var, scale, size: float, resolve: float, critical: float, power: float, tests_over_rate: float,
-                 per_unit: int) -> float:
-    """The fewest draws at which ``predicted_relative`` reaches ``resolve`` (math.inf where size is 0).
+def draws_needed(var, size: float, resolve: float, critical: float, power: float, tests_over_rate: float,
+                 per_unit: int | None) -> float:
+    """The fewest draws at which ``predicted_relative`` reaches ``resolve`` (math.inf where size is 0, or where a
+    component with var = 0 cannot reach it: per_unit None, a design whose units do not grow with the draws).
 
-    The pilot that gives var and scale is never pooled into the test, so a sample size chosen from it is
-    independent of the tested units and the test stays valid at that size. Each component needs either the
-    variance term (var > 0) or the SE = 0 allowance (var = 0) below resolve, never both. Pass scale 0 for a
-    design whose units do not grow with the draws (RQMC's R replicates).
+    The pilot that gives var is never pooled into the test, so a sample size chosen from it is independent of
+    the tested units and the test stays valid at that size.
     """
-    var, scale = np.asarray(var, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    var = np.asarray(var, dtype=np.float64)
     if not size > 0:
         return math.inf
     if var.size == 0:
         return 0.0
     spread = (critical + power) ** 2 * var / (resolve * size) ** 2
-    floor = np.where(var > 0, 0.0, math.log(tests_over_rate) * scale / (resolve * np.maximum(size, scale)) * per_unit)
-    return float(np.max(np.maximum(spread, floor)))
+    if (var == 0).any():
+        if per_unit is None:
+            return math.inf
+        spread = np.where(var > 0, spread, math.log(tests_over_rate) / resolve * per_unit)
+    return float(np.max(spread))
 
 
 @dataclass
