@@ -1233,7 +1233,10 @@ def forward_error(components: Sequence[sp.Expr], values: Mapping[sp.Symbol, floa
     # Switches and conditions from their arguments' values in the walk (memoized), not by substituting into the
     # whole expression: a subs per Heaviside made one bound take seconds on the recursive-gradient forms.
     def step(e):
-        a = go(e.args[0])[0]
+        try:
+            a = go(e.args[0])[0]
+        except (ValueError, TypeError, ArithmeticError):   # an argument the walk has no rule for: substitute
+            return _mp_eval(e, values)
         if isinstance(e, sp.sign):
             return mpmath.mpf(mpmath.sign(a))
         if isinstance(e, sp.floor):
@@ -1253,8 +1256,11 @@ def forward_error(components: Sequence[sp.Expr], values: Mapping[sp.Symbol, floa
             return any(truth(a) for a in c.args)
         if isinstance(c, sp.Not):
             return not truth(c.args[0])
-        if isinstance(c, sp.core.relational.Relational) and not isinstance(c, (sp.Eq, sp.Ne)):
-            lhs, rhs = go(c.lhs)[0], go(c.rhs)[0]
+        if isinstance(c, sp.core.relational.Relational) and c.rel_op in ("<", "<=", ">", ">="):
+            try:
+                lhs, rhs = go(c.lhs)[0], go(c.rhs)[0]
+            except (ValueError, TypeError, ArithmeticError):   # a side the walk has no rule for: substitute
+                return bool(_mp_eval(c, values))
             return bool({"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs}[c.rel_op])
         return bool(_mp_eval(c, values))
 
