@@ -208,3 +208,24 @@ def test_auto_does_not_pay_for_rqmc_when_plain_draws_resolve_with_fewer():
     assert r.verdict == "verified" and r.detectable_relative <= 0.05 * 1.2
     assert "rqmc" not in r.variance_reduction["designs"], r.variance_reduction
     assert r.samples_per_example["max"] < 64 * 1024, r.samples_per_example
+
+
+def _rare_event_claim(factor=1):
+    """E[x0 + 1(x0 > t)] = Q(t), x ~ N(0, I_2). Linear in its degree-1 control except on the event x0 > t: at t = 5
+    (probability 2.9e-7) no draw of 2^16 hits it, the control-variate residuals agree to round-off (SE ~ 1e-19),
+    and the mean misses Q(5) = 2.9e-7 -- a rare event the SE cannot see."""
+    t = sp.Symbol("t")
+    return Claim(name="rare-event", params={"t": Real(1.0, 5.0)}, inputs={"x": Gaussian(2)},
+                 closed_form=lambda t: factor * sp.erfc(t / sp.sqrt(2)) / 2,
+                 monte_carlo=lambda t, x: x[:, 0] + (x[:, 0] > t).to(x.dtype),
+                 variance_reduction=("control_variates",), samples=1 << 16, examples=6)
+
+
+def test_standard_error_within_round_off_is_decided_by_the_rare_event_allowance():
+    """A component whose units agree to within their round-off carries no variance information: it is decided like
+    SE = 0 (``_stats.no_variance``), not by a z statistic on a round-off SE -- which refuted this correct claim."""
+    r = check(_rare_event_claim(), seed=0)
+    assert r.verdict == "verified", (r.error, r.counterexample)
+    wrong = check(_rare_event_claim(factor=1.1), seed=0)
+    assert wrong.verdict == "refuted", wrong.detectable_relative
+    assert wrong.counterexample["params"]["t"] < 4, wrong.counterexample   # refuted where draws see the event

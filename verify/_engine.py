@@ -36,8 +36,8 @@ from ._examples import boundary_examples, example_key, example_seed, independent
 from ._results import ClaimResult
 from ._claim import accepts
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
-from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_monte_carlo, draws_needed, mc_threshold, power_quantile,
-                     predicted_relative, rare_event_probability)
+from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_monte_carlo, draws_needed, mc_threshold,
+                     no_variance, power_quantile, predicted_relative, rare_event_probability, summation_ops)
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
@@ -143,7 +143,7 @@ class _Checker:
         self.undecidable: list[str] = []
         self.failures: list[_Example] = []      # every failing example, in evaluation order (shrinking included)
         self.max_statistic = (0.0, self.z if claim.method == "monte_carlo" else 1.0)  # (value, its threshold)
-        self.abs_max = np.zeros(self.k)         # largest |per-sample value| seen, per component, over all examples
+        self.value_max = np.zeros(self.k)       # largest |unit| seen, per component, over all examples (SE = 0's B)
         self.redecidable: list[_Example] = []   # examples with SE = 0 components, re-decided by finalize()
 
     # -- one example -------------------------------------------------------------------------------
@@ -185,15 +185,15 @@ class _Checker:
         mean = m.mean.cpu().numpy()
         se = m.std_error.cpu().numpy()
         abs_max = m.abs_max.cpu().numpy()
-        self.abs_max = np.maximum(self.abs_max, abs_max)
+        self.value_max = np.maximum(self.value_max, m.value_max.cpu().numpy())
         declared = self.claim.sample_bound
         if declared is not None and float(np.max(abs_max)) > declared:
             raise _CheckError(f"monte_carlo returned a sample of size {float(np.max(abs_max)):.6g} > sample_bound={declared:g} at {where}; "
                               "sample_bound must bound |every per-sample value| over the parameter ranges")
         base = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
-        # SE = 0 components: the rare-event allowance p_rare x (B + |v|) (_stats.decide_monte_carlo)
+        # components with no variance (SE = 0 or within round-off): the rare-event allowance p_rare x (B + |v|)
+        # (_stats.decide_monte_carlo)
         p_rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n)
-        deterministic = se == 0
         # Student-t over RQMC replicate means (see _draws.py), z over iid units; both widened by the units' skewness
         threshold = mc_threshold(crit, m.skewness, m.n)
         ref_err = np.zeros(self.k)
@@ -201,19 +201,19 @@ class _Checker:
         def decide(bound_b, reference):
             d = decide_monte_carlo(mean, se, reference, threshold=threshold, power=power, allowed=base + ref_err,
                                    bound=bound_b, p_rare=p_rare, size=cf_scale)
-            return d.excess, d.detectable, d.relative
+            return d.excess, d.detectable, d.relative, d.deterministic
 
-        bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.abs_max
-        excess, detectable, relative = decide(bound_now, closed)
+        bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.value_max
+        excess, detectable, relative, deterministic = decide(bound_now, closed)
         if (excess > threshold).any():      # before refuting, bound the 50-digit reference's own error
             closed, ref_err = self._refine(params, label, closed)
-            excess, detectable, relative = decide(bound_now, closed)
+            excess, detectable, relative, deterministic = decide(bound_now, closed)
         ex = _Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale, relative)
         ex.draws = m.draws
         ex.design = mode
         if declared is None and deterministic.any():
             final_closed = closed
-            ex.redecide = lambda b: decide(b, final_closed)
+            ex.redecide = lambda b: decide(b, final_closed)[:3]
             failing = excess > threshold
             ex.pending = bool(failing.any() and deterministic[failing].all())
         return self._record(ex)
@@ -226,7 +226,7 @@ class _Checker:
         """
         first = None
         for ex in self.redecidable:
-            ex.excess, ex.detectable, ex.relative = ex.redecide(self.abs_max)
+            ex.excess, ex.detectable, ex.relative = ex.redecide(self.value_max)
             was_pending, ex.pending = ex.pending, False
             self._track(ex)
             if was_pending and ex.failed:
@@ -374,13 +374,13 @@ class _Checker:
             fit_mode = "iid" if d.mode == "rqmc" else d.mode      # RQMC sized on the iid variance: conservative
             z = self._draws(p, gen, fit_mode)
             y, own = self._draw_call(tensors, label, where, p, gen, z)
-            plan = self._fit(y, own, z, fit_mode)
+            plan = self._fit(y, own, z, fit_mode, cf_scale)
             plan.mode = d.mode
             plan.draws, plan.predicted = self._size(plan, resolve, cf_scale)
             return plan
         z = self._draws(p, gen, "antithetic")       # pairs: plain draws and pair means from one batch
         y, own = self._draw_call(tensors, label, where, p, gen, z)
-        iid, pairs = (self._fit(y, own, z, mode) for mode in ("iid", "antithetic"))
+        iid, pairs = (self._fit(y, own, z, mode, cf_scale) for mode in ("iid", "antithetic"))
         for plan in (iid, pairs):
             plan.draws, plan.predicted = self._size(plan, resolve, cf_scale)
         best = iid if self._better(iid, pairs, resolve) else pairs
@@ -390,31 +390,43 @@ class _Checker:
             # RQMC's pilot at the fewest points it runs with; its variance per draw only falls with more points
             # (taken no better than the Monte Carlo rate from there when sizing: conservative). It is weighed with
             # its pilot variance inflated by RQMC_MARGIN (only RQMC_PILOT - 1 degrees of freedom), then sized on it.
-            rq = self._rqmc_pilot(tensors, seed, label, where, iid, RQMC_MIN_POINTS)
+            rq = self._rqmc_pilot(tensors, seed, label, where, iid, RQMC_MIN_POINTS, cf_scale)
             rq.draws, rq.predicted = self._size(rq, resolve, cf_scale, margin=RQMC_MARGIN)
             if self._better(rq, best, resolve):
                 rq.draws, rq.predicted = self._size(rq, resolve, cf_scale)
                 best = rq
         return best
 
-    def _fit(self, y, own, z, mode: str) -> "_Plan":
-        units, _, c = self._units(y, own, z, None, mode)
-        beta = None
+    def _fit(self, y, own, z, mode: str, cf_scale: float) -> "_Plan":
+        units, absu, c = self._units(y, own, z, None, mode)
+        beta, extra = None, 0
         if c is not None:
             beta = fit_coefficients(units, c)
-            units = units - c @ beta
+            units, absu, extra = units - c @ beta, absu + c.abs() @ beta.abs(), c.shape[1] + 1
         per_unit = 2 if mode == "antithetic" else 1
-        return _Plan(mode, beta, units.var(0).cpu().numpy() * per_unit)
+        return _Plan(mode, beta, self._pilot_variance(units, absu, extra, cf_scale) * per_unit)
 
-    def _rqmc_pilot(self, tensors, seed: int, label: str, where: str, iid: "_Plan", points: int) -> "_Plan":
+    def _pilot_variance(self, units, absu, extra_ops: int, cf_scale: float) -> np.ndarray:
+        """The pilot units' variance per component, 0 where it is within round-off (``_stats.no_variance``, the
+        test's own criterion, on the pilot's SE and its round-off allowance): the test will decide such a
+        component by the rare-event allowance, so it is sized and weighed as one with no variance."""
+        n = units.shape[0]
+        var = units.var(0).cpu().numpy()
+        roundoff = gamma(self.cf.ops) * cf_scale + gamma(summation_ops(n, 1) + extra_ops) * absu.mean(0).cpu().numpy()
+        return np.where(no_variance(np.sqrt(var / n), roundoff), 0.0, var)
+
+    def _rqmc_pilot(self, tensors, seed: int, label: str, where: str, iid: "_Plan", points: int,
+                    cf_scale: float) -> "_Plan":
         """RQMC_PILOT replicates (their own scramblings) at the points per replicate the test would use."""
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed ^ PILOT_SALT ^ 1)
         z = self.design.replicates(points, self._scramblings("pilot", RQMC_PILOT))
         y, own = self._draw_call(tensors, label, where, z.shape[0], gen, z)
-        units, _, c = self._units(y, own, z, iid.beta, "iid")
+        units, absu, c = self._units(y, own, z, iid.beta, "iid")
         means = units.reshape(RQMC_PILOT, points, -1).mean(1)
-        var = means.var(0).cpu().numpy() * points        # per-draw equivalent variance of a replicate mean
+        abs_means = absu.reshape(RQMC_PILOT, points, -1).mean(1)
+        extra = (iid.beta.shape[0] + 1 if iid.beta is not None else 0) + int(math.ceil(math.log2(points)))
+        var = self._pilot_variance(means, abs_means, extra, cf_scale) * points  # per-draw equivalent of a replicate mean
         return _Plan("rqmc", iid.beta, var)
 
     def _rqmc_points(self, n: int, at_least: int = 2) -> int:
@@ -526,13 +538,14 @@ class _Checker:
                 means = torch.stack([p[0] for p in parts])
                 abs_means = torch.stack([p[1] for p in parts])
                 amax = torch.stack([p[2] for p in parts]).amax(0)
+                vmax = torch.stack([p[3] for p in parts]).amax(0)
             else:
                 z = d.replicates(points, seeds)[first * points:(first + len(reps)) * points]
                 units, absu = self._rqmc_units(tensors, label, where, z, beta, gen)
                 means = units.reshape(len(reps), points, -1).mean(1)
                 abs_means = absu.reshape(len(reps), points, -1).mean(1)
-                amax = absu.amax(0)
-            moments.update(means, abs_means, amax)
+                amax, vmax = absu.amax(0), units.abs().amax(0)
+            moments.update(means, abs_means, amax, vmax)
             if trace is not None and moments.n > 1:
                 trace.append((moments.n * points, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
         moments.extra_ops = (beta.shape[0] + 1 if beta is not None else 0) + int(math.ceil(math.log2(points)))
@@ -568,16 +581,17 @@ class _Checker:
 
     def _rqmc_chunks(self, tensors, label, where, seed, points, cap, beta, gen):
         eng = torch.quasirandom.SobolEngine(self.design.dim, scramble=True, seed=seed)
-        total = absum = amax = None
+        total = absum = amax = vmax = None
         done = 0
         while done < points:
             b = min(points - done, cap)
             u = eng.draw(b, dtype=torch.float64).clamp_(2.0**-53, 1.0 - 2.0**-53)
             units, absu = self._rqmc_units(tensors, label, where, torch.special.ndtri(u).to(self.device), beta, gen)
-            parts = (units.sum(0), absu.sum(0), absu.amax(0))
-            total, absum, amax = parts if total is None else (total + parts[0], absum + parts[1], torch.maximum(amax, parts[2]))
+            parts = (units.sum(0), absu.sum(0), absu.amax(0), units.abs().amax(0))
+            total, absum, amax, vmax = parts if total is None else (
+                total + parts[0], absum + parts[1], torch.maximum(amax, parts[2]), torch.maximum(vmax, parts[3]))
             done += b
-        return total / points, absum / points, amax
+        return total / points, absum / points, amax, vmax
 
 
 @dataclass

@@ -23,14 +23,21 @@ estimator that is deterministic at some example, such as w = w*) do not turn rou
 refutation: r = gamma_N * |c|_mag (closed-form evaluation, see ``_compile.py``) + gamma_k * mean|X|
 (summation of the samples, k = log2(n) + number of batches).
 
-**Deterministic components (SE = 0).** When all n samples of a component equal the same v, the sample
-variance says nothing, and a z statistic would be infinite for any difference. What can still be said:
+**Deterministic components (SE = 0, or SE within round-off).** When all n samples of a component equal the
+same v, the sample variance says nothing, and a z statistic would be infinite for any difference. The same
+holds when the units differ only by their rounding: a standard error no larger than the allowance r for the
+mean's own float64 error (``no_variance``) measures round-off, not the estimator's law. This is what a
+control-variate design gives where the estimator is exactly linear in its controls except on a rare event
+(the ReLU gradient at W = W* rotated by 1e-5: the sign-disagreement wedge has probability 4e-6, no sample
+hits it, the residuals are 1e-17 apart, and the z-test on that SE refuted the correct mean 7e-11 away, the
+wedge's share). Such a component is treated exactly as SE = 0. What can still be said:
 an event of probability p >= ln(m / alpha) / n (``rare_event_probability``) is missed by all n samples
 with probability at most alpha / m, so with that probability the estimator's law puts mass < p outside
-the value v, and its mean is within p (B + |v|) of v, where B bounds |X| near the example. The allowance
-is that much, on the scale of what *the estimator* can take: B is the claim's ``sample_bound`` when it
-declares one (a sample above it is an error), otherwise the largest |sample| of that component seen over
-all the claim's examples. Since that maximum is known only when every example has run, an example that
+the value v, and its mean is within p (B + |v|) of v, where B bounds |X| near the example (X the averaged
+unit: a control-variate residual Y - C beta, a pair mean). The allowance is that much, on the scale of what *the
+estimator* can take: B is the claim's ``sample_bound`` when it declares one (a sample above it is an error),
+otherwise the largest |unit| of that component seen over all the claim's examples (the residual, not the
+magnitude |Y| + |C| |beta| of its terms, which bounds only its round-off). Since that maximum is known only when every example has run, an example that
 fails only through such components is *pending* -- neither shrunk nor counted -- and is decided at the
 end with the final maximum (``_engine._Checker.finalize``); its counterexample, if it still fails, is
 unshrunk. **Assumption:** without a declared bound, the samples' size near a deterministic example is no
@@ -108,7 +115,7 @@ from scipy.stats import t as student_t
 from ._compile import gamma
 
 __all__ = ["critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
-           "rare_event_probability", "predicted_relative", "draws_needed",
+           "rare_event_probability", "no_variance", "predicted_relative", "draws_needed",
            "Decision", "decide_monte_carlo", "decide_exact", "mc_threshold"]
 
 Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
@@ -175,8 +182,8 @@ def draws_needed(var, size: float, resolve: float, critical: float, power: float
 class Decision:
     """One example's verdict per component: refuted where ``excess > threshold``.
 
-    excess: Monte Carlo, max(|mean - reference| - allowed, 0) / SE (inf where SE = 0 and the difference exceeds
-    the allowance); exact, |estimate - reference| / bound. detectable: the discrepancy caught with probability
+    excess: Monte Carlo, max(|mean - reference| - allowed, 0) / SE (inf where the
+    component has no variance, ``no_variance``, and the difference exceeds the allowance); exact, |estimate - reference| / bound. detectable: the discrepancy caught with probability
     0.9 (Monte Carlo) or the bound (exact). relative: the largest detectable discrepancy relative to the sizes
     involved (None where no size is known).
     """
@@ -185,6 +192,7 @@ class Decision:
     threshold: np.ndarray
     detectable: np.ndarray
     relative: float | None
+    deterministic: np.ndarray | None = None     # Monte Carlo: the components decided without variance (``no_variance``)
 
     @property
     def failed(self) -> bool:
@@ -196,25 +204,34 @@ def mc_threshold(critical: float, skewness: torch.Tensor, n: int) -> np.ndarray:
     return critical + edgeworth_widening(critical, skewness, n).cpu().numpy()
 
 
+def no_variance(se, roundoff):
+    """The components whose standard error carries no information about the estimator's variance: SE = 0, or
+    SE no larger than ``roundoff`` (the allowance for the mean's own float64 error), so the units agree to
+    within their rounding. They are decided by the rare-event allowance, never by a z statistic."""
+    return np.asarray(se) <= np.asarray(roundoff)
+
+
 def decide_monte_carlo(mean: np.ndarray, se: np.ndarray, reference: np.ndarray, *, threshold: np.ndarray, power: float,
                        allowed: np.ndarray, bound: np.ndarray, p_rare: float, size: float) -> Decision:
     """The z- (or t-) test of every component, with the round-off and reference-error allowance ``allowed``.
 
-    A component whose units are all equal (SE = 0) carries no variance information: it is also allowed
-    p_rare x (B + |v|), B = ``bound`` on |a sample| (see the module docstring). Relative discrepancies are on the
-    closed form's size, and where every sample was equal on max(size, B + |v|): there the closed form may vanish
-    (acos(1) = 0), making "relative to the closed form" meaningless.
+    A component whose units are all equal (SE = 0), or equal to within the round-off allowance (``no_variance``),
+    carries no variance information: it is also allowed p_rare x (B + |v|), B = ``bound`` on |a sample| (see the
+    module docstring), and its z statistic is not used. Relative discrepancies are on the closed form's size, and
+    where every sample was equal on max(size, B + |v|): there the closed form may vanish (acos(1) = 0), making
+    "relative to the closed form" meaningless.
     """
-    deterministic = se == 0
+    deterministic = no_variance(se, allowed)
     allowed = allowed + np.where(deterministic, p_rare * (bound + np.abs(mean)), 0.0)
     slack = np.maximum(np.abs(mean - reference) - allowed, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        excess = np.where(slack == 0, 0.0, np.where(se > 0, slack / se, np.inf))
+        excess = np.where(slack == 0, 0.0, np.where(deterministic, np.inf, slack / se))
     detectable = (threshold + power) * se + allowed
     scale = np.where(deterministic, np.maximum(size, bound + np.abs(mean)), size)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(scale > 0, detectable / scale, np.nan)
-    return Decision(excess, threshold, detectable, float(np.nanmax(rel)) if np.isfinite(rel).any() else None)
+    return Decision(excess, threshold, detectable, float(np.nanmax(rel)) if np.isfinite(rel).any() else None,
+                    deterministic)
 
 
 def decide_exact(estimate: np.ndarray, reference: np.ndarray, bound: np.ndarray, size: float) -> Decision:
@@ -255,15 +272,18 @@ class Moments:
     m2: torch.Tensor | None = None
     m3: torch.Tensor | None = None
     abs_sum: torch.Tensor | None = None
-    abs_max: torch.Tensor | None = None
+    abs_max: torch.Tensor | None = None     # largest magnitude |y| + |c| |beta| behind a unit (``sample_bound``'s check)
+    value_max: torch.Tensor | None = None   # largest |unit| (RQMC: |point|): the averaged quantity, the SE = 0 allowance's B
     batches: int = 0
     draws: int = 0          # estimator evaluations behind these moments (units x 2 for antithetic pairs)
     extra_ops: int = 0      # operations per sample before the summation (a control-variate dot product: q + 1)
 
-    def update(self, x: torch.Tensor, absx: torch.Tensor | None = None, amax: torch.Tensor | None = None) -> None:
+    def update(self, x: torch.Tensor, absx: torch.Tensor | None = None, amax: torch.Tensor | None = None,
+               vmax: torch.Tensor | None = None) -> None:
         """x: (b, k) float64 samples. absx: (b, k) magnitudes of the terms each sample was computed from (default
         |x|; a control-variate sample y - c beta has |y| + |c| |beta|), for the summation error. amax: (k,) the
-        largest |value| behind these samples (default max |x|; for RQMC replicate means, the largest |point|)."""
+        largest magnitude behind these samples (default max absx; for RQMC replicate means, over the points); vmax:
+        (k,) the largest |value| behind them (default max |x|; for RQMC replicate means, the largest |point|)."""
         nb = x.shape[0]
         mb = x.mean(0)                      # (b, k) -> (k,)
         c = x - mb
@@ -274,9 +294,11 @@ class Moments:
             absx = x.abs()
         ab = absx.sum(0)
         amax = absx.amax(0) if amax is None else amax
+        vmax = x.abs().amax(0) if vmax is None else vmax
         self.batches += 1
         if self.n == 0:
-            self.n, self.mean, self.m2, self.m3, self.abs_sum, self.abs_max = nb, mb, m2b, m3b, ab, amax
+            self.n, self.mean, self.m2, self.m3, self.abs_sum = nb, mb, m2b, m3b, ab
+            self.abs_max, self.value_max = amax, vmax
             return
         na, n = self.n, self.n + nb
         d = mb - self.mean
@@ -286,6 +308,7 @@ class Moments:
         self.mean = self.mean + d * nb / n
         self.abs_sum = self.abs_sum + ab
         self.abs_max = torch.maximum(self.abs_max, amax)
+        self.value_max = torch.maximum(self.value_max, vmax)
         self.n = n
 
     @property
