@@ -76,3 +76,18 @@ def test_cli_mutants_flag_and_survivors_exit_1(capsys, tmp_path):
     code = main(["validate", str(text), "--mutants"])
     out = capsys.readouterr().out
     assert code == 1 and "SURVIVED: drop term mu**2/1000000000" in out
+
+
+def test_equivalence_check_finds_a_witness_before_simplify():
+    """A non-equivalent mutant of a sign()-gated form is told apart at a random rational point, before simplify (which
+    ran for over 20 minutes on such a difference in the slow tier); equivalent forms still go through simplify."""
+    from verify._mutants import _witness
+    x = sp.symbols("x0:6")
+    h = [x[i] * x[(i + 1) % 6] - x[(i + 2) % 6] for i in range(6)]
+    relu = [hi * (sp.sign(hi) ** 2 + sp.sign(hi)) / 2 for hi in h]
+    original = sum(r * sp.sign(sum(relu)) for r in relu)
+    mutant = original.xreplace({h[3]: h[3] - x[5]})
+    assert _witness(original, mutant) and not _equivalent(original, mutant)
+    assert not _witness(relu[0], h[0] * sp.Heaviside(h[0], 0))       # equal everywhere: no witness
+    p = sp.Symbol("p", positive=True)
+    assert _equivalent(sp.sqrt(p**2), p)            # true only for p > 0: the witness respects the assumption
