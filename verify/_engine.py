@@ -37,7 +37,7 @@ from ._results import ClaimResult
 from ._claim import accepts
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
 from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_monte_carlo, draws_needed, mc_threshold,
-                     no_variance, power_quantile, predicted_relative, rare_event_probability, summation_ops)
+                     no_variance, power_quantile, predicted_relative, rare_event_probability)
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
@@ -190,7 +190,7 @@ class _Checker:
         if declared is not None and float(np.max(abs_max)) > declared:
             raise _CheckError(f"monte_carlo returned a sample of size {float(np.max(abs_max)):.6g} > sample_bound={declared:g} at {where}; "
                               "sample_bound must bound |every per-sample value| over the parameter ranges")
-        base = gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
+        base = self._mean_roundoff(m, cf_scale)
         # components with no variance (SE = 0 or within round-off): the rare-event allowance p_rare x (B + |v|)
         # (_stats.decide_monte_carlo)
         p_rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n)
@@ -410,10 +410,14 @@ class _Checker:
         """The pilot units' variance per component, 0 where it is within round-off (``_stats.no_variance``, the
         test's own criterion, on the pilot's SE and its round-off allowance): the test will decide such a
         component by the rare-event allowance, so it is sized and weighed as one with no variance."""
-        n = units.shape[0]
+        m = Moments(extra_ops=extra_ops)
+        m.update(units, absu)
         var = units.var(0).cpu().numpy()
-        roundoff = gamma(self.cf.ops) * cf_scale + gamma(summation_ops(n, 1) + extra_ops) * absu.mean(0).cpu().numpy()
-        return np.where(no_variance(np.sqrt(var / n), roundoff), 0.0, var)
+        return np.where(no_variance(m.std_error.cpu().numpy(), self._mean_roundoff(m, cf_scale)), 0.0, var)
+
+    def _mean_roundoff(self, m: Moments, cf_scale: float) -> np.ndarray:
+        """The float64 error allowed a mean of these moments: the closed form's evaluation plus the summation."""
+        return gamma(self.cf.ops) * cf_scale + m.summation_error().cpu().numpy()
 
     def _rqmc_pilot(self, tensors, seed: int, label: str, where: str, iid: "_Plan", points: int,
                     cf_scale: float) -> "_Plan":
@@ -425,7 +429,7 @@ class _Checker:
         units, absu, c = self._units(y, own, z, iid.beta, "iid")
         means = units.reshape(RQMC_PILOT, points, -1).mean(1)
         abs_means = absu.reshape(RQMC_PILOT, points, -1).mean(1)
-        extra = (iid.beta.shape[0] + 1 if iid.beta is not None else 0) + int(math.ceil(math.log2(points)))
+        extra = _rqmc_extra_ops(iid.beta, points)
         var = self._pilot_variance(means, abs_means, extra, cf_scale) * points  # per-draw equivalent of a replicate mean
         return _Plan("rqmc", iid.beta, var)
 
@@ -548,7 +552,7 @@ class _Checker:
             moments.update(means, abs_means, amax, vmax)
             if trace is not None and moments.n > 1:
                 trace.append((moments.n * points, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
-        moments.extra_ops = (beta.shape[0] + 1 if beta is not None else 0) + int(math.ceil(math.log2(points)))
+        moments.extra_ops = _rqmc_extra_ops(beta, points)
         moments.draws = RQMC_REPLICATES * points
         return moments
 
@@ -592,6 +596,12 @@ class _Checker:
                 total + parts[0], absum + parts[1], torch.maximum(amax, parts[2]), torch.maximum(vmax, parts[3]))
             done += b
         return total / points, absum / points, amax, vmax
+
+
+def _rqmc_extra_ops(beta, points: int) -> int:
+    """Operations behind one RQMC replicate mean before the summation: the control-variate dot product and the
+    mean over ``points``."""
+    return (beta.shape[0] + 1 if beta is not None else 0) + int(math.ceil(math.log2(points)))
 
 
 @dataclass

@@ -182,9 +182,9 @@ def draws_needed(var, size: float, resolve: float, critical: float, power: float
 class Decision:
     """One example's verdict per component: refuted where ``excess > threshold``.
 
-    excess: Monte Carlo, max(|mean - reference| - allowed, 0) / SE (inf where the
-    component has no variance, ``no_variance``, and the difference exceeds the allowance); exact, |estimate - reference| / bound. detectable: the discrepancy caught with probability
-    0.9 (Monte Carlo) or the bound (exact). relative: the largest detectable discrepancy relative to the sizes
+    excess: Monte Carlo, max(|mean - reference| - allowed, 0) / SE (inf where the component has no variance,
+    ``no_variance``, and the difference exceeds the allowance); exact, |estimate - reference| / bound. detectable:
+    the discrepancy caught with probability 0.9 (Monte Carlo) or the bound (exact). relative: the largest detectable discrepancy relative to the sizes
     involved (None where no size is known).
     """
 
