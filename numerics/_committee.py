@@ -36,6 +36,8 @@ import sympy as sp
 import torch
 from torch import Tensor
 
+from ._compile import lambdify_torch
+
 __all__ = [
     "erf_g",
     "erf_g_prime",
@@ -171,7 +173,6 @@ def _upper(C: Tensor) -> list[Tensor]:
 @functools.cache
 def _compiled(which: str, naive: bool):
     from theory import _committee as tc
-    from verify._compile import lambdify_torch
 
     k = {"i2": 2, "i3": 3, "i4": 4}[which]
     C = _symmetric(k)
@@ -205,7 +206,6 @@ def i4_value(C: Tensor, *, naive: bool = False) -> Tensor:
 @functools.cache
 def _compiled_error(K: int, M: int, naive: bool):
     from theory import _committee as tc
-    from verify._compile import lambdify_torch
 
     Q, T = _symmetric(K), _symmetric(M).applyfunc(lambda s: sp.Symbol("T" + s.name[1:], real=True))
     R = sp.Matrix(K, M, lambda i, a: sp.Symbol(f"R_{i}{a}", real=True))
@@ -226,7 +226,6 @@ def generalization_error_value(Q: Tensor, R: Tensor, T: Tensor, *, naive: bool =
 @functools.cache
 def _compiled_field(K: int, M: int):
     from theory import _committee as tc
-    from verify._compile import lambdify_torch
 
     Q, T = _symmetric(K), _symmetric(M).applyfunc(lambda s: sp.Symbol("T" + s.name[1:], real=True))
     R = sp.Matrix(K, M, lambda i, a: sp.Symbol(f"R_{i}{a}", real=True))

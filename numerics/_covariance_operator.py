@@ -22,12 +22,16 @@ sample and augmentation indices, no Gaussian), so its claim keeps drawing from `
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+import math
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.func import grad, jacrev, vmap
+
+from ._compile import lambdify_torch
 
 __all__ = [
     "vec",
@@ -43,6 +47,7 @@ __all__ = [
     "theorem4_flow",
     "theorem4_gradient_descent",
     "theorem4_ode",
+    "theorem4_rhs",
     "one_neuron_covariance_enumerated",
 ]
 
@@ -220,50 +225,103 @@ def theorem4_gradient_descent(theta0: Tensor, eta: float, steps: int) -> Tensor:
     return theta
 
 
-def theorem4_ode(theta0: Tensor, T: float, rtol: float = 1e-12, atol: float = 1e-14,
-                 max_evaluations: int = 50_000) -> np.ndarray:
-    """Theorem 4's ODE (the theory's SymPy field, lambdified) solved by scipy's DOP853 on [0, T]; theta(T) (6,).
-
-    The field jumps where a gate w1_j^T x changes sign; where the flow is pushed into such a boundary from both
-    sides (a sliding mode) the classical solution ends and solve_ivp would shrink its step forever: after
-    ``max_evaluations`` field evaluations this raises RuntimeError instead. (``numerics.experiments._overlays``
-    integrates region by region and stops its horizon there.)
-    """
+@functools.cache
+def theorem4_rhs() -> Callable[[np.ndarray], np.ndarray]:
+    """theta (6,) -> Theorem 4's field (``theory._covariance_operator.theorem4_field``, lambdified once), numpy (6,)."""
     import sympy as sp
-    from scipy.integrate import solve_ivp
 
     from theory._covariance_operator import theorem4_field
-    from verify._compile import lambdify_torch
 
-    s = sp.Matrix(sp.symbols("s_0:6", real=True))
+    s = sp.Matrix(sp.symbols("s_0:6", real=True))  # (w2_0, w2_1, w1_0, w1_1)
     field = lambdify_torch(list(s), list(theorem4_field(s[2:4, :], s[4:6, :], s[0:2, :])))
+    return lambda y: field(*torch.as_tensor(np.asarray(y), dtype=torch.float64)).numpy()
 
-    calls = [0]
 
-    def rhs(t, y):
-        calls[0] += 1
-        if calls[0] > max_evaluations:  # a sliding gate boundary: the step size collapses and solve_ivp never ends
-            raise RuntimeError(f"theorem4_ode: no progress past t = {t:.6g} after {max_evaluations} field evaluations "
-                               "(the flow is pushed into a gate boundary from both sides; the classical ODE ends there)")
-        return field(*torch.as_tensor(y, dtype=torch.float64)).numpy()
+def _place(y: np.ndarray, j: int, x: np.ndarray, value: float) -> np.ndarray:
+    """theta with w1_j moved along x so that w1_j^T x = value (the smallest move)."""
+    v = y.copy()
+    v[2 + 2 * j: 4 + 2 * j] += (value - v[2 + 2 * j: 4 + 2 * j] @ x) * x / (x @ x)
+    return v
 
-    sol = solve_ivp(rhs, (0.0, T), theta0.detach().cpu().numpy().astype(np.float64), method="DOP853", rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"theorem4_ode: solve_ivp failed: {sol.message}")
-    return sol.y[:, -1]
+
+def theorem4_ode(theta0, horizon: float, growth: float = math.inf, grid: int = 1, rtol: float = 1e-12,
+                 atol: float = 1e-14, max_crossings: int = 100) -> dict:
+    """Theorem 4's ODE from theta0 (6,), cell by cell between gate flips, on ``grid`` + 1 times in [0, T].
+
+    Inside a cell (no gate w1_j^T x changes sign) the field is a polynomial and scipy's DOP853 integrates it;
+    a terminal event fires when a gate comes within delta (1e-9 relative) of its boundary. There the flow's
+    d/dt (w1_j^T x) is evaluated just inside both sides: the same sign on both is a transversal crossing,
+    and the state is moved 3 delta across (an O(1e-9) error); opposite signs make a sliding mode (Filippov)
+    that the classical ODE cannot follow. T = the first of: a sliding boundary (``reason`` "sliding"),
+    |theta| = growth |theta0| ("growth"), ``horizon`` ("horizon"), ``max_crossings`` ("chattering").
+    Returns {"T", "reason", "crossings", "t" (P,), "theta" (P, 6)} (numpy; cached per argument list).
+    """
+    theta0 = tuple(float(v) for v in np.asarray(torch.as_tensor(theta0).detach().cpu(), dtype=float).reshape(-1))
+    return _theorem4_ode(theta0, float(horizon), float(growth), int(grid), float(rtol), float(atol), int(max_crossings))
+
+
+@functools.cache
+def _theorem4_ode(theta0: tuple, horizon: float, growth: float, grid: int, rtol: float, atol: float,
+                  max_crossings: int) -> dict:
+    from scipy.integrate import solve_ivp
+
+    rhs = theorem4_rhs()
+    gates = [(j, x) for j, d in enumerate(theorem4_data()) for x in d.reshape(-1, 2).numpy()]  # 12 (unit, x)
+    scale = float(np.linalg.norm(theta0))
+
+    def grow(_, y):
+        return float(np.linalg.norm(y)) - growth * scale
+    grow.terminal, grow.direction = True, 1
+
+    def near(j, x, side, delta):  # fires when side * w1_j^T x falls to delta
+        def event(_, y):
+            return side * float(y[2 + 2 * j: 4 + 2 * j] @ x) - delta
+        event.terminal, event.direction = True, -1
+        return event
+
+    t, y, pieces, crossings, reason = 0.0, np.asarray(theta0, float), [], 0, "horizon"
+    bounded = math.isfinite(growth)
+    while True:
+        deltas = [1e-9 * max(1.0, float(np.linalg.norm(y[2 + 2 * j: 4 + 2 * j]))) * float(np.linalg.norm(x))
+                  for j, x in gates]
+        sides = [1.0 if y[2 + 2 * j: 4 + 2 * j] @ x > 0 else -1.0 for j, x in gates]
+        events = [grow] * bounded + [near(j, x, s, d) for (j, x), s, d in zip(gates, sides, deltas)]
+        sol = solve_ivp(lambda _, v: rhs(v), (t, horizon), y, method="DOP853", rtol=rtol, atol=atol, events=events,
+                        dense_output=True)
+        if sol.status < 0:
+            raise RuntimeError(f"theorem4_ode: solve_ivp failed at t = {t}: {sol.message}")
+        pieces.append((sol.t[-1], sol.sol))
+        if sol.status == 0:
+            T = horizon
+            break
+        hit = next(i for i, te in enumerate(sol.t_events) if len(te))
+        t, y = float(sol.t_events[hit][0]), sol.y_events[hit][0]
+        if bounded and hit == 0:
+            T, reason = t, "growth"
+            break
+        g = hit - bounded
+        (j, x), side, delta = gates[g], sides[g], deltas[g]
+        rates = [float(rhs(_place(y, j, x, s * delta))[2 + 2 * j: 4 + 2 * j] @ x) for s in (1.0, -1.0)]  # open, closed
+        if rates[0] * rates[1] <= 0:
+            T, reason = t, "sliding"
+            break
+        if crossings == max_crossings:
+            T, reason = t, "chattering"
+            break
+        crossings += 1
+        y = _place(y, j, x, -2 * side * delta)  # across the boundary, 2 delta beyond it
+    times = np.linspace(0.0, T, grid + 1)
+    path = np.stack([next((sol for end, sol in pieces if tk <= end), pieces[-1][1])(tk) for tk in times])  # (P, 6)
+    return {"T": T, "reason": reason, "crossings": crossings, "t": times, "theta": path}
 
 
 def theorem4_trajectories(theta0: Tensor, eta: float, steps: int, every: int = 10) -> dict:
-    """Gradient descent on 1/2 L_simp and Theorem 4's ODE at the same times t = k * eta, every ``every`` steps.
-
-    Returns {"t": (P,), "gd": (P, 6), "ode": (P, 6)} as numpy arrays, theta ordered (w2_0, w2_1, w1_0, w1_1).
+    """Gradient descent on 1/2 L_simp and Theorem 4's ODE (``theorem4_ode``) at the same times t = k * eta,
+    every ``every`` steps. Returns {"t": (P,), "gd": (P, 6), "ode": (P, 6)} as numpy arrays, theta ordered
+    (w2_0, w2_1, w1_0, w1_1); RuntimeError where the ODE ends (a sliding gate boundary) before the last step.
     """
-    import sympy as sp
-    from scipy.integrate import solve_ivp
-
-    from theory._covariance_operator import theorem4_field
-    from verify._compile import lambdify_torch
-
+    if steps % every:
+        raise ValueError(f"steps ({steps}) must be a multiple of every ({every})")
     data = theorem4_data(theta0.dtype, theta0.device)
     g = grad(_theorem4_half_loss)
     theta, path = theta0.clone(), [theta0.detach().cpu().numpy().copy()]
@@ -272,13 +330,11 @@ def theorem4_trajectories(theta0: Tensor, eta: float, steps: int, every: int = 1
         if k % every == 0:
             path.append(theta.detach().cpu().numpy().copy())
     t = np.arange(len(path)) * every * eta  # (P,)
-    s = sp.Matrix(sp.symbols("s_0:6", real=True))
-    field = lambdify_torch(list(s), list(theorem4_field(s[2:4, :], s[4:6, :], s[0:2, :])))
-    sol = solve_ivp(lambda _, y: field(*torch.as_tensor(y, dtype=torch.float64)).numpy(), (0.0, float(t[-1])),
-                    theta0.detach().cpu().numpy().astype(np.float64), method="DOP853", t_eval=t, rtol=1e-12, atol=1e-14)
-    if not sol.success:
-        raise RuntimeError(f"theorem4_trajectories: solve_ivp failed: {sol.message}")
-    return {"t": t, "gd": np.stack(path), "ode": sol.y.T}  # (P,), (P, 6), (P, 6)
+    ode = theorem4_ode(theta0, float(t[-1]), grid=len(path) - 1)
+    if ode["reason"] != "horizon":
+        raise RuntimeError(f"theorem4_trajectories: the ODE ends at t = {ode['T']:.6g} ({ode['reason']}), "
+                           f"before t = {t[-1]:.6g}")
+    return {"t": t, "gd": np.stack(path), "ode": ode["theta"]}  # (P,), (P, 6), (P, 6)
 
 
 # --------------------------------------------------------------------------- one-neuron example

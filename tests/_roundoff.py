@@ -20,7 +20,7 @@ i.e. 4 u relative, so each counts ``FUNCTION_OPS`` = 4 operations.
 
 Conditioning is added where a step amplifies its input error: ``arc_error`` for acos / asin near +-1
 (the Hoelder bound acos(1 - e) <= (pi / sqrt 2) sqrt(e), as in tests/test_population_gradient_properties.py).
-The engine's own float64 version is ``verify._compile.gamma``; this module takes the dtype.
+The engine's own float64 version is ``numerics._compile.gamma``; this module takes the dtype.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from verify import Claim, Real
 
 
 def pytest_configure(config):
-    # the compile cache (verify/_compile.py) of a test session is its own: whether a test compiles cold or warm
+    # the compile cache (numerics/_compile.py) of a test session is its own: whether a test compiles cold or warm
     # must not depend on earlier runs or on the user's ~/.cache
     if "THEORYCHECK_CACHE_DIR" not in os.environ:
         os.environ["THEORYCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="theorycheck-test-cache-")

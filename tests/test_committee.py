@@ -84,7 +84,7 @@ def _i4_error(W: np.ndarray) -> float:
     """Bound on |robust I4 in float64 at fl(W W^T) - I4(W W^T)|: Lambda0..2, Lambda4 are polynomials of degree
     <= 3 in C, so the input error moves each by at most gamma_{3d} (mag at |W| |W|^T), and its evaluation by
     gamma_{ops} mag; I4 = (4/pi^2) Lambda4^(-1/2) asin(Lambda0 / (sqrt(Lambda1) sqrt(Lambda2)))."""
-    from verify._compile import _magnitude
+    from numerics._compile import _magnitude
 
     d = W.shape[1]
     S = sp.Matrix(4, 4, lambda a, b: sp.Symbol(f"c{min(a, b)}{max(a, b)}"))

@@ -12,7 +12,7 @@ import torch
 
 from tests._roundoff import FUNCTION_OPS, arc_error, gamma, sympy_ops, unit_roundoff
 from verify import Claim, Real, Vector, check
-from verify._compile import MP_DIGITS, ClosedFormError, compile_closed_form, lambdify_torch
+from numerics._compile import MP_DIGITS, ClosedFormError, compile_closed_form, lambdify_torch
 
 x, y = sp.symbols("x y", real=True)
 X = torch.tensor([-0.5, 0.0, 0.3], dtype=torch.float64)

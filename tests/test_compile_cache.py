@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import verify._compile as C
+import numerics._compile as C
 from verify import Real
-from verify._compile import ClosedFormError, compile_closed_form
+from numerics._compile import ClosedFormError, compile_closed_form
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,8 +179,8 @@ def test_magnitude_and_rewrites_match_the_plain_definitions():
 # -- the disk cache, across processes ---------------------------------------------------------------------------
 SCRIPT = FORMS_SOURCE + '''
 import json, sys
-import verify._compile as C
-from verify._compile import compile_closed_form
+import numerics._compile as C
+from numerics._compile import compile_closed_form
 mode = sys.argv[1]
 if mode == "warm":          # nothing may be compiled: every function comes from the disk cache
     def boom(*args, **kwargs):

@@ -197,8 +197,14 @@ def _gates(theta) -> list:
     return [(data[j] @ torch.as_tensor(theta[2 + 2 * j: 4 + 2 * j], dtype=F64) > 0).tolist() for j in range(2)]
 
 
+def _ode_end():
+    ode = nco.theorem4_ode(THETA0, T)
+    assert ode["reason"] == "horizon" and ode["crossings"] == 0, ode["reason"]
+    return ode["theta"][-1]
+
+
 def test_ode_conserves_w2_squared_minus_w1_norm_squared():
-    end = nco.theorem4_ode(THETA0, T)
+    end = _ode_end()
     q = [float(tco.conserved_quantity(sp.Matrix(th[2 + 2 * j: 4 + 2 * j]), th[j])) for th in (THETA0.numpy(), end) for j in range(2)]
     # not round-off: DOP853 at rtol 1e-12, atol 1e-14 controls each step's local error, not the global error of the
     # conserved q = w2^2 - ||w1||^2 (|grad q| ~ 2-4 here); 1e-10 allows ~100 steps' worth of local error at |y| ~ 1
@@ -209,7 +215,7 @@ def test_ode_conserves_w2_squared_minus_w1_norm_squared():
 
 def test_gradient_descent_tracks_the_ode_with_order_one_error():
     """GD on 1/2 L_simp is Euler's method for Theorem 4's ODE: error(eta) ~ eta, slope in [0.9, 1.1]."""
-    end = nco.theorem4_ode(THETA0, T)
+    end = _ode_end()
     etas = np.array([T / 25, T / 50, T / 100, T / 200])
     errors = np.array([np.linalg.norm(nco.theorem4_gradient_descent(THETA0, eta, round(T / eta)).numpy() - end) for eta in etas])
     slope = np.polyfit(np.log(etas), np.log(errors), 1)[0]

@@ -121,7 +121,7 @@ def test_declared_sample_bound_is_used_and_enforced():
 
 def test_reference_error_is_bounded_at_twice_the_digits():
     """acos at x = y: 50 digits give ~7e-26, 100 digits ~1e-50; the bound |v50 - v100| covers the 50-digit value."""
-    from verify._compile import compile_closed_form
+    from numerics._compile import compile_closed_form
     import numpy as np
 
     cf, _ = compile_closed_form(lambda x, y: sp.acos(_cos(x, y)), ["x", "y"], [Vector(3), Vector(3)])
@@ -175,7 +175,7 @@ def test_exact_claims_near_branch_points_are_verified_and_their_slips_refuted(ki
 
 def test_forward_error_bound_is_conditioned_and_capped():
     import numpy as np
-    from verify._compile import forward_error
+    from numerics._compile import forward_error
 
     a = sp.Symbol("a", real=True)
     # acos near 1: the Hoelder cap (pi / sqrt 2) sqrt(e), e ~ u, not e / sqrt(1 - a^2) = inf

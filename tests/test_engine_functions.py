@@ -11,7 +11,7 @@ import sympy as sp
 import torch
 
 from verify import Claim, Real, check
-from verify._compile import ClosedFormError, compile_closed_form
+from numerics._compile import ClosedFormError, compile_closed_form
 
 CASES = {
     "erfc": lambda a: sp.erfc(a),

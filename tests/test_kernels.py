@@ -13,7 +13,7 @@ import torch
 from numerics._kernels import erf_kernel_at, erf_kernel_samples, nngp_relu_at, nngp_relu_samples, relu_network_kernel
 from theory import _kernels as kt
 from verify import Claim, Matrix, Real, Vector, check
-from verify._compile import lambdify_torch
+from numerics._compile import lambdify_torch
 from verify.claims import _kernels as claims
 
 

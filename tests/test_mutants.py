@@ -9,7 +9,7 @@ import torch
 
 from tests.conftest import normal_claim
 from verify import Claim, Real, check
-from verify._compile import compile_closed_form
+from numerics._compile import compile_closed_form
 from verify._mutants import _equivalent, certify, mutants
 from verify.claims import builtin_claims
 

@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 
 from theory import _population_gradient as pg
 from verify import check
-from verify._compile import UNIT_ROUNDOFF as U
-from verify._compile import compile_closed_form, gamma
+from numerics._compile import UNIT_ROUNDOFF as U
+from numerics._compile import compile_closed_form, gamma
 from verify._params import Matrix, Real, Vector
 from verify.claims import _population_gradient as claims
 

@@ -215,7 +215,7 @@ def test_positive_homogeneity():
 
 @functools.cache
 def _network_compiled():
-    from verify._compile import compile_closed_form
+    from numerics._compile import compile_closed_form
     from verify._params import Matrix
 
     compiled, _ = compile_closed_form(lambda W, W_star: network_population_gradient(W, W_star), ["W", "W_star"],

@@ -30,7 +30,7 @@ from hypothesis import seed as hypothesis_seed
 
 from ._budget import Budget, BudgetExceeded
 from ._claim import Claim
-from ._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
+from numerics._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
 from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, independent_of_imports, parameters
 from ._results import ClaimResult

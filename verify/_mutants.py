@@ -29,7 +29,7 @@ from typing import Callable
 import sympy as sp
 
 from ._claim import Claim
-from ._compile import compile_closed_form
+from numerics._compile import compile_closed_form
 
 __all__ = ["mutants", "certify"]
 

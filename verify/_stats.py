@@ -112,7 +112,7 @@ import torch
 from scipy.special import ndtri
 from scipy.stats import t as student_t
 
-from ._compile import gamma
+from numerics._compile import gamma
 
 __all__ = ["critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "predicted_relative", "draws_needed",

@@ -1,7 +1,7 @@
 """Theory-vs-training overlays: an ODE from ``theory/`` integrated next to the network it describes, trained.
 
 Source: seed ``000_111be25265ff9c8a.txt``. Each experiment integrates a theory ODE (the SymPy right-hand side
-compiled by ``verify._compile.lambdify_torch``, scipy's DOP853) next to the real network trained by autograd,
+compiled by ``numerics._compile.lambdify_torch``, scipy's DOP853) next to the real network trained by autograd,
 and measures how the gap between them closes.
 
 ``overlay-theorem4`` -- Tian, Yu, Chen & Ganguli 2020 (arXiv:2010.00578), Theorem 4 ("A two-layer example").
@@ -13,7 +13,7 @@ A_j = V_z[u_j(z)] (``theorem4_field``), with first integral Q_j = w2_j^2 - |w1_j
 Arms: ``gd`` (the exact enumerated loss: GD is Euler's method for the flow, gap ~ eta) and ``sgd`` (``batch``
 sampled (x1, x2, x') tuples per step, unbiased: gap ~ sqrt(eta), the diffusion scale; ``replicas`` independent
 runs per task, trained side by side), each at ``steps`` = S steps over the seed's horizon T, eta = T / S.
-The field jumps where a gate w1_j^T x flips; ``theorem4_ode`` integrates cell by cell and continues across a
+The field jumps where a gate w1_j^T x flips; ``numerics._covariance_operator.theorem4_ode`` integrates cell by cell and continues across a
 boundary only where the flow crosses it transversally. The horizon T ends at a sliding boundary, when
 |theta| reaches ``growth`` x |theta(0)| (the cubic flow blows up in finite time), or at ``horizon``.
 Metrics at ``grid`` equal times, root-mean-square over replicas (GD: one): gap = sup_t |theta_net - theta_ODE|
@@ -60,6 +60,8 @@ import torch
 from torch import nn
 
 from .._experiment import Experiment, Verdict, loglog_slope, mean_ci, read_metrics, save_figure
+from .._compile import lambdify_torch
+from .._covariance_operator import theorem4_data, theorem4_ode
 
 F64 = torch.float64
 _BAND = {"gd": (0.8, 1.2), "sgd": (0.25, 0.75)}  # gap ~ eta^1 (Euler), eta^1/2 (diffusion): +-0.2 / +-0.25
@@ -114,8 +116,6 @@ class LocalSSLNet(nn.Module):
 
 def theorem4_points(device=None) -> torch.Tensor:
     """All inputs x(z, z'), z = (z_0, z_1) -> 2 z_0 + z_1, z' = (z'_0, z'_1) -> 3 z'_0 + z'_1; (4, 9, 2, 2)."""
-    from .._covariance_operator import theorem4_data
-
     d0, d1 = theorem4_data(F64, device)  # (Z=2, Z'=3, 2) each
     x0 = d0[:, None, :, None, :].expand(2, 2, 3, 3, 2)  # unit 0 sees (z_0, z'_0)
     x1 = d1[None, :, None, :, :].expand(2, 2, 3, 3, 2)  # unit 1 sees (z_1, z'_1)
@@ -144,24 +144,10 @@ def half_simclr_loss(net: nn.Module, X: torch.Tensor, batch: torch.Tensor | None
 
 
 @functools.cache
-def _theorem4_rhs():
-    """theta -> Theorem 4's field (``theory._covariance_operator.theorem4_field``, lambdified), numpy (6,)."""
-    import sympy as sp
-
-    from theory._covariance_operator import theorem4_field
-    from verify._compile import lambdify_torch
-
-    s = sp.Matrix(sp.symbols("s_0:6", real=True))  # (w2_0, w2_1, w1_0, w1_1)
-    field = lambdify_torch(list(s), list(theorem4_field(s[2:4, :], s[4:6, :], s[0:2, :])))
-    return lambda y: field(*torch.as_tensor(np.asarray(y), dtype=F64)).numpy()
-
-
-@functools.cache
 def _conserved():
     import sympy as sp
 
     from theory._covariance_operator import conserved_quantity
-    from verify._compile import lambdify_torch
 
     s = sp.symbols("s_0:6", real=True)
     return lambdify_torch(s, [conserved_quantity(sp.Matrix(s[2 + 2 * j: 4 + 2 * j]), s[j]) for j in range(2)])
@@ -171,78 +157,6 @@ def conserved(theta) -> np.ndarray:
     """Q_j = w2_j^2 - |w1_j|^2 (the theory's ``conserved_quantity``, lambdified) for theta (..., 6): (..., 2)."""
     theta = torch.as_tensor(np.asarray(theta, float), dtype=F64)
     return _conserved()(*theta.unbind(-1)).numpy()
-
-
-def _place(y: np.ndarray, j: int, x: np.ndarray, value: float) -> np.ndarray:
-    """theta with w1_j moved along x so that w1_j^T x = value (the smallest move)."""
-    v = y.copy()
-    v[2 + 2 * j: 4 + 2 * j] += (value - v[2 + 2 * j: 4 + 2 * j] @ x) * x / (x @ x)
-    return v
-
-
-@functools.cache
-def theorem4_ode(theta0: tuple, horizon: float, growth: float, grid: int, rtol: float = 1e-10, atol: float = 1e-12,
-                 max_crossings: int = 100) -> dict:
-    """Theorem 4's ODE from theta0, cell by cell between gate flips, on ``grid`` + 1 times in [0, T].
-
-    Inside a cell (no gate w1_j^T x changes sign) the field is a polynomial and DOP853 integrates it; a
-    terminal event fires when a gate comes within delta (1e-9 relative) of its boundary. There the flow's
-    d/dt (w1_j^T x) is evaluated just inside both sides: the same sign on both is a transversal crossing,
-    and the state is moved 3 delta across (an O(1e-9) error); opposite signs make a sliding mode (Filippov)
-    that the classical ODE cannot follow. T = the first of: a sliding boundary (``reason`` "sliding"),
-    |theta| = growth |theta0| ("growth"), ``horizon`` ("horizon"), ``max_crossings`` ("chattering").
-    Returns {"T", "reason", "crossings", "t" (P,), "theta" (P, 6)}.
-    """
-    from scipy.integrate import solve_ivp
-
-    from .._covariance_operator import theorem4_data
-
-    rhs = _theorem4_rhs()
-    gates = [(j, x) for j, d in enumerate(theorem4_data()) for x in d.reshape(-1, 2).numpy()]  # 12 (unit, x)
-    scale = float(np.linalg.norm(theta0))
-
-    def grow(_, y):
-        return float(np.linalg.norm(y)) - growth * scale
-    grow.terminal, grow.direction = True, 1
-
-    def near(j, x, side, delta):  # fires when side * w1_j^T x falls to delta
-        def event(_, y):
-            return side * float(y[2 + 2 * j: 4 + 2 * j] @ x) - delta
-        event.terminal, event.direction = True, -1
-        return event
-
-    t, y, pieces, crossings, reason = 0.0, np.asarray(theta0, float), [], 0, "horizon"
-    while True:
-        deltas = [1e-9 * max(1.0, float(np.linalg.norm(y[2 + 2 * j: 4 + 2 * j]))) * float(np.linalg.norm(x))
-                  for j, x in gates]
-        sides = [1.0 if y[2 + 2 * j: 4 + 2 * j] @ x > 0 else -1.0 for j, x in gates]
-        events = [grow, *(near(j, x, s, d) for (j, x), s, d in zip(gates, sides, deltas))]
-        sol = solve_ivp(lambda _, v: rhs(v), (t, horizon), y, method="DOP853", rtol=rtol, atol=atol, events=events,
-                        dense_output=True)
-        if sol.status < 0:
-            raise RuntimeError(f"theorem4_ode: solve_ivp failed at t = {t}: {sol.message}")
-        pieces.append((sol.t[-1], sol.sol))
-        if sol.status == 0:
-            T = horizon
-            break
-        hit = next(i for i, te in enumerate(sol.t_events) if len(te))
-        t, y = float(sol.t_events[hit][0]), sol.y_events[hit][0]
-        if hit == 0:
-            T, reason = t, "growth"
-            break
-        (j, x), side, delta = gates[hit - 1], sides[hit - 1], deltas[hit - 1]
-        rates = [float(rhs(_place(y, j, x, s * delta))[2 + 2 * j: 4 + 2 * j] @ x) for s in (1.0, -1.0)]  # open, closed
-        if rates[0] * rates[1] <= 0:
-            T, reason = t, "sliding"
-            break
-        if crossings == max_crossings:
-            T, reason = t, "chattering"
-            break
-        crossings += 1
-        y = _place(y, j, x, -2 * side * delta)  # across the boundary, 2 delta beyond it
-    times = np.linspace(0.0, T, grid + 1)
-    path = np.stack([next((sol for end, sol in pieces if tk <= end), pieces[-1][1])(tk) for tk in times])  # (P, 6)
-    return {"T": T, "reason": reason, "crossings": crossings, "t": times, "theta": path}
 
 
 def _theorem4_arms(config: dict) -> list[dict]:
@@ -255,7 +169,7 @@ def _theorem4_train(run) -> dict:
     if S % P:
         raise ValueError(f"steps {S} must be a multiple of grid {P}: the overlay times are every S / grid steps")
     theta0 = cfg["init"] * torch.randn(6, generator=run.generator, dtype=F64)  # the same for every arm of a seed
-    ode = theorem4_ode(tuple(theta0.tolist()), float(cfg["horizon"]), float(cfg["growth"]), P)
+    ode = theorem4_ode(theta0, float(cfg["horizon"]), float(cfg["growth"]), P, rtol=1e-10, atol=1e-12)
     eta, every = ode["T"] / S, S // P
     R = int(cfg["replicas"]) if method == "sgd" else 1  # GD is deterministic: one replica
     X = theorem4_points(run.device)
@@ -366,7 +280,6 @@ def _population_rhs(d: int):
     import sympy as sp
 
     from theory._population_gradient import population_gradient
-    from verify._compile import lambdify_torch
 
     w, w_star = (sp.Matrix(sp.symbols(f"{n}_0:{d}", real=True)) for n in ("w", "w_star"))
     expr = population_gradient(w, w_star)

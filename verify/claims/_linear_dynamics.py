@@ -19,7 +19,7 @@ import torch
 from numerics import _linear_dynamics as nl
 from theory import _linear_dynamics as tl
 from verify._claim import Claim
-from verify._compile import lambdify_torch
+from numerics._compile import lambdify_torch
 from verify._params import Real, Vector
 
 __all__ = [
