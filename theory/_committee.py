@@ -51,6 +51,7 @@ from typing import Sequence
 import sympy as sp
 
 from ._derivation import Derivation, compare
+from ._domain import clamp_to_domain
 
 __all__ = [
     "derivation_generalization_error",
@@ -263,10 +264,12 @@ def derivation_generalization_error(K: int = 2, M: int = 2) -> Derivation:
 
 
 def robust(expr: sp.Expr) -> sp.Expr:
-    """The same function, finite in float64 at the edges: asin(clamp(x, -1, 1)), sqrt(a b) -> sqrt(a) sqrt(b).
+    """The same function, finite in float64 at the edges: sqrt(a b) -> sqrt(a) sqrt(b) (no overflow at large
+    scales), then the project's round-off guard ``theory._domain.clamp_to_domain`` on the arcsin arguments.
 
     Exact on the domain (every clamped argument has modulus <= 1 there, and a, b >= 0 in every sqrt
-    product above: 1 + C_aa, Lambda1, Lambda2 are principal minors of a positive definite matrix).
+    product above: 1 + C_aa, Lambda1, Lambda2 are principal minors of a positive definite matrix, so the
+    square roots are not clamped: the extra Max nodes would slow the compile for no gain).
     """
     def split_sqrt(e):
         if e.is_Pow and e.exp in (sp.S.Half, -sp.S.Half) and e.base.is_Mul:
@@ -274,4 +277,4 @@ def robust(expr: sp.Expr) -> sp.Expr:
         return e
 
     expr = expr.replace(lambda e: e.is_Pow and e.exp in (sp.S.Half, -sp.S.Half) and e.base.is_Mul, split_sqrt)
-    return expr.replace(lambda e: isinstance(e, sp.asin), lambda e: sp.asin(sp.Max(-1, sp.Min(1, e.args[0]))))
+    return clamp_to_domain(expr, sqrt=False)

@@ -274,17 +274,16 @@ def _theorem4_figures(config: dict, results: dict, metrics, directory: str) -> l
 def _population_rhs(d: int):
     """(w, w*) -> -E[grad_w J] (``theory._population_gradient.population_gradient``, lambdified), numpy (d,).
 
-    Round-off guards only: acos arguments are clamped to [-1, 1] and square-root arguments to >= 0 (for
-    parallel vectors cos theta rounds to 1 + 2^-52, and SymPy writes sin(acos(c)) as sqrt(1 - c^2)).
+    Round-off guard: the project's one, ``theory._domain.clamp_to_domain`` (acos arguments to [-1, 1], square-root
+    arguments to >= 0; for parallel vectors cos theta rounds to 1 + 2^-52).
     """
     import sympy as sp
 
+    from theory._domain import clamp_to_domain
     from theory._population_gradient import population_gradient
 
     w, w_star = (sp.Matrix(sp.symbols(f"{n}_0:{d}", real=True)) for n in ("w", "w_star"))
-    expr = population_gradient(w, w_star)
-    expr = expr.xreplace({a: sp.acos(sp.Min(sp.Max(a.args[0], -1), 1)) for a in expr.atoms(sp.acos)})
-    expr = expr.xreplace({p: sp.Pow(sp.Max(p.base, 0), p.exp) for p in expr.atoms(sp.Pow) if p.exp == sp.S.Half})
+    expr = clamp_to_domain(population_gradient(w, w_star))
     field = lambdify_torch([*w, *w_star], list(expr))
     return lambda v, v_star: -field(*torch.as_tensor(np.concatenate([v, v_star]), dtype=F64)).numpy()
 
