@@ -374,12 +374,24 @@ class Worker:
         self._log.close()
 
 
+def _call_declared(fn, kwargs):
+    """fn(**kwargs) with only the names fn declares (all where it takes **kwargs), as the engine calls it."""
+    import inspect
+
+    ps = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in ps.values()):
+        return fn(**kwargs)
+    return fn(**{k: v for k, v in kwargs.items() if k in ps})
+
+
 def slipped(claim, factor):
     """``claim`` with its closed form multiplied by ``factor`` (a number, or a SymPy Rational) and no derivation."""
     import dataclasses
+    import functools
 
-    closed_form = claim.closed_form
-    return dataclasses.replace(claim, closed_form=lambda **kw: factor * closed_form(**kw), derivation=None)
+    closed_form = claim.closed_form   # the wrapper keeps its signature: the engine passes the names it declares
+    return dataclasses.replace(claim, closed_form=functools.wraps(closed_form)(lambda **kw: factor * closed_form(**kw)),
+                               derivation=None)
 
 
 def _worker_main(root: str) -> None:  # pragma: no cover - runs in the subprocess
@@ -459,9 +471,9 @@ def _worker_main(root: str) -> None:  # pragma: no cover - runs in the subproces
                 params = {k: torch.randn(s.shape, generator=g, dtype=torch.float64) for k, s in claim.params.items()}
                 if inputs:
                     draws = {k: torch.randn(n, s.dim, generator=g, dtype=torch.float64) for k, s in inputs.items()}
-                    values = claim.monte_carlo(**params, **draws)
+                    values = _call_declared(claim.monte_carlo, {**params, **draws})
                 else:
-                    values = claim.monte_carlo(**params, n=n, generator=g)
+                    values = _call_declared(claim.monte_carlo, {**params, "n": n, "generator": g})
                 if isinstance(values, tuple):   # (values, controls)
                     values = values[0]
                 values.mean(0)

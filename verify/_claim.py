@@ -4,10 +4,15 @@ A claim says: for every parameter value in the declared ranges, ``closed_form(**
 expression or Matrix -- equals the expectation of ``monte_carlo(**tensors, n, generator)`` (per-sample
 estimates of shape ``(n, *shape)``), or equals ``exact(**tensors)`` (a deterministic tensor, e.g. from
 autograd) up to float64 round-off. The engine (``_engine.py``) decides which is the case.
+
+Each callable receives the parameters it names, by name, as pytest passes fixtures: ``closed_form(f, g)``
+in a claim over ``f, g, c0`` is called without ``c0`` (``call_declared``); one with ``**kwargs`` gets them
+all. Naming a parameter the claim does not have (without a default) is a ``ClaimDefinitionError``.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import keyword
 import math
@@ -32,6 +37,8 @@ class Claim:
     closed_form(**symbols): SymPy expression or Matrix (Real -> Symbol, Vector(d) -> d x 1 Matrix).
     monte_carlo(**tensors, n, generator): tensor of shape (n, *shape), one estimate per sample.
     exact(**tensors): tensor of the closed form's shape, deterministic.
+    Each gets only the parameters it names (module docstring); ``n`` and ``generator`` are required
+    without ``inputs``.
     statement (LaTeX), reference (seed file / paper and equation), family: provenance.
     examples: random examples drawn by hypothesis, on top of the boundary examples.
     samples: Monte Carlo samples per example.
@@ -104,9 +111,9 @@ class Claim:
         from ._draws import parse_methods
         object.__setattr__(self, "variance_reduction", parse_methods(self.variance_reduction, who=who, has_inputs=bool(inputs)))
         if self.method == "monte_carlo" and inputs:
-            _check_signature(who, self.method, estimator, names + list(inputs), optional=("n", "generator"))
+            _check_signature(who, self.method, estimator, names + list(inputs) + ["n", "generator"])
         else:
-            _check_signature(who, self.method, estimator, names + (["n", "generator"] if self.method == "monte_carlo" else []))
+            _check_signature(who, self.method, estimator, names, ("n", "generator") if self.method == "monte_carlo" else ())
         for fname, lo in (("examples", 0), ("samples", 2)):
             v = getattr(self, fname)
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -165,6 +172,37 @@ class Claim:
         return self.monte_carlo if self.monte_carlo is not None else self.exact
 
 
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _names(fn: Callable) -> frozenset | None:
+    """The keyword names ``fn`` declares; None where it takes **kwargs (or has no signature): it gets all."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return frozenset(n for n, p in params.items() if p.kind in _NAMED)
+
+
+_names_cached = functools.lru_cache(maxsize=4096)(_names)
+
+
+def call_declared(fn: Callable, kwargs: Mapping[str, Any]) -> Any:
+    """``fn(**kwargs)`` restricted to the names ``fn`` declares (all of them where it takes **kwargs)."""
+    try:
+        names = _names_cached(fn)
+    except TypeError:                   # an unhashable callable
+        names = _names(fn)
+    return fn(**(kwargs if names is None else {k: v for k, v in kwargs.items() if k in names}))
+
+
+def declared(fn: Callable) -> Callable[..., Any]:
+    """``fn`` as a function of **kwargs that passes on only the names ``fn`` declares."""
+    return functools.wraps(fn)(lambda **kwargs: call_declared(fn, kwargs))
+
+
 def accepts(fn: Callable, name: str) -> bool:
     """Whether ``fn`` can be called with keyword ``name`` (a named parameter or **kwargs)."""
     try:
@@ -174,14 +212,16 @@ def accepts(fn: Callable, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def _check_signature(who: str, what: str, fn: Callable, names: list[str], optional: tuple[str, ...] = ()) -> None:
+def _check_signature(who: str, what: str, fn: Callable, names: list[str], required: tuple[str, ...] = ()) -> None:
+    """``fn`` can be called with the subset of ``names`` it declares plus ``required`` (``call_declared``)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins without a signature: let the call decide
         return
-    names = names + [o for o in optional if accepts(fn, o)]
+    given = [n for n in names if accepts(fn, n)] + list(required)
     try:
-        sig.bind(**{n: None for n in names})
+        sig.bind(**{n: None for n in given})
     except TypeError as exc:
-        accepted = ", ".join(names)
-        raise ClaimDefinitionError(f"{who}: {what}{sig} cannot be called with ({accepted}): {exc}; its parameters must be named like params.") from None
+        accepted = ", ".join(names + list(required))
+        raise ClaimDefinitionError(f"{who}: {what}{sig} cannot be called with (a subset of {accepted}): {exc}; "
+                                   "its parameters must be named like params.") from None

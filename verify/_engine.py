@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from ._budget import Budget, BudgetExceeded
-from ._claim import Claim
+from ._claim import Claim, call_declared, declared
 from numerics._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
 from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, independent_of_imports, parameters
@@ -296,7 +296,7 @@ class _Checker:
     def _call(self, tensors, label: str, **extra):
         with self.budget.step(f"{self.claim.method} at example {label}"):
             try:
-                return self.claim.estimator(**tensors, **extra)
+                return call_declared(self.claim.estimator, {**tensors, **extra})
             except Exception as exc:
                 raise _CheckError(f"{self.claim.method} raised {_where(exc)}") from None
 
@@ -778,7 +778,7 @@ class _Work:
                 except Exception as exc:
                     return "error", f"derivation raised {_where(exc)}"
         try:
-            compiled, _ = compile_closed_form(claim.closed_form, list(claim.params), list(claim.params.values()), step=budget.step)
+            compiled, _ = compile_closed_form(declared(claim.closed_form), list(claim.params), list(claim.params.values()), step=budget.step)
         except ClosedFormError as exc:
             return "error", str(exc)
         boundary = boundary_examples(claim.params)

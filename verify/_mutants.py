@@ -28,7 +28,7 @@ from typing import Callable
 
 import sympy as sp
 
-from ._claim import Claim
+from ._claim import Claim, declared
 from numerics._compile import compile_closed_form
 
 __all__ = ["mutants", "certify"]
@@ -137,7 +137,7 @@ def _equivalent(a: sp.Expr, b: sp.Expr) -> bool:
 def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit: int = 12, isolation=None) -> dict:
     """Run the claim's check on mutants of its closed form; returns the certificate (JSON-ready)."""
     start = time.perf_counter()
-    compiled, _ = compile_closed_form(claim.closed_form, list(claim.params), list(claim.params.values()))
+    compiled, _ = compile_closed_form(declared(claim.closed_form), list(claim.params), list(claim.params.values()))
     shape = compiled.shape
     rows = []
     for op, desc, comps in mutants(compiled.components, limit):
