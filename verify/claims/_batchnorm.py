@@ -92,7 +92,7 @@ def _off_centred(grad_col: sp.Matrix, f_col: sp.Matrix) -> sp.Matrix:
 # --------------------------------------------------------------------------- closed forms (features x batch)
 
 
-def theorem5_closed_form(f, g, c1, c0):
+def theorem5_closed_form(f, g, c1):
     return rowwise(theorem5_backward, f, g, c1=c1)
 
 
@@ -100,11 +100,11 @@ def eps_closed_form(f, g, eps):
     return rowwise(batchnorm_backward, f, g, c1=1, eps=eps)
 
 
-def ioffe_szegedy_closed_form(f, g, c1, c0, eps):
+def ioffe_szegedy_closed_form(f, g, c1, eps):
     return rowwise(ioffe_szegedy_backward, f, g, c1=c1, eps=eps)
 
 
-def ioffe_szegedy_as_printed_closed_form(f, g, c1, c0, eps):
+def ioffe_szegedy_as_printed_closed_form(f, g, c1, eps):
     return rowwise(ioffe_szegedy_backward, f, g, c1=c1, eps=eps, as_printed=True)
 
 
@@ -116,7 +116,7 @@ def operator_closed_form(f, g, eps):
     return rowwise(backward_operator, f, g, eps=eps)
 
 
-def zero_mean_closed_form(f, g, c1, c0, eps):
+def zero_mean_closed_form(f, g, c1, eps):
     return rowwise(lambda fc, gc: _off_ones(batchnorm_backward(fc, gc, c1, eps)), f, g)
 
 

@@ -210,7 +210,7 @@ def _derived(slope):
     return closed_form
 
 
-def _printed(w, X):
+def _printed(X):
     return printed_one_neuron_covariance(X, ONE_NEURON_D)
 
 

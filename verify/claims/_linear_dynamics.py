@@ -143,7 +143,7 @@ ORDER_STATEMENT = (r"s_2 > s_1 \Rightarrow t_{1/2}(s_2) < t_{1/2}(s_1),\quad "
 LARGER_FIRST_SMALL_INIT = Claim(
     name="saxe-larger-modes-first-small-init",
     params={"s1": Real(1.0, 1.2), "s2": Real(2.5, 3.0), "a0": Real(0.001, 0.05)},
-    closed_form=lambda s1, s2, a0: sp.S.One,
+    closed_form=lambda: sp.S.One,
     exact=_larger_first("absolute"),
     derivation=tl.derivation_half_time,
     statement=ORDER_STATEMENT + r",\ a_0 \le 0.05",
@@ -157,7 +157,7 @@ LARGER_FIRST_SMALL_INIT = Claim(
 LARGER_FIRST_LARGE_INIT = Claim(
     name="saxe-larger-modes-first-large-init",
     params={"s1": Real(1.0, 1.2), "s2": Real(2.5, 3.0), "a0": Real(0.2, 0.45)},
-    closed_form=lambda s1, s2, a0: sp.S.One,
+    closed_form=lambda: sp.S.One,
     exact=_larger_first("absolute"),
     derivation=tl.derivation_half_time,
     statement=ORDER_STATEMENT + r",\ a_0 \in [0.2, 0.45]",
@@ -173,7 +173,7 @@ LARGER_FIRST_LARGE_INIT = Claim(
 LARGER_FIRST_PROGRESS = Claim(
     name="saxe-larger-modes-first-progress",
     params={"s1": Real(1.0, 1.2), "s2": Real(2.5, 3.0), "a0": Real(0.2, 0.45)},
-    closed_form=lambda s1, s2, a0: sp.S.One,
+    closed_form=lambda: sp.S.One,
     exact=_larger_first("progress"),
     derivation=tl.derivation_half_time,
     statement=r"s_2 > s_1 \Rightarrow t_p(s_2) < t_p(s_1),\quad t_p = \frac{\tau}{2s}\ln\left(1 + \frac{s}{a_0}\right)"
@@ -235,7 +235,7 @@ GD_MIN_NORM = Claim(
 GD_MIN_NORM_ANY_INIT = Claim(
     name="least-squares-gd-min-norm-any-init",
     params={"sigma1": SIGMA, "sigma2": SIGMA, "y": TARGETS, "w0": Vector(3, norm=(0.1, 10.0))},
-    closed_form=lambda sigma1, sigma2, y, w0: tl.min_norm_solution(sigma1, sigma2, y),
+    closed_form=tl.min_norm_solution,
     exact=_gd_to_convergence,
     statement=r"\lim_{k\to\infty} w_k = X^+ y\ \text{from any } w_0",
     reference=f"{SEED} 'implicit bias' (the start w_0 = 0 left implicit)",

@@ -78,8 +78,8 @@ def _autograd_gradient(W_1, W_2, W_3, W_star_1, W_star_2, W_star_3, x):
     return torch.cat([g_l[0] for g_l in g[1:]])  # (3,) + (2,) + (2,) -> (7,)
 
 
-def _mixing_at_x(W_1, W_2, W_3, W_star_1, W_star_2, W_star_3, x, delta):
-    """[A_1 | B_1] with the gates at x (3 x 5); delta does not enter."""
+def _mixing_at_x(W_1, W_2, W_3, W_star_1, W_star_2, W_star_3, x):
+    """[A_1 | B_1] with the gates at x (3 x 5); delta does not enter (the claim's closed form is not called with it)."""
     A, B = mixing_matrices(*_nets(W_1, W_2, W_3, W_star_1, W_star_2, W_star_3), x)[1]
     return sp.Matrix.hstack(A, B)
 

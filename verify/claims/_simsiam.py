@@ -119,7 +119,7 @@ SIMSIAM_EM_AS_PRINTED = Claim(
 
 
 def _channel_variance(d: int):
-    def closed_form(sigma):
+    def closed_form():
         first, second = ts.normalized_channel_moments()
         var = (second - first**2).subs(sp.Symbol("d", positive=True), d)  # Var(zbar_i) = std^2
         return sp.Matrix([[var] * d])  # 1 x d
@@ -165,7 +165,7 @@ SIMSIAM_CHANNEL_VARIANCE = tuple(_variance_claim(d) for d in (2, 16, 64))
 SIMSIAM_CHANNEL_COLLAPSED = Claim(
     name="simsiam-channel-variance-collapsed",
     params={"c": Vector(D_OUT, norm=(1e-3, 1e3))},
-    closed_form=lambda c: sp.zeros(1, D_OUT),
+    closed_form=lambda: sp.zeros(1, D_OUT),
     monte_carlo=ns.collapsed_channel_variance_samples,
     statement=r"z \equiv c \Rightarrow \mathrm{std}(z_i/\|z\|) = 0",
     reference=f"{SEED}: Figure 2, collapse (without stop-gradient) drives the std to 0",
@@ -178,7 +178,7 @@ SIMSIAM_CHANNEL_COLLAPSED = Claim(
 SIMSIAM_CHANNEL_ANISOTROPIC = Claim(
     name="simsiam-channel-variance-anisotropic",
     params={"A": Matrix(D_OUT, D_OUT, norm=(0.1, 10.0))},
-    closed_form=lambda A: sp.Matrix([[sp.Rational(1, D_OUT)] * D_OUT]),
+    closed_form=lambda: sp.Matrix([[sp.Rational(1, D_OUT)] * D_OUT]),
     monte_carlo=ns.anisotropic_channel_variance_at,
     inputs={"a": Gaussian(D_OUT), "b": Gaussian(D_OUT)},
     statement=r"z \sim \mathcal{N}(0, AA^\top) \Rightarrow \mathrm{Var}(z_i/\|z\|) = 1/d",
