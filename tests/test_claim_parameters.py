@@ -59,3 +59,25 @@ def test_a_monte_carlo_estimator_without_inputs_must_still_take_n_and_generator(
     with pytest.raises(ClaimDefinitionError, match="monte_carlo"):
         Claim(name="x", params={"mu": Real(0, 1)}, closed_form=lambda mu: mu,
               monte_carlo=lambda mu, generator: mu + torch.zeros(1))
+
+
+def _unused_arguments(fn) -> list[str]:
+    """The named arguments ``fn``'s bytecode never reads (n and generator aside: the engine requires them)."""
+    import dis
+    import inspect
+
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return []
+    args = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    read = {i.argval for i in dis.get_instructions(code) if i.opname.startswith(("LOAD_FAST", "LOAD_DEREF", "STORE_FAST"))}
+    return [a for a in args if a not in read and a not in code.co_cellvars and a not in ("n", "generator")]
+
+
+def test_no_builtin_callable_takes_a_parameter_only_to_ignore_it():
+    from verify.claims import builtin_claims
+
+    adapters = [(name, what, _unused_arguments(getattr(c, what))) for name, c in builtin_claims().items()
+                for what in ("closed_form", "monte_carlo", "exact") if getattr(c, what) is not None]
+    assert [a for a in adapters if a[2]] == []
+    assert _unused_arguments(lambda mu, c0: mu) == ["c0"]     # the scan sees an ignored parameter
