@@ -1,7 +1,7 @@
 """Estimators in torch: per-sample Monte Carlo and autograd quantities the theory's closed forms predict."""
 
 from ._device import resolve_device
-from ._teacher_student import (
+from ._population_gradient import (
     TwoLayerReLU,
     autograd_gradient_at,
     autograd_gradient_samples,

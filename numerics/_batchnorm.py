@@ -1,5 +1,8 @@
 """BatchNorm and BYOL's normalisation variants, differentiated by autograd (the reference for exact claims).
 
+Family ``batchnorm``: derivation ``theory._batchnorm`` (the paper's equation, derived) ·
+estimators ``numerics._batchnorm`` · claims ``verify.claims._batchnorm`` · tests ``tests/test_batchnorm.py``.
+
 Estimators for ``theory._batchnorm`` (seed ``002_d1776dabe51410e6.txt``, Theorem 5; seed
 ``000_111be25265ff9c8a.txt``, BYOL ablation). Inputs are laid out *features x batch*, row k = feature k
 over the batch, as the claims draw them; torch's ``BatchNorm1d`` wants batch x features, so each

@@ -1,5 +1,8 @@
 """Soft committee machines, g(x) = erf(x / sqrt 2): Monte Carlo estimators and robust evaluation of I2, I3, I4, epsilon_g.
 
+Family ``committee``: derivation ``theory._committee`` (the paper's equation, derived) ·
+estimators ``numerics._committee`` · claims ``verify.claims._committee`` · tests ``tests/test_committee.py``.
+
 Estimators for ``theory._committee`` (seed ``000_111be25265ff9c8a.txt``; Saad & Solla 1995; Goldt et al.
 2019). Fields are drawn through an exact square-root factor of their covariance, so that perfectly
 correlated fields (rho = +-1, a singular C) and tiny or huge variances are sampled exactly:

@@ -1,5 +1,8 @@
 """Autograd estimators for the covariance operator of SimCLR (Tian, Yu, Chen & Ganguli 2020).
 
+Family ``covariance-operator``: derivation ``theory._covariance_operator`` (the paper's equation, derived) ·
+estimators ``numerics._covariance_operator`` · claims ``verify.claims._covariance_operator`` · tests ``tests/test_covariance_operator.py``.
+
 Estimators for ``theory._covariance_operator`` (seed ``000_111be25265ff9c8a.txt``, "The Covariance
 Operator", Theorem 4, the one-neuron example). Autograd is the reference: J_l, d f_L / d W_l and the
 gradient of the enumerated loss all come from ``torch.func``; nothing here retypes a closed form (the

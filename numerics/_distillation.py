@@ -1,5 +1,8 @@
 """Distillation gradients by autograd through ``torch.nn.functional``: KD, one-hot, CWTM, DKPP, T -> oo.
 
+Family ``distillation``: derivation ``theory._distillation`` (the paper's equation, derived) ·
+estimators ``numerics._distillation`` · claims ``verify.claims._distillation`` · tests ``tests/test_distillation.py``.
+
 Estimators for ``theory._distillation`` (seed ``004_e20defa2be8d861e.txt``, Born Again Networks blog;
 Hinton et al. 2015, eqs. 2-3). Every gradient here is autograd of a torch loss -- ``F.cross_entropy``
 with probability or class-index targets, or ``F.kl_div`` -- never the closed form retyped.

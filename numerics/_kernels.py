@@ -1,5 +1,8 @@
 """Random networks whose output covariance is an NNGP kernel: per-sample products and finite-width kernels.
 
+Family ``kernels``: derivation ``theory._kernels`` (the paper's equation, derived) ·
+estimators ``numerics._kernels`` · claims ``verify.claims._kernels`` · tests ``tests/test_kernels.py``.
+
 Estimators for ``theory._kernels`` (seed ``003_fa032fc7f3085293.txt``, "kernels": Neal 1994, Lee et al.
 2018, Williams 1997). Conventions as there: W^0_ij ~ N(0, sigma_w2 / d), W^l_ij ~ N(0, sigma_w2 / N),
 biases N(0, sigma_b2).

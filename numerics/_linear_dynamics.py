@@ -1,5 +1,8 @@
 """Gradient descent and gradient flow on linear models: the simulations behind ``theory._linear_dynamics``.
 
+Family ``linear-dynamics``: derivation ``theory._linear_dynamics`` (the paper's equation, derived) ·
+estimators ``numerics._linear_dynamics`` · claims ``verify.claims._linear_dynamics`` · tests ``tests/test_linear_dynamics.py``.
+
 Seed ``003_fa032fc7f3085293.txt``; Saxe et al. 2014 (two-layer linear network, whitened inputs), Ali,
 Kolter & Tibshirani 2019 (least squares: gradient flow vs ridge), Soudry et al. 2018 (logistic
 regression on separable data). Everything is float64 and deterministic; no closed form is typed here.

@@ -1,5 +1,8 @@
 """The locally connected ReLU net of ``theory._locally_connected`` in torch: autograd and brute-force enumeration.
 
+Family ``locally-connected``: derivation ``theory._locally_connected`` (the paper's equation, derived) ·
+estimators ``numerics._locally_connected`` · claims ``verify.claims._locally_connected`` · tests ``tests/test_locally_connected.py``.
+
 Estimators for seed ``002_d1776dabe51410e6.txt`` (Tian, arXiv:1809.10829). The network is built as
 dense layers with masked weights (the compact n_l x 2 weights scattered into n_l x n_{l-1} matrices),
 so nothing here runs the node-wise recursions f_j = f'_j sum w_jk f_k or g_k = f'_k sum w_jk g_j:

@@ -1,5 +1,8 @@
 """Deep ReLU teacher-student networks in torch: Lemma 1's construction, autograd references, no-flip steps.
 
+Family ``recursive-gradient``: derivation ``theory._recursive_gradient`` (the paper's equation, derived) ·
+estimators ``numerics._recursive_gradient`` · claims ``verify.claims._recursive_gradient`` · tests ``tests/test_recursive_gradient.py``.
+
 Estimators for ``theory._recursive_gradient`` (seed ``000_111be25265ff9c8a.txt``, Tian ICML 2020,
 Lemma 1). Same conventions as the theory module: W_l is (n_{l-1}, n_l), h_l = f_{l-1} W_l row-wise,
 f_l = relu(h_l) for l < L, linear output f_L = h_L, J_x = 1/2 ||f*_L - f_L||^2, g_l = -dJ_x/dh_l.

@@ -1,6 +1,9 @@
 """SimSiam estimators: autograd through real stop-gradient (``.detach()``), the M-step by Newton's method,
 and per-sample moments of the l2-normalized output (the collapse monitor).
 
+Family ``simsiam``: derivation ``theory._simsiam`` (the paper's equation, derived) ·
+estimators ``numerics._simsiam`` · claims ``verify.claims._simsiam`` · tests ``tests/test_simsiam.py``.
+
 Estimators for ``theory._simsiam`` (seed ``001_6773eab5ac926cae.txt``; Chen & He 2021).
 
 | code            | paper           | meaning                                                      |

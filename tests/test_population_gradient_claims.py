@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 import torch
 
-from numerics import _teacher_student as nts
+from numerics import _population_gradient as nts
 from numerics import network_gradient_samples
 from theory import network_population_gradient, population_gradient
 from verify import Claim, Matrix, Real, check

@@ -1,5 +1,8 @@
 """BatchNorm's backward pass as a projection (Tian's Theorem 5), derived by SymPy.
 
+Family ``batchnorm``: derivation ``theory._batchnorm`` (the paper's equation, derived) ·
+estimators ``numerics._batchnorm`` · claims ``verify.claims._batchnorm`` · tests ``tests/test_batchnorm.py``.
+
 Sources: seed ``002_d1776dabe51410e6.txt`` lines ~118-155 ("Geometrical Interpretation of Batch Norm",
 "Backward Gradient of Batch Norm [Theorem 5]", and the backward formulas quoted from Ioffe & Szegedy,
 ICML 2015, Algorithm 1), and seed ``000_111be25265ff9c8a.txt`` lines ~552-603 ("After BN, backpropagated

@@ -1,6 +1,9 @@
 """Soft committee machines with g(x) = erf(x / sqrt 2): the Gaussian integrals I2, I3, I4 and the
 generalization error as a function of the order parameters (Q, R, T).
 
+Family ``committee``: derivation ``theory._committee`` (the paper's equation, derived) ·
+estimators ``numerics._committee`` · claims ``verify.claims._committee`` · tests ``tests/test_committee.py``.
+
 Source: seed ``000_111be25265ff9c8a.txt`` ("Old History of Teacher-Student Setting"), citing D. Saad &
 S. Solla, *On-line learning in soft committee machines*, Phys. Rev. E 52, 4225 (1995), eqs. (8)-(9) and
 Appendix (I2, I3, I4), and S. Goldt et al., *Dynamics of SGD for two-layer neural networks in the

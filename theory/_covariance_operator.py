@@ -1,5 +1,8 @@
 """The covariance operator of SimCLR-style training (Tian, Yu, Chen & Ganguli 2020), derived by SymPy.
 
+Family ``covariance-operator``: derivation ``theory._covariance_operator`` (the paper's equation, derived) ·
+estimators ``numerics._covariance_operator`` · claims ``verify.claims._covariance_operator`` · tests ``tests/test_covariance_operator.py``.
+
 Source: seed ``000_111be25265ff9c8a.txt`` lines ~461-540 ("The Covariance Operator", "One-layer
 one-neuron example", "A two-layer example", Theorem 4), citing Y. Tian, L. Yu, X. Chen, S. Ganguli,
 *Understanding Self-supervised Learning with Dual Deep Networks*, arXiv:2010.00578. The slides print

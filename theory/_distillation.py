@@ -1,5 +1,8 @@
 """The cross-entropy distillation gradient, its minibatch decomposition, CWTM and DKPP, derived by SymPy.
 
+Family ``distillation``: derivation ``theory._distillation`` (the paper's equation, derived) ·
+estimators ``numerics._distillation`` · claims ``verify.claims._distillation`` · tests ``tests/test_distillation.py``.
+
 Source: seed ``004_e20defa2be8d861e.txt`` (blog post on *Born Again Neural Networks*, Furlanello et al.,
 ICML 2018, Section 3), and Hinton, Vinyals & Dean, *Distilling the Knowledge in a Neural Network*
 (arXiv:1503.02531, Section 2.1, eqs. 2-3), which the seed cites as [2].

@@ -1,5 +1,8 @@
 """NNGP kernels of infinitely wide random networks: the ReLU arc-cosine recursion and the erf kernel.
 
+Family ``kernels``: derivation ``theory._kernels`` (the paper's equation, derived) ·
+estimators ``numerics._kernels`` · claims ``verify.claims._kernels`` · tests ``tests/test_kernels.py``.
+
 Source: seed ``003_fa032fc7f3085293.txt`` (notes "dl theory"), section "kernels": "original kernels (neal
 1994) + (lee et al. 2018) + (matthews et al. 2018) ... corresponds to kernel ker(x, x') =
 E_{theta ~ W}[f(theta, x) f(theta, x')]", and "statistical physics ... in the limit of infinite width,

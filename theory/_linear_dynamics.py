@@ -1,5 +1,8 @@
 """Learning dynamics of linear models, derived by SymPy: deep linear networks and implicit bias.
 
+Family ``linear-dynamics``: derivation ``theory._linear_dynamics`` (the paper's equation, derived) ·
+estimators ``numerics._linear_dynamics`` · claims ``verify.claims._linear_dynamics`` · tests ``tests/test_linear_dynamics.py``.
+
 Source: seed ``003_fa032fc7f3085293.txt`` (a map of deep-learning theory), "implicit bias" lines ~44-65
 ("early stopping is very similar to ridge regression ... when lambda = 1/t", "GD will converge to
 min-norm soln", "sgd on logistic reg. gives hard margin svm") and line ~173 ("deep linear networks:

@@ -1,5 +1,8 @@
 """Forward/backward identities and the marginalized gradient of a locally connected ReLU net (Tian 2018), in SymPy.
 
+Family ``locally-connected``: derivation ``theory._locally_connected`` (the paper's equation, derived) ·
+estimators ``numerics._locally_connected`` · claims ``verify.claims._locally_connected`` · tests ``tests/test_locally_connected.py``.
+
 Source: seed ``002_d1776dabe51410e6.txt`` ("Forward and Backward Propagation in Student Network",
 "Marginalized gradient", "Theorem 1 (Recursive Property of marginalized gradient)"), citing Y. Tian,
 *A Theoretical Framework for Deep Locally Connected ReLU Network*, arXiv:1809.10829. The slides print

@@ -1,5 +1,8 @@
 """Closed-form population gradient of a ReLU teacher-student pair (Tian, ICML 2017), derived by SymPy.
 
+Family ``population-gradient``: derivation ``theory._population_gradient`` (the paper's equation, derived) ·
+estimators ``numerics._population_gradient`` · claims ``verify.claims._population_gradient`` · tests ``tests/test_population_gradient_claims.py``, ``tests/test_population_gradient_numerics.py``, ``tests/test_population_gradient_properties.py``, ``tests/test_population_gradient_theory.py``.
+
 Source: seed ``000_111be25265ff9c8a.txt`` lines ~155-185 ("Close-form Population Gradient"), citing
 Y. Tian, *An analytical formula of population gradient for two-layered ReLU network*, ICML 2017
 (arXiv:1703.00560). For x ~ N(0, I_d) and J(w) = 1/2 E[(relu(w^T x) - relu(w*^T x))^2] the slide prints

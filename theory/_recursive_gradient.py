@@ -1,5 +1,8 @@
 """Recursive gradient rule for deep ReLU teacher-student networks (Tian, ICML 2020, Lemma 1), in SymPy.
 
+Family ``recursive-gradient``: derivation ``theory._recursive_gradient`` (the paper's equation, derived) ·
+estimators ``numerics._recursive_gradient`` · claims ``verify.claims._recursive_gradient`` · tests ``tests/test_recursive_gradient.py``.
+
 Source: seed ``000_111be25265ff9c8a.txt`` ~lines 215-235 ("Weight update rule", "Lemma1: Recursive
 Gradient Rule"), citing Y. Tian, *Student Specialization in Deep ReLU Networks With Finite Width and
 Input Dimension*, ICML 2020 (arXiv:1909.13458). The slide prints

@@ -1,6 +1,9 @@
 """SimSiam facts (Chen & He, CVPR 2021), derived by SymPy: stop-gradient symmetry, the EM step's minimizer,
 and the collapse metric's reference value.
 
+Family ``simsiam``: derivation ``theory._simsiam`` (the paper's equation, derived) ·
+estimators ``numerics._simsiam`` · claims ``verify.claims._simsiam`` · tests ``tests/test_simsiam.py``.
+
 Source: seed ``001_6773eab5ac926cae.txt`` (Self-distillation family slides): "Without predictor h the stop
 gradient is equivalent to removing stop gradient and scaled by 1/2" (slide "Indispensable Predictor");
 the EM-like objective L(theta, eta) = E_{x,T}||F_theta(T(x)) - eta_x||^2 and "the second optimization

@@ -62,7 +62,7 @@ mean(z) = mean(t). The error is O(1/T) and tight for n ≥ 3, even for zero-mean
 for n = 2 or t = −z (measured log-log slopes −1 and −2, tests). Read literally, the blog's summed
 minibatch gradient is identically 0, and its scalar dark-knowledge term cannot tell DKPP from KD.
 """),
-    'batchnorm-backward': (
+    'batchnorm': (
         'BatchNorm backward as a projection (seed 002, Theorem 5; seed 000, BYOL ablation)',
         """\
 For one feature over a batch, f ∈ Rᵐ, with ⟨a, b⟩ = (1/m)Σ aᵢbᵢ: BN(f) = c1(f − μ)/σ + c0. Theorem 5:
@@ -102,7 +102,7 @@ Tests also check that gradient descent tracks Theorem 4's ODE (scipy DOP853) wit
 pixels the printed u is 0, while the gated one reproduces "ReLU: enforce what is initialized".
 The constant 2 is for L_simp as written; Theorem 4 corresponds to ½L_simp.
 """),
-    'nngp-kernels': (
+    'kernels': (
         'NNGP kernels of infinitely wide networks (seed 003; Lee et al. 2018, Cho & Saul 2009, Williams 1997)',
         """\
 An infinitely wide random network is a Gaussian process (seed 003, "kernels"). For ReLU with
@@ -116,7 +116,7 @@ Monte Carlo: one hidden unit per sample is an unbiased per-sample estimate of th
 Finite width: the empirical kernel of width-N deep ReLU networks (depth 1–3) differs from K^L with a
 log-log slope −1/2 in N (tested in [−0.6, −0.4]; a kernel 5 % off makes the error level off instead).
 """),
-    'soft-committee': (
+    'committee': (
         'Soft committee machines, g = erf(x/√2) (seed 000; Saad & Solla 1995; Goldt et al. 2019)',
         """\
 For fields (u, v, …) ~ N(0, C): I2 = E[g(u)g(v)] = (2/π) arcsin(C12/√((1+C11)(1+C22))), I3 = E[g′(u) v g(w)],

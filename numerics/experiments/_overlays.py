@@ -306,7 +306,7 @@ def _population_arms(config: dict) -> list[dict]:
 
 
 def _population_train(run) -> dict:
-    from .._teacher_student import TwoLayerReLU
+    from .._population_gradient import TwoLayerReLU
 
     cfg, N = run.config, run.arm["N"]
     d, eta, B, P = int(cfg["d"]), float(cfg["eta"]), int(cfg["batch"]), int(cfg["grid"])

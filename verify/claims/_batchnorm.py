@@ -1,5 +1,8 @@
 """Built-in claims: BatchNorm's backward pass as a projection (seed 002, Theorem 5) and BYOL's ablation (seed 000).
 
+Family ``batchnorm``: derivation ``theory._batchnorm`` (the paper's equation, derived) ·
+estimators ``numerics._batchnorm`` · claims ``verify.claims._batchnorm`` · tests ``tests/test_batchnorm.py``.
+
 Closed forms come from ``theory._batchnorm`` (SymPy), estimators from ``numerics._batchnorm`` (autograd
 through ``torch.nn.BatchNorm1d`` in training mode, or through BYOL's ``x - x.mean(0)[.detach()]``,
 ``x / x.std(0)[.detach()]``). All claims are ``exact=``: autograd against the closed form to float64
@@ -54,7 +57,7 @@ __all__ = [
     "CLAIMS",
 ]
 
-FAMILY = "batchnorm-backward"
+FAMILY = "batchnorm"
 SEED_002 = "seed 002_d1776dabe51410e6.txt (Geometrical Interpretation of Batch Norm)"
 SEED_000 = "seed 000_111be25265ff9c8a.txt (BYOL, 'Zero-mean gradient matters', ablation of batch components)"
 FEATURES, BATCH = 2, 4

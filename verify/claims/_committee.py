@@ -1,6 +1,9 @@
 """Built-in claims: soft committee machines with g = erf(x / sqrt 2) (seed 000_111be25265ff9c8a.txt; Saad &
 Solla 1995; Goldt et al. 2019): I2, I3, I4 and the generalization error epsilon_g(Q, R, T).
 
+Family ``committee``: derivation ``theory._committee`` (the paper's equation, derived) ·
+estimators ``numerics._committee`` · claims ``verify.claims._committee`` · tests ``tests/test_committee.py``.
+
 Closed forms from ``theory._committee`` (I2 and epsilon_g derived, I3 and I4 stated), estimators from
 ``numerics._committee`` (per-sample products of g and g' at fields drawn through an exact factor of C).
 The standard normal draws the fields are linear maps of are engine-owned (``inputs=``: z ~ N(0, I_2) for I2,
@@ -28,7 +31,7 @@ __all__ = [
 
 SEED = "seed 000_111be25265ff9c8a.txt (Old History of Teacher-Student Setting)"
 SAAD_SOLLA = "Saad & Solla, Phys. Rev. E 52, 4225 (1995)"
-FAMILY = "soft-committee"
+FAMILY = "committee"
 LOG_SCALE = Real(-23.0, 6.0)  # s = exp(log_s) in [1e-10, 403]: C entries from 1e-20 to 1.6e5
 RHO = Real(-1.0, 1.0)
 

@@ -1,5 +1,8 @@
 """Built-in claims: the covariance operator of SimCLR (seed 000_111be25265ff9c8a.txt; Tian et al. 2020).
 
+Family ``covariance-operator``: derivation ``theory._covariance_operator`` (the paper's equation, derived) ·
+estimators ``numerics._covariance_operator`` · claims ``verify.claims._covariance_operator`` · tests ``tests/test_covariance_operator.py``.
+
 Closed forms come from ``theory._covariance_operator`` (SymPy differentiates the network and the loss),
 estimators from ``numerics._covariance_operator`` (autograd Jacobians, autograd on the enumerated loss,
 sampled pairs, enumeration of translations).

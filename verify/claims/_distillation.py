@@ -1,6 +1,9 @@
 """Built-in claims: the cross-entropy distillation gradient (seed 004_e20defa2be8d861e.txt, Born Again Networks
 blog; Hinton et al. 2015, eqs. 2-3), its high-temperature limit, the minibatch decomposition, CWTM and DKPP.
 
+Family ``distillation``: derivation ``theory._distillation`` (the paper's equation, derived) ·
+estimators ``numerics._distillation`` · claims ``verify.claims._distillation`` · tests ``tests/test_distillation.py``.
+
 Closed forms come from ``theory._distillation`` (SymPy), estimators from ``numerics._distillation``
 (autograd of ``F.cross_entropy`` / ``F.kl_div``, forward-mode autograd for the T -> oo expansion). All
 claims are ``exact=``: they hold to float64 round-off. Scalar identities whose value is 0 are stated with

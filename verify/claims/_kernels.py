@@ -1,5 +1,8 @@
 """Built-in claims: NNGP kernels of infinitely wide random networks (seed 003_fa032fc7f3085293.txt, "kernels").
 
+Family ``kernels``: derivation ``theory._kernels`` (the paper's equation, derived) ·
+estimators ``numerics._kernels`` · claims ``verify.claims._kernels`` · tests ``tests/test_kernels.py``.
+
 Closed forms from ``theory._kernels`` (the arc-cosine step reuses the derived ``relu_kernel``; the erf
 kernel is derived through Price's theorem), estimators from ``numerics._kernels``: per-sample products
 f(x) f(x') of one-hidden-unit random networks, whose mean is the infinite-width kernel exactly. The unit's
@@ -20,7 +23,7 @@ from verify._params import Matrix, Real, Vector
 
 __all__ = ["CLAIMS", "NNGP_ERF_MC", "NNGP_RELU_MC"]
 
-FAMILY = "nngp-kernels"
+FAMILY = "kernels"
 EXAMPLES = 8
 REFERENCE = ("seed 003_fa032fc7f3085293.txt (dl theory notes, 'kernels': ker(x, x') = E_theta[f(theta, x) f(theta, x')]; "
              "Lee et al. 2018 eq. 4 with Cho & Saul 2009; Williams 1997 eq. 11)")

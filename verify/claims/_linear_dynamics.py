@@ -1,6 +1,9 @@
 """Built-in claims: learning dynamics of linear models (seed 003_fa032fc7f3085293.txt): deep linear networks
 (Saxe et al. 2014) and the implicit bias of gradient descent (min-norm, early stopping vs ridge, max margin).
 
+Family ``linear-dynamics``: derivation ``theory._linear_dynamics`` (the paper's equation, derived) ·
+estimators ``numerics._linear_dynamics`` · claims ``verify.claims._linear_dynamics`` · tests ``tests/test_linear_dynamics.py``.
+
 Closed forms come from ``theory._linear_dynamics`` (SymPy: dsolve / summation / limit / solve), the
 simulations from ``numerics._linear_dynamics``. All claims are ``exact=``: they hold to float64 round-off,
 so a discrepancy of a few ulps of the quantity's scale is detectable. Statements that are false as read

@@ -1,5 +1,8 @@
 """Built-in claims: forward/backward identities and the marginalized gradient of a locally connected ReLU net.
 
+Family ``locally-connected``: derivation ``theory._locally_connected`` (the paper's equation, derived) ·
+estimators ``numerics._locally_connected`` · claims ``verify.claims._locally_connected`` · tests ``tests/test_locally_connected.py``.
+
 Seed ``002_d1776dabe51410e6.txt`` (Tian, arXiv:1809.10829). Closed forms come from
 ``theory._locally_connected`` (the node-wise recursions in SymPy), estimators from
 ``numerics._locally_connected`` (dense masked layers, ``torch.relu`` and autograd; for Theorem 1,

@@ -1,7 +1,10 @@
 """Built-in claims: Tian's closed-form population gradient (seed 000_111be25265ff9c8a.txt, ICML 2017).
 
+Family ``population-gradient``: derivation ``theory._population_gradient`` (the paper's equation, derived) ·
+estimators ``numerics._population_gradient`` · claims ``verify.claims._population_gradient`` · tests ``tests/test_population_gradient_claims.py``, ``tests/test_population_gradient_numerics.py``, ``tests/test_population_gradient_properties.py``, ``tests/test_population_gradient_theory.py``.
+
 Closed forms come from ``theory._population_gradient`` (derived by SymPy), estimators from
-``numerics._teacher_student`` (analytic per-sample gradients, and autograd through ``TwoLayerReLU``).
+``numerics._population_gradient`` (analytic per-sample gradients, and autograd through ``TwoLayerReLU``).
 Besides the gradient: the two kernels it is built from (gating kernel g, ReLU kernel k), the population
 loss J they give, and the K-student / M-teacher network with general output weights v, v*.
 
@@ -28,7 +31,7 @@ from numerics import (
     network_gradient_at,
     population_gradient_at,
 )
-from numerics._teacher_student import (
+from numerics._population_gradient import (
     gating_kernel_at,
     population_loss_at,
     relu_kernel_at,

@@ -1,5 +1,8 @@
 """Built-in claims: the recursive gradient rule of deep ReLU teacher-student nets (seed 000, Tian ICML 2020, Lemma 1).
 
+Family ``recursive-gradient``: derivation ``theory._recursive_gradient`` (the paper's equation, derived) ·
+estimators ``numerics._recursive_gradient`` · claims ``verify.claims._recursive_gradient`` · tests ``tests/test_recursive_gradient.py``.
+
 Closed forms come from ``theory._recursive_gradient`` (Lemma 1's construction in SymPy, gates as
 1(h > 0) = (sign h + sign^2 h)/2 of the parameters), estimators from ``numerics._recursive_gradient`` (autograd,
 never the construction). Sizes: student widths d = 2 -> 3 -> 2 -> C = 2, teacher 2 -> 2 -> 3 -> 2, so

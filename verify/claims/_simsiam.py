@@ -1,5 +1,8 @@
 """Built-in claims: SimSiam facts (seed 001_6773eab5ac926cae.txt; Chen & He, CVPR 2021).
 
+Family ``simsiam``: derivation ``theory._simsiam`` (the paper's equation, derived) ·
+estimators ``numerics._simsiam`` · claims ``verify.claims._simsiam`` · tests ``tests/test_simsiam.py``.
+
 Closed forms from ``theory._simsiam`` (SymPy), estimators from ``numerics._simsiam``: autograd with a real
 ``.detach()`` stop-gradient (exact claims), one Newton step for the M-step's minimizer (exact for a
 quadratic), and per-sample channel variances of the l2-normalized output (Monte Carlo). The Monte Carlo claims

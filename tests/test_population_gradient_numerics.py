@@ -18,7 +18,7 @@ from numerics import (
     population_gradient_samples,
     resolve_device,
 )
-from numerics._teacher_student import (
+from numerics._population_gradient import (
     gating_kernel_samples,
     population_loss_samples,
     relu_kernel_samples,

@@ -1,5 +1,8 @@
 """Per-sample gradients of the ReLU teacher-student loss: analytic and by autograd.
 
+Family ``population-gradient``: derivation ``theory._population_gradient`` (the paper's equation, derived) ·
+estimators ``numerics._population_gradient`` · claims ``verify.claims._population_gradient`` · tests ``tests/test_population_gradient_claims.py``, ``tests/test_population_gradient_numerics.py``, ``tests/test_population_gradient_properties.py``, ``tests/test_population_gradient_theory.py``.
+
 Estimators for ``theory._population_gradient`` (seed ``000_111be25265ff9c8a.txt``, Tian ICML 2017).
 Each returns one gradient per Gaussian input x ~ N(0, I_d); their mean over samples estimates the
 population gradient E[grad_W J] with J = 1/2 E[(f(x) - f*(x))^2].
