@@ -162,3 +162,13 @@ def test_headless_browser_loads_every_figure(report, tmp_path):
     subprocess.run([_chromium(), *flags, f"--screenshot={shot}", "--window-size=1200,2400", url],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_report_markdown_tables_render_with_their_columns(report):
+    """report.md through a real Markdown parser: every row keeps its columns; 'max |z|' stays in one cell."""
+    from tests.test_markdown import assert_tables_keep_their_columns
+
+    summary, provenance = assert_tables_keep_their_columns((report / "report.md").read_text())
+    assert len(summary) == 1 + len(CLAIMS) and len(provenance[0]) == 2
+    mc = next(r for r in summary if "population-gradient-mc" in r[0])
+    assert mc[3].startswith("max |z| ")

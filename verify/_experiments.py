@@ -26,6 +26,7 @@ import sys
 import time
 
 from ._errors import UsageError
+from ._markdown import table
 from ._results import _floats, write_json_atomic
 
 __all__ = ["run_experiment", "execute_task", "experiment_names", "get_experiment", "CONFIG_SCHEMA", "SUMMARY_SCHEMA"]
@@ -307,14 +308,15 @@ def _fmt(x) -> str:
 
 def _markdown(doc: dict) -> str:
     lines = [f"# {doc['title']} (`{doc['experiment']}`, preset {doc['preset']}, {doc['seeds']} seeds, {doc['device']})",
-             "", f"Source: {doc['source']}", "", "| verdict | status | estimate (95% CI over seeds) | claimed |",
-             "|---|---|---|---|"]
+             "", f"Source: {doc['source']}", ""]
+    rows = []
     for v in doc["verdicts"]:
         e = v["estimate"]
         side = ">" if v["direction"] == "above" else "<"
         kind = "" if v["asserted"] else " (reported)"
-        lines.append(f"| {v['statement']} | **{v['status']}**{kind} | {_fmt(e['mean'])} "
-                     f"[{_fmt(e['lo'])}, {_fmt(e['hi'])}], n={e['n']} | {side} {_fmt(v['threshold'])} |")
+        rows.append((v["statement"], f"**{v['status']}**{kind}",
+                     f"{_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}], n={e['n']}", f"{side} {_fmt(v['threshold'])}"))
+    lines += table(("verdict", "status", "estimate (95% CI over seeds)", "claimed"), rows)
     for v in doc["verdicts"]:
         if v["detail"]:
             lines += ["", f"- **{v['name']}**: {v['detail']}"]

@@ -25,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import mathtext  # noqa: E402
+from ._markdown import table  # noqa: E402
 
 __all__ = ["render", "mathtext_latex", "slug"]
 
@@ -208,9 +209,9 @@ def _markdown(doc: dict, figs: dict) -> str:
     s = doc["summary"]
     out = ["# theorycheck report", "",
            f"{s['verified']} verified, {s['refuted']} refuted, {s['error']} error; {s['unexpected']} not as expected.", "",
-           "| claim | family | verdict | statistic | time (s) |", "|---|---|---|---|---|"]
-    for c in doc["claims"]:
-        out.append(f"| [{c['name']}](#{slug(c['name'])}) | {c.get('family') or '–'} | {_verdict(c)} | {_statistic(c)} | {_fmt(c['seconds'])} |")
+           *table(("claim", "family", "verdict", "statistic", "time (s)"),
+                  [(f"[{c['name']}](#{slug(c['name'])})", c.get("family") or "–", _verdict(c), _statistic(c), _fmt(c["seconds"]))
+                   for c in doc["claims"]])]
     for c in doc["claims"]:
         out += ["", f"## {c['name']}", "", f"<a id=\"{slug(c['name'])}\"></a>", ""]
         if c.get("statement"):
@@ -232,7 +233,7 @@ def _markdown(doc: dict, figs: dict) -> str:
         for kind in ("sweep", "convergence", "trajectory"):
             if kind in figs[c["name"]]:
                 out += ["", f"![{c['name']} {kind}]({figs[c['name']][kind]})"]
-    out += ["", "## Provenance", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in _provenance(doc)]
+    out += ["", "## Provenance", ""] + table(("", ""), _provenance(doc))
     return "\n".join(out) + "\n"
 
 
