@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._files import chmod_like_new
+
 __all__ = [
     "METRICS_SCHEMA",
     "Experiment",
@@ -251,6 +253,7 @@ def write_atomic(path: str, content: str | Callable[[str], object]) -> None:
                 fh.write(content)
         else:
             content(tmp)
+        chmod_like_new(tmp)                 # mkstemp's 0600 -> what open() would give under the umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

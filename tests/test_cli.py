@@ -189,3 +189,33 @@ def test_run_help_documents_the_scheduling_rule(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert f"in this process for fewer than {PARALLEL_MIN_CLAIMS} claims unless --workers is given" in text
     assert "local (default)" in text and "serial (no Dask)" in text and "single-threaded worker processes" in text
+
+
+_SMALL = """import sympy as sp
+from verify import Claim, Vector
+
+CLAIM = Claim(name="{name}", params={{"w": Vector(3)}}, closed_form=lambda w: {factor} * w, exact=lambda w: 2 * w,
+              examples=5)
+"""
+
+
+def test_validate_a_directory_checks_every_derivation_file_below_it(capsys, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    _file(tmp_path, _SMALL.format(name="doubling", factor=2), "a.py")
+    _file(tmp_path / "sub", _SMALL.format(name="doubling-slip", factor="sp.Rational(201, 100)"), "b.py")
+    _file(tmp_path, "HELPER = 1\n", "helpers.py")
+    _file(tmp_path / ".hidden", "raise SystemExit('never imported')\n", "c.py")
+    code, out, err = _run(capsys, "validate", str(tmp_path))
+    assert code == 1, (out, err)                                  # one refuted claim
+    assert "verified" in out and "doubling " in out and "refuted" in out and "doubling-slip" in out
+    assert "helpers.py: defines no Claim; skipped" in err and "never imported" not in out + err
+
+
+def test_validate_a_directory_without_claims_is_one_error_line(capsys, tmp_path):
+    _file(tmp_path, "HELPER = 1\n", "helpers.py")
+    code, _, err = _run(capsys, "validate", str(tmp_path))
+    assert code == 2 and f"no Claim defined in {tmp_path}" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = _run(capsys, "validate", str(tmp_path / "empty"))
+    assert code != 0 and "no .py files below it" in err

@@ -57,3 +57,16 @@ def test_experiment_summary_table_renders():
                          "estimate": {"mean": 0.1, "lo": 0.05, "hi": 0.2, "n": 3}}]}
     (t,) = assert_tables_keep_their_columns(_markdown(doc))
     assert t[1][0] == "sup_t |w_SGD - w_flow| shrinks"
+
+
+def test_report_counterexample_of_a_scalar_claim_names_no_component_and_explains_se_zero():
+    from verify._report import _counterexample_lines
+
+    x = {"component": 0, "index": [], "std_error": [0.0], "params": {"u": 1.0}, "shrunk": True, "label": "shrunk",
+         "closed_form": [0.5], "estimate": [0.0], "statistic": float("inf"), "threshold": 5.3, "run_seed": 0,
+         "example_seed": 1, "command": "theorycheck validate f.py"}
+    line = _counterexample_lines({"counterexample": x})[1]
+    assert "component" not in line and "standard error 0: every sample was equal" in line
+    vector = dict(x, index=[1], std_error=[0.1], closed_form=[0.5], estimate=[0.2])
+    line = _counterexample_lines({"counterexample": vector})[1]
+    assert line.startswith("component [1]: ") and "standard error 0" not in line

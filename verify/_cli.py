@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     scheduling(exp, "local (a Dask cluster sized to this machine, default), serial (no Dask) or a Dask scheduler "
                     "address such as tcp://host:8786", "CPU count")
     val = sub.add_parser("validate", help="check the Claims defined in derivation files")
-    val.add_argument("files", nargs="+", metavar="FILE", help="Python files defining Claim objects at top level")
+    val.add_argument("files", nargs="+", metavar="FILE|DIR", help="Python files defining Claim objects at top level, or directories of them")
     val.add_argument("--claim", action="append", metavar="NAME", help="only this claim (repeatable)")
     common(val)
     return p
@@ -160,11 +160,8 @@ def _details(r) -> list[str]:
         out.append(f"    counterexample ({'shrunk' if c['shrunk'] else c['label']}): {params}")
         j = c["component"]
         se = "" if c["std_error"] is None else f" ± {c['std_error'][j]:.3g}"
-        why = (" (standard error 0: every sample was equal; an event the samples missed could move the mean by at most "
-               "ln(m/alpha)/n x (B + |estimate|), B = the claim's sample_bound or the largest |sample| seen over its "
-               "examples: declare sample_bound= for a bounded estimator such as an indicator)") if (
-            c["std_error"] is not None and c["std_error"][j] == 0) else ""
-        where = f"component {c['index']}: " if c["index"] else ""
+        from ._results import component_label, counterexample_reason
+        why, where = counterexample_reason(c), component_label(c)
         out.append(f"    {where}closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}; "
                    f"statistic {c['statistic']:.3g} > {c['threshold']:.3g}{why}")
         out.append(f"    seeds: run {c['run_seed']}, example {c['example_seed']}")
@@ -292,19 +289,40 @@ def _cmd_validate(args) -> int:
         return _validate(args)
 
 
+def _derivation_files(paths: list[str]) -> list[tuple[str, bool]]:
+    """Each FILE as given; each directory as every .py file below it (sorted; hidden folders and __pycache__
+    skipped), flagged so that a helper module without claims is skipped rather than an error."""
+    out = []
+    for path in paths:
+        p = Path(path)
+        if not p.is_dir():
+            out.append((path, False))
+            continue
+        found = sorted(f for f in p.rglob("*.py")
+                       if not any(part.startswith(".") or part == "__pycache__" for part in f.relative_to(p).parts))
+        if not found:
+            raise UsageError(f"{path}: a directory with no .py files below it; pass derivation files or a folder holding them")
+        out += [(str(f), True) for f in found]
+    return out
+
+
 def _validate(args) -> int:
     from ._loader import load_claims
     from ._torchstate import Isolation
 
     selected, errors, notes = [], [], []
     isolation = Isolation()      # every file is imported, and every claim checked, from this torch state
-    for path in args.files:
+    for path, from_dir in _derivation_files(args.files):
         isolation.enter()
         try:
             selected += [(c, path) for c in load_claims(path, time_budget=args.time_budget)]
         except TheorycheckError as exc:
-            errors.append(str(exc))
-            print(f"{'error':<20} {exc}", file=sys.stderr, flush=True)
+            if from_dir and str(exc).startswith(f"{path}: no Claim defined"):   # a helper module beside the files
+                notes.append(f"{path}: defines no Claim; skipped (found in a directory)")
+                print(f"{'note':<20} {notes[-1]}", file=sys.stderr, flush=True)
+            else:
+                errors.append(str(exc))
+                print(f"{'error':<20} {exc}", file=sys.stderr, flush=True)
         changed = isolation.leave()
         if changed:
             notes.append(f"{path}: the file changed torch's global state at import ({'; '.join(changed)}); restored, so every "
@@ -317,6 +335,9 @@ def _validate(args) -> int:
             raise UsageError(f"--claim {missing[0]!r}: no such claim in {' '.join(args.files)}; it has {sorted(names)}")
         selected = [(c, s) for c, s in selected if c.name in args.claim]
     if not selected:
+        if not errors:              # only helper modules below the directories given
+            print(f"{'error':<20} no Claim defined in {' '.join(args.files)}; define one at the top level of a .py file",
+                  file=sys.stderr, flush=True)
         return EXIT_ERROR
     return _run_claims(selected, args, errors, isolation, notes)[0]
 

@@ -33,7 +33,8 @@ def load_claims(path: str, *, time_budget: float = math.inf) -> list[Claim]:
     """
     p = Path(path)
     if not p.is_file():
-        raise DerivationFileError(f"{path}: no such file; pass the path of a .py file that defines Claim objects")
+        raise DerivationFileError(f"{path}: no such file or directory; pass a .py file that defines Claim objects "
+                                  "(or a directory of them)")
     if p.suffix != ".py":
         raise DerivationFileError(f"{path}: not a .py file; a derivation file is Python code defining Claim objects")
     name = f"_theorycheck_derivation_{uuid.uuid4().hex}"

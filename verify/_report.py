@@ -25,7 +25,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import mathtext  # noqa: E402
+from numerics._files import chmod_like_new  # noqa: E402
+
 from ._markdown import table  # noqa: E402
+from ._results import component_label, counterexample_reason  # noqa: E402
 
 __all__ = ["render", "mathtext_latex", "slug"]
 
@@ -183,8 +186,9 @@ def _counterexample_lines(c: dict) -> list[str]:
     se = "" if x.get("std_error") is None else f" ± {_fmt(x['std_error'][j])}"
     params = ", ".join(f"{k} = {v}" for k, v in x["params"].items())
     return [f"Counterexample ({'shrunk' if x['shrunk'] else x['label']}): {params}",
-            f"component {x['index']}: closed form {_fmt(x['closed_form'][j], 6)}, estimate {_fmt(x['estimate'][j], 6)}{se}; "
-            f"statistic {_fmt(x['statistic'])} > {_fmt(x['threshold'])}; seeds: run {x['run_seed']}, example {x['example_seed']}",
+            f"{component_label(x)}closed form {_fmt(x['closed_form'][j], 6)}, estimate {_fmt(x['estimate'][j], 6)}{se}; "
+            f"statistic {_fmt(x['statistic'])} > {_fmt(x['threshold'])}{counterexample_reason(x)}; "
+            f"seeds: run {x['run_seed']}, example {x['example_seed']}",
             x["command"]]
 
 
@@ -305,6 +309,7 @@ def render(doc: dict, out: str | os.PathLike) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
+        chmod_like_new(tmp, directory=True)     # mkdtemp's 0700 -> what mkdir would give under the umask
         figs = _figures(doc, tmp)
         (tmp / "report.md").write_text(_markdown(doc, figs))
         (tmp / "index.html").write_text(_html(doc, figs))

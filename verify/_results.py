@@ -127,8 +127,25 @@ def results_document(results: list[ClaimResult], *, seed: int, device: str, seco
     }
 
 
+def counterexample_reason(cx: dict) -> str:
+    """Why a refutation's statistic is inf, where it is: the example's samples were all equal (SE = 0)."""
+    se = cx.get("std_error")
+    if se is None or se[cx["component"]] != 0:
+        return ""
+    return (" (standard error 0: every sample was equal; an event the samples missed could move the mean by at most "
+            "ln(m/alpha)/n x (B + |estimate|), B = the claim's sample_bound or the largest |sample| seen over its "
+            "examples: declare sample_bound= for a bounded estimator such as an indicator)")
+
+
+def component_label(cx: dict) -> str:
+    """``component [i, j]: `` for a vector or matrix closed form; nothing for a scalar (index [])."""
+    return f"component {cx['index']}: " if cx["index"] else ""
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write to a temporary file beside ``path`` and rename: a reader never sees half a file."""
+    from numerics._files import chmod_like_new   # here, not at import: ``import verify`` stays free of torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -137,6 +154,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        chmod_like_new(tmp)                 # mkstemp's 0600 -> what open() would give under the umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
