@@ -189,12 +189,16 @@ def _names(fn: Callable) -> frozenset | None:
 _names_cached = functools.lru_cache(maxsize=4096)(_names)
 
 
+def _declared_names(fn: Callable) -> frozenset | None:
+    try:
+        return _names_cached(fn)
+    except TypeError:                   # an unhashable callable
+        return _names(fn)
+
+
 def call_declared(fn: Callable, kwargs: Mapping[str, Any]) -> Any:
     """``fn(**kwargs)`` restricted to the names ``fn`` declares (all of them where it takes **kwargs)."""
-    try:
-        names = _names_cached(fn)
-    except TypeError:                   # an unhashable callable
-        names = _names(fn)
+    names = _declared_names(fn)
     return fn(**(kwargs if names is None else {k: v for k, v in kwargs.items() if k in names}))
 
 
@@ -204,12 +208,10 @@ def declared(fn: Callable) -> Callable[..., Any]:
 
 
 def accepts(fn: Callable, name: str) -> bool:
-    """Whether ``fn`` can be called with keyword ``name`` (a named parameter or **kwargs)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return True
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    """Whether ``fn`` can be called with keyword ``name`` (a named parameter or **kwargs): whether
+    ``call_declared`` passes it on."""
+    names = _declared_names(fn)
+    return names is None or name in names
 
 
 def _check_signature(who: str, what: str, fn: Callable, names: list[str], required: tuple[str, ...] = ()) -> None:

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._errors import TheorycheckError, UsageError
+from ._errors import NoClaimsError, TheorycheckError, UsageError
 from ._schedule import PARALLEL_MIN_CLAIMS   # torch-free at import
 
 __all__ = ["main", "write_catalogue", "EXIT_OK", "EXIT_REFUTED", "EXIT_ERROR"]
@@ -317,7 +317,7 @@ def _validate(args) -> int:
         try:
             selected += [(c, path) for c in load_claims(path, time_budget=args.time_budget)]
         except TheorycheckError as exc:
-            if from_dir and str(exc).startswith(f"{path}: no Claim defined"):   # a helper module beside the files
+            if from_dir and isinstance(exc, NoClaimsError):     # a helper module beside the derivation files
                 notes.append(f"{path}: defines no Claim; skipped (found in a directory)")
                 print(f"{'note':<20} {notes[-1]}", file=sys.stderr, flush=True)
             else:

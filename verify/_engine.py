@@ -34,7 +34,6 @@ from numerics._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _w
 from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, independent_of_imports, parameters
 from ._results import ClaimResult
-from ._claim import accepts
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
 from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_monte_carlo, draws_needed, mc_threshold,
                      no_variance, power_quantile, predicted_relative, rare_event_probability)
@@ -126,10 +125,6 @@ class _Checker:
         self.power = power_quantile(None)
         self.z_rqmc = critical_t(claim.false_refutation_rate, tests, RQMC_REPLICATES - 1)
         self.power_rqmc = power_quantile(RQMC_REPLICATES - 1)
-        if claim.method == "monte_carlo":
-            est = claim.estimator
-            self.takes_n = not self.design.owns_draws or accepts(est, "n")
-            self.takes_generator = not self.design.owns_draws or accepts(est, "generator")
         # a pilot batch fits control-variate coefficients and sizes the samples (resolve=); it is never tested
         self.needs_pilot = claim.method == "monte_carlo" and (
             (self.design.owns_draws and self.design.control_variates) or self.design.auto or claim.resolve is not None)
@@ -308,11 +303,8 @@ class _Checker:
     def _draw_call(self, tensors, label: str, where: str, b: int, gen: torch.Generator, z: torch.Tensor | None):
         """b evaluations of the estimator: (values (b, k), its own controls (b, q) or None)."""
         extra = dict(self.design.split(z)) if z is not None else {}
-        if self.takes_n:
-            extra["n"] = b
-        if self.takes_generator:
-            extra["generator"] = gen
-        out = self._call(tensors, label, **extra)
+        # n and generator go to every estimator that names them (required without engine-owned inputs)
+        out = self._call(tensors, label, **extra, n=b, generator=gen)
         controls = None
         if isinstance(out, tuple):
             if len(out) != 2:

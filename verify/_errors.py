@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["TheorycheckError", "ParameterSpecError", "ClaimDefinitionError", "DerivationFileError", "UsageError"]
+__all__ = ["TheorycheckError", "ParameterSpecError", "ClaimDefinitionError", "DerivationFileError", "NoClaimsError",
+           "UsageError"]
 
 
 class TheorycheckError(Exception):
@@ -19,6 +20,10 @@ class ClaimDefinitionError(TheorycheckError, ValueError):
 
 class DerivationFileError(TheorycheckError):
     """A derivation file cannot be read, does not import, or defines no Claim."""
+
+
+class NoClaimsError(DerivationFileError):
+    """A derivation file that imports but defines no Claim at top level."""
 
 
 class UsageError(TheorycheckError):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ._budget import Budget, BudgetExceeded
 from ._claim import Claim
-from ._errors import DerivationFileError, TheorycheckError
+from ._errors import DerivationFileError, NoClaimsError, TheorycheckError
 
 __all__ = ["load_claims"]
 
@@ -72,7 +72,7 @@ def load_claims(path: str, *, time_budget: float = math.inf) -> list[Claim]:
         sys.modules.pop(name, None)
     claims = list({id(v): v for v in vars(module).values() if isinstance(v, Claim)}.values())
     if not claims:
-        raise DerivationFileError(f"{path}: no Claim defined at top level; define one, e.g. CLAIM = Claim(name=..., params=..., closed_form=..., monte_carlo=...)")
+        raise NoClaimsError(f"{path}: no Claim defined at top level; define one, e.g. CLAIM = Claim(name=..., params=..., closed_form=..., monte_carlo=...)")
     names = [c.name for c in claims]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
