@@ -169,3 +169,39 @@ def test_decisions_live_in_stats_and_say_why():
     assert not loose.failed                                    # 5 SE < 6; 1e-3 within 1e-4 x 20 = 2e-3
     assert decide_exact(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-15]), np.array([1e-15, 0.0]), 2.0).excess.tolist() == [0.0, np.inf]
     assert decide_exact(np.array([1.0]), np.array([1.0]), np.array([1e-15]), 0.0).relative is None
+
+
+def test_a_closed_form_that_vanishes_against_its_samples_has_no_relative_figure():
+    """I2 at rho = 1e-40: terms ~1e-47 against O(1) samples. Its relative figure (~1e44) would say nothing (no
+    Monte Carlo budget resolves it), so it is reported in absolute terms only, like a closed form of exactly 0;
+    the verdict is the same either way. Terms of 1e-20 against samples of 1e-20 (tiny variances) keep theirs."""
+    from verify._stats import VANISHING, decide_monte_carlo
+
+    mean, se, ref = np.array([1e-3]), np.array([1e-3]), np.array([1e-47])
+    kw = dict(threshold=np.full(1, 4.0), power=1.28, allowed=np.zeros(1), bound=np.ones(1), p_rare=1e-4)
+    plain = decide_monte_carlo(mean, se, ref, size=1e-47, **kw)
+    vanishing = decide_monte_carlo(mean, se, ref, size=1e-47, sample_max=np.ones(1), **kw)
+    assert plain.relative > 1e40 and vanishing.relative is None
+    assert (plain.excess == vanishing.excess).all() and (plain.detectable == vanishing.detectable).all()
+    at_edge = decide_monte_carlo(mean, se, ref, size=2 * VANISHING, sample_max=np.ones(1), **kw)
+    np.testing.assert_allclose(at_edge.relative, 5.28e-3 / (2 * VANISHING))
+    tiny = decide_monte_carlo(mean * 1e-20, se * 1e-20, ref, size=1e-20, sample_max=np.full(1, 3e-20), **kw)
+    np.testing.assert_allclose(tiny.relative, 5.28e-3)
+
+
+def test_the_engine_counts_examples_resolved_in_absolute_terms_only():
+    """Closed form mu: mu = 0 (the low boundary; hypothesis may draw 0 too) has no relative figure, the others do. Closed form 1e-50 mu against
+    N(1e-50 mu, 1) samples: no example has one (terms vanish against the samples), the verdict is unchanged."""
+    import sympy as sp
+
+    plain = check(normal_claim(examples=3))
+    assert plain.verdict == "verified" and 1 <= plain.absolute_examples < plain.examples
+    assert plain.detectable_relative is not None
+
+    def shifted(mu, n, generator):
+        return 1e-50 * mu + torch.randn(n, generator=generator, dtype=mu.dtype, device=mu.device)
+
+    tiny = check(dataclasses.replace(normal_claim(examples=3), closed_form=lambda mu: sp.Float(1e-50) * mu,
+                                     monte_carlo=shifted))
+    assert tiny.verdict == "verified" and tiny.detectable_relative is None
+    assert tiny.absolute_examples == tiny.examples >= 3

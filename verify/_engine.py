@@ -180,6 +180,7 @@ class _Checker:
         mean = m.mean.cpu().numpy()
         se = m.std_error.cpu().numpy()
         abs_max = m.abs_max.cpu().numpy()
+        sample_max = m.value_max.cpu().numpy()
         self.value_max = np.maximum(self.value_max, m.value_max.cpu().numpy())
         declared = self.claim.sample_bound
         if declared is not None and float(np.max(abs_max)) > declared:
@@ -195,7 +196,7 @@ class _Checker:
 
         def decide(bound_b, reference):
             d = decide_monte_carlo(mean, se, reference, threshold=threshold, power=power, allowed=base + ref_err,
-                                   bound=bound_b, p_rare=p_rare, size=cf_scale)
+                                   bound=bound_b, p_rare=p_rare, size=cf_scale, sample_max=sample_max)
             return d.excess, d.detectable, d.relative, d.deterministic
 
         bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.value_max
@@ -880,6 +881,8 @@ class _Work:
             res.variance_reduction["designs"] = {m: designs.count(m) for m in ("iid", "antithetic", "rqmc") if m in designs}
         if decided:
             res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in decided))
-            # relative to the size of the closed form's terms (not its value, which vanishes at w = w*)
+            # relative to the size of the closed form's terms (not its value, which vanishes at w = w*); an example
+            # whose terms vanish against its samples (_stats.VANISHING) or are 0 counts in absolute terms only
             rel = [e.relative for e in decided if e.relative is not None]
             res.detectable_relative = max(rel) if rel else None
+            res.absolute_examples = len(decided) - len(rel)

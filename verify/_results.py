@@ -46,6 +46,7 @@ class ClaimResult:
     false_refutation_rate: float = 0.0
     detectable_discrepancy: float | None = None
     detectable_relative: float | None = None
+    absolute_examples: int = 0       # examples with no relative figure: closed form 0, or vanishing against its samples
     counterexample: dict | None = None
     derivation: dict | None = None
     sweep: dict | None = None            # {"label", "x", "closed_form", "estimate", "std_error", "shape"}
