@@ -136,3 +136,28 @@ def test_searches_draw_no_constants_from_imported_modules():
     # the boundary examples run before the search and see this module's constants; the search's draws see none
     assert seen[0] > 0 and seen[-1] == 0, seen
     assert len(providers._get_local_constants()) == seen[0]     # restored after the search
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_check_evaluates_examples_distinct_draws_beyond_its_boundary_examples(seed):
+    """Hypothesis often draws 0.0 (or a range end) more than once; the engine evaluates a parameter set once
+    and draws on until it has ``examples=`` distinct new ones (the Bonferroni divisor counted that many)."""
+    from tests.conftest import normal_claim
+    from verify import _engine
+    from verify._examples import example_key
+
+    seen = []
+    record = _engine._Checker._record
+
+    def spy(self, ex):
+        seen.append(example_key(ex.params))
+        return record(self, ex)
+
+    claim = normal_claim(examples=25, samples=200)
+    _engine._Checker._record = spy
+    try:
+        r = _engine.check(claim, seed=seed)
+    finally:
+        _engine._Checker._record = record
+    assert r.verdict == "verified" and r.examples == r.boundary_examples + 25
+    assert len(seen) == len(set(seen)) == r.examples

@@ -637,12 +637,21 @@ def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: 
     }
 
 
-def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, max_examples: int) -> _Example | None:
-    """Hypothesis draws ``claim.examples`` parameter sets; on a failure it shrinks to a minimal one.
+SEARCH_ROUNDS = 4     # hypothesis searches per claim at most, to top up to ``examples=`` distinct draws
 
-    A time-out while shrinking ends the shrinking (the smallest failure so far stands); before any
-    failure it propagates (the claim is an error).
+
+def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, target: int) -> _Example | None:
+    """Hypothesis draws ``target`` new parameter sets (distinct from each other and from those already
+    evaluated); on a failure it shrinks to a minimal one.
+
+    Hypothesis may draw a parameter set twice (different choice sequences, one value: 0.0 from two
+    strategies), which is evaluated once; the shortfall is drawn in further rounds, each under its own
+    hypothesis seed derived from the run's (at most ``SEARCH_ROUNDS``; round 0 is the search a claim without
+    duplicates always had, so its results are unchanged). The Bonferroni divisor counted ``target``.
+    A time-out while shrinking ends the shrinking (the smallest failure so far stands); before any failure it
+    propagates (the claim is an error).
     """
+    state.setdefault("drawn", 0)
 
     def cached(params):
         key = example_key(params)
@@ -651,6 +660,10 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, max_exa
         budget = SHRINK_BUDGET if state["shrink"] else 0
         if state["error"] or state["timed_out"] or (state["failing"] and state["shrinks"] >= budget):
             return None
+        if not state["failing"]:
+            if state["drawn"] >= target:    # a later round's spare room: not evaluated
+                return None
+            state["drawn"] += 1
         label = "shrunk" if state["failing"] else f"random#{len(evaluated) + 1}"
         try:
             ex = checker.evaluate(label, params)
@@ -673,21 +686,29 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, max_exa
             state["failing"] = True
         return ex
 
-    @hypothesis_seed(checker.seed)
-    @settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
-              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
-              report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet)
-    @given(parameters(checker.claim.params))
     def probe(params):
         ex = cached(params)
         if ex is not None and ex.failed:
             raise _Refutation(ex)
 
-    try:
-        with independent_of_imports():
-            probe()
-    except _Refutation as exc:
-        return exc.example
+    for round_ in range(SEARCH_ROUNDS):
+        missing = target - state["drawn"]
+        if missing <= 0:
+            break
+        # round 0: exactly ``target`` draws; a later round starts again from the simplest draws (often the ones
+        # already evaluated), so it gets room for more than it needs and stops evaluating at ``target``
+        search = settings(max_examples=missing if round_ == 0 else 2 * missing + 10, database=None, deadline=None, derandomize=False,
+                          phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+                          report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet)(
+            given(parameters(checker.claim.params))(probe))
+        search = hypothesis_seed(checker.seed if round_ == 0 else f"{checker.seed}/{round_}")(search)
+        try:
+            with independent_of_imports():
+                search()
+        except _Refutation as exc:
+            return exc.example
+        if state["error"] or state["timed_out"]:
+            break
     return None
 
 
