@@ -245,3 +245,31 @@ def test_pytest_plugin_isolates_derivation_files(tmp_path):
                           capture_output=True, text=True, timeout=600, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)})
     assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout + proc.stderr
     assert "a_rude.py: the file changed torch's global state at import (grad enabled: True -> False)" in proc.stdout
+
+
+def test_claims_sharing_a_derivation_derive_once_and_a_failing_one_every_time():
+    """A derivation is a pure SymPy computation: two claims with the same one (population-gradient-mc and
+    -autograd do) run it once in a process, and each gets its own copy of the result; one that raises is not kept."""
+    from theory._derivation import compare
+
+    calls = []
+
+    def derivation():
+        calls.append(1)
+        a = sp.Symbol("a")
+        return compare("d/da a^2 = 2a", sp.diff(a**2, a), 2 * a)
+
+    def broken():
+        calls.append(1)
+        raise ValueError("no")
+
+    def claim(name, d):
+        return Claim(name=name, params={"w": Real(0.0, 1.0)}, closed_form=lambda w: 2 * w,
+                     exact=lambda w: 2 * w, derivation=d, examples=1)
+
+    first, second = check(claim("one", derivation)), check(claim("two", derivation))
+    assert len(calls) == 1 and first.derivation == second.derivation and first.derivation["proven"]
+    first.derivation["proven"] = False
+    assert check(claim("three", derivation)).derivation["proven"]
+    calls.clear()
+    assert [check(claim(n, broken)).verdict for n in ("four", "five")] == ["error", "error"] and len(calls) == 2

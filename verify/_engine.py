@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import copy
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -45,6 +47,10 @@ MAX_BATCH_VALUES = 1 << 22   # per-sample estimate values held at once (32 MiB o
 SHRINK_BUDGET = 200          # new examples evaluated while shrinking a refutation
 TIME_BUDGET = 600.0          # seconds per claim before it is stopped as an error (--time-budget)
 FIRST_BATCH = 1024           # first Monte Carlo batch; later batches double (see _monte_carlo)
+# A derivation is a pure SymPy computation of no arguments: claims that share one (population-gradient-mc and
+# -autograd; the three simsiam-channel-variance sizes) run it once per process. Keyed by the function object, so a
+# derivation file loaded again (a new module) derives again; a derivation that raised is not kept.
+_DERIVED: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
 
 
 class _CheckError(Exception):
@@ -637,6 +643,20 @@ def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: 
     }
 
 
+def _derive(derivation: Callable) -> dict:
+    """``derivation().to_json()``, once per derivation function in this process (``_DERIVED``)."""
+    try:
+        return copy.deepcopy(_DERIVED[derivation])
+    except (KeyError, TypeError):
+        pass
+    out = derivation().to_json()
+    try:
+        _DERIVED[derivation] = copy.deepcopy(out)
+    except TypeError:               # not weak-referenceable: derived each time
+        pass
+    return out
+
+
 SEARCH_ROUNDS = 4     # hypothesis searches per claim at most, to top up to ``examples=`` distinct draws
 
 
@@ -788,7 +808,7 @@ class _Work:
         if claim.derivation is not None:
             with budget.step("derivation"):
                 try:
-                    res.derivation = claim.derivation().to_json()
+                    res.derivation = _derive(claim.derivation)
                 except Exception as exc:
                     return "error", f"derivation raised {_where(exc)}"
         try:
