@@ -103,13 +103,13 @@ COMMITTEE_I3_MC = Claim(
     reference=f"{SEED}: citing {SAAD_SOLLA}, Appendix: I3 (stated; checked numerically only)",
     family=FAMILY,
     examples=6,
-    resolve=0.02,
-    samples=65_536,
+    resolve=0.01,
+    samples=131_072,
     notes=("C = W W^T, rows of W = factors of the fields (u, v, w) (norms 1e-3..30; rows 0 and 1 parallel is a "
            "boundary example: u, v perfectly correlated); fields W x, x ~ N(0, I_3). Per-sample std <= |w_1|. "
            "Relative resolution is meaningless where C23 (1 + C11) - C12 C13 nearly cancels (e.g. w_1 orthogonal to w_2 "
            "and |w_0| ~ 1e-3: the closed form's terms ~1e-6 against a per-sample std ~1): such an example reaches the cap, "
-           "65536 draws, and is resolved only in absolute terms (~1e-3). Norms stop at 30: g'(u) lives on |u| < ~8, "
+           "131072 draws, and is resolved only in absolute terms (~1e-3). Norms stop at 30: g'(u) lives on |u| < ~8, "
            "so for |w_0| >> 8 the whole mean sits on a rare event (probability ~8/|w_0|) that a finite sample misses."),
 )
 
