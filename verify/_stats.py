@@ -300,11 +300,14 @@ class Moments:
         c2 = c * c
         m2b = c2.sum(0)
         m3b = (c2 * c).sum(0)
+        if vmax is None:                    # max |x| = max(-min x, max x): one read of x, no |x| array
+            lo, hi = torch.aminmax(x, dim=0)
+            vmax = torch.maximum(-lo, hi)
         if absx is None:
             absx = x.abs()
+            amax = vmax if amax is None else amax
         ab = absx.sum(0)
         amax = absx.amax(0) if amax is None else amax
-        vmax = x.abs().amax(0) if vmax is None else vmax
         self.batches += 1
         if self.n == 0:
             self.n, self.mean, self.m2, self.m3, self.abs_sum = nb, mb, m2b, m3b, ab
