@@ -155,7 +155,10 @@ def summarize(rows: list[dict], power: list[dict], help_cpu: dict, plain: dict |
     eff_ratio_cpu = _median(r["efficiency_ratio_cpu"] for r in mc)
     fewer = [{"claim": r["claim"], "baseline": r["baseline"]["examples"], "current": r["current"]["examples"],
               "verdicts": f"{r['baseline']['verdict']}/{r['current']['verdict']}"}
-             for r in both if r["current"]["examples"] < r["baseline"]["examples"]]
+             # a refuted claim's count is where its first refutation was found and shrinking stopped, not its
+             # coverage: only claims that ran every example on both sides (verified) are compared
+             for r in both if r["current"]["examples"] < r["baseline"]["examples"]
+             and r["current"]["verdict"] == r["baseline"]["verdict"] == "verified"]
     unexpected = [{"claim": r["claim"], "side": s, "verdict": r[s]["verdict"], "expected": r[s].get("expected"),
                    "error": r[s].get("error")}
                   for r in rows for s in ("current", "baseline")

@@ -140,3 +140,12 @@ def test_bad_input_is_one_line_exit_2(bench, tmp_path, capsys, argv, needle):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0], err
     assert not os.path.exists(tmp_path / "x.json")
+
+
+def test_only_claims_verified_on_both_sides_count_for_fewer_examples(bench):
+    """A refuted claim stops where its first refutation was found (then shrinks): its count is not coverage."""
+    refuted = dict(verdict="refuted", expected="refuted")
+    rows = [bench.claim_row("r-mc", _side(examples=20, **refuted), _side(examples=23, **refuted)),
+            bench.claim_row("v-mc", _side(examples=49), _side(examples=50))]
+    s = bench.summarize(rows, [], {"current": 0.2, "baseline": 5.0}, None)
+    assert [f["claim"] for f in s["fewer_examples"]] == ["v-mc"]
