@@ -16,10 +16,10 @@ Order of work: the derivation (if any), the closed form compiled once, the bound
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import shlex
-import copy
 import time
 import weakref
 from dataclasses import dataclass
@@ -187,7 +187,7 @@ class _Checker:
         se = m.std_error.cpu().numpy()
         abs_max = m.abs_max.cpu().numpy()
         sample_max = m.value_max.cpu().numpy()
-        self.value_max = np.maximum(self.value_max, m.value_max.cpu().numpy())
+        self.value_max = np.maximum(self.value_max, sample_max)
         declared = self.claim.sample_bound
         if declared is not None and float(np.max(abs_max)) > declared:
             raise _CheckError(f"monte_carlo returned a sample of size {float(np.max(abs_max)):.6g} > sample_bound={declared:g} at {where}; "
@@ -671,7 +671,6 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, target:
     A time-out while shrinking ends the shrinking (the smallest failure so far stands); before any failure it
     propagates (the claim is an error).
     """
-    state.setdefault("drawn", 0)
 
     def cached(params):
         key = example_key(params)
@@ -717,7 +716,8 @@ def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, target:
             break
         # round 0: exactly ``target`` draws; a later round starts again from the simplest draws (often the ones
         # already evaluated), so it gets room for more than it needs and stops evaluating at ``target``
-        search = settings(max_examples=missing if round_ == 0 else 2 * missing + 10, database=None, deadline=None, derandomize=False,
+        room = missing if round_ == 0 else 2 * missing + 10
+        search = settings(max_examples=room, database=None, deadline=None, derandomize=False,
                           phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
                           report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet)(
             given(parameters(checker.claim.params))(probe))
@@ -898,7 +898,8 @@ class _Work:
         if failure is not None and not self.do_shrink:
             return failure, False
         if claim.examples > 0:
-            state = {"failing": False, "shrinks": 0, "error": None, "shrink": self.do_shrink, "timed_out": False}
+            state = {"failing": False, "shrinks": 0, "error": None, "shrink": self.do_shrink, "timed_out": False,
+                     "drawn": 0}
             found = _search(checker, memo, evaluated, state, claim.examples + duplicates)
             if state["error"]:
                 raise _CheckError(state["error"])
