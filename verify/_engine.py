@@ -139,6 +139,7 @@ class _Checker:
         self.k = compiled.size
         self.budget = budget
         self.reproducibility_checked = False
+        self.need_abs_max = claim.sample_bound is not None
         self.examples_done = 0
         self.convergence: dict | None = None
         self.undecidable: list[str] = []
@@ -185,12 +186,12 @@ class _Checker:
                                 "std_error": [float(np.max(t[2])) for t in trace]}
         mean = m.mean.cpu().numpy()
         se = m.std_error.cpu().numpy()
-        abs_max = m.abs_max.cpu().numpy()
         sample_max = m.value_max.cpu().numpy()
         self.value_max = np.maximum(self.value_max, sample_max)
         declared = self.claim.sample_bound
-        if declared is not None and float(np.max(abs_max)) > declared:
-            raise _CheckError(f"monte_carlo returned a sample of size {float(np.max(abs_max)):.6g} > sample_bound={declared:g} at {where}; "
+        largest = float(torch.max(m.abs_max)) if declared is not None else 0.0
+        if declared is not None and largest > declared:
+            raise _CheckError(f"monte_carlo returned a sample of size {largest:.6g} > sample_bound={declared:g} at {where}; "
                               "sample_bound must bound |every per-sample value| over the parameter ranges")
         base = self._mean_roundoff(m, cf_scale)
         # components with no variance (SE = 0 or within round-off): the rare-event allowance p_rare x (B + |v|)
@@ -339,23 +340,22 @@ class _Checker:
         return d.iid(b, gen)
 
     def _units(self, y, controls, z, beta, mode: str):
-        """Per-draw values -> the iid units of the test: (units, |terms| per unit, controls or None)."""
-        if mode == "antithetic":
+        """Per-draw values -> the iid units of the test: (units, their |terms| as ``_Terms``, controls or None)."""
+        pairs = mode == "antithetic"
+        absy = y.abs()
+        if pairs:
             h = y.shape[0] // 2
-            absy = 0.5 * (y[:h].abs() + y[h:].abs())
             y = 0.5 * (y[:h] + y[h:])
             controls = None if controls is None else 0.5 * (controls[:h] + controls[h:])
             z = None if z is None else z[:h]
-        else:
-            absy = y.abs()
         cols = [c for c in (self.design.engine_controls(z, mode) if z is not None else None, controls)
                 if c is not None and c.shape[1]]
         if not cols:
-            return y, absy, None
+            return y, _Terms(absy, pairs), None
         c = torch.cat(cols, dim=1)
         if beta is None:
-            return y, absy, c
-        return y - c @ beta, absy + c.abs() @ beta.abs(), c
+            return y, _Terms(absy, pairs), c
+        return y - c @ beta, _Terms(absy, pairs, c, beta), c
 
     def _critical(self, mode: str) -> tuple[float, float]:
         """(critical value, power quantile) of one component test in this design."""
@@ -397,20 +397,20 @@ class _Checker:
         return best
 
     def _fit(self, y, own, z, mode: str, cf_scale: float) -> "_Plan":
-        units, absu, c = self._units(y, own, z, None, mode)
+        units, terms, c = self._units(y, own, z, None, mode)
         beta, extra = None, 0
         if c is not None:
             beta = fit_coefficients(units, c)
-            units, absu, extra = units - c @ beta, absu + c.abs() @ beta.abs(), c.shape[1] + 1
+            units, terms, extra = units - c @ beta, terms.with_controls(c, beta), c.shape[1] + 1
         per_unit = 2 if mode == "antithetic" else 1
-        return _Plan(mode, beta, self._pilot_variance(units, absu, extra, cf_scale) * per_unit)
+        return _Plan(mode, beta, self._pilot_variance(units, terms.total(), extra, cf_scale) * per_unit)
 
-    def _pilot_variance(self, units, absu, extra_ops: int, cf_scale: float) -> np.ndarray:
+    def _pilot_variance(self, units, abs_sum, extra_ops: int, cf_scale: float) -> np.ndarray:
         """The pilot units' variance per component, 0 where it is within round-off (``_stats.no_variance``, the
         test's own criterion, on the pilot's SE and its round-off allowance): the test will decide such a
         component by the rare-event allowance, so it is sized and weighed as one with no variance."""
         m = Moments(extra_ops=extra_ops)
-        m.update(units, absu)
+        m.update(units, abs_sum)
         var = units.var(0).cpu().numpy()
         return np.where(no_variance(m.std_error.cpu().numpy(), self._mean_roundoff(m, cf_scale)), 0.0, var)
 
@@ -425,11 +425,11 @@ class _Checker:
         gen.manual_seed(seed ^ PILOT_SALT ^ 1)
         z = self.design.replicates(points, self._scramblings("pilot", RQMC_PILOT))
         y, own = self._draw_call(tensors, label, where, z.shape[0], gen, z)
-        units, absu, c = self._units(y, own, z, iid.beta, "iid")
+        units, terms, c = self._units(y, own, z, iid.beta, "iid")
         means = units.reshape(RQMC_PILOT, points, -1).mean(1)
-        abs_means = absu.reshape(RQMC_PILOT, points, -1).mean(1)
+        abs_means = terms.per_unit().reshape(RQMC_PILOT, points, -1).mean(1)
         extra = _rqmc_extra_ops(iid.beta, points)
-        var = self._pilot_variance(means, abs_means, extra, cf_scale) * points  # per-draw equivalent of a replicate mean
+        var = self._pilot_variance(means, abs_means.sum(0), extra, cf_scale) * points  # per-draw equivalent of a replicate mean
         return _Plan("rqmc", iid.beta, var)
 
     def _rqmc_points(self, n: int, at_least: int = 2) -> int:
@@ -509,15 +509,16 @@ class _Checker:
                 break
             z = self._draws(b, gen, mode)
             y, own = self._checked_call(tensors, label, where, b, gen, z)
-            units, absu, c = self._units(y, own, z, beta, mode)
+            units, terms, c = self._units(y, own, z, beta, mode)
             if c is not None and beta is None:      # controls seen for the first time with no pilot: fit one now
                 self.needs_pilot = True
                 with self.budget.step(f"monte_carlo pilot batch at example {label}"):
                     beta = self._pilot(tensors, seed, label, where, cf_scale).beta
-                units, absu, c = self._units(y, own, z, beta, mode)
+                units, terms, c = self._units(y, own, z, beta, mode)
             if c is not None:
                 moments.extra_ops = c.shape[1] + 1
-            moments.update(units, absu)
+            # the largest |terms| only for sample_bound's check: the sum is all the summation error needs
+            moments.update(units, terms.total(), terms.per_unit().amax(0) if self.need_abs_max else None)
             done += b
             batch = min(2 * batch, cap // step * step)
             if trace is not None and moments.n > 1:
@@ -548,7 +549,7 @@ class _Checker:
                 means = units.reshape(len(reps), points, -1).mean(1)
                 abs_means = absu.reshape(len(reps), points, -1).mean(1)
                 amax, vmax = absu.amax(0), units.abs().amax(0)
-            moments.update(means, abs_means, amax, vmax)
+            moments.update(means, abs_means.sum(0), amax, vmax)
             if trace is not None and moments.n > 1:
                 trace.append((moments.n * points, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
         moments.extra_ops = _rqmc_extra_ops(beta, points)
@@ -576,11 +577,11 @@ class _Checker:
 
     def _rqmc_units(self, tensors, label, where, z, beta, gen):
         y, own = self._checked_call(tensors, label, where, z.shape[0], gen, z)
-        units, absu, c = self._units(y, own, z, beta, "iid")
+        units, terms, c = self._units(y, own, z, beta, "iid")
         if c is not None and beta is None:
             raise _CheckError("monte_carlo returned controls but no pilot batch fitted their coefficients; "
                               "declare variance_reduction=('rqmc', 'control_variates')")
-        return units, absu
+        return units, terms.per_unit()
 
     def _rqmc_chunks(self, tensors, label, where, seed, points, cap, beta, gen):
         eng = torch.quasirandom.SobolEngine(self.design.dim, scramble=True, seed=seed)
@@ -601,6 +602,35 @@ def _rqmc_extra_ops(beta, points: int) -> int:
     """Operations behind one RQMC replicate mean before the summation: the control-variate dot product and the
     mean over ``points``."""
     return (beta.shape[0] + 1 if beta is not None else 0) + int(math.ceil(math.log2(points)))
+
+
+@dataclass
+class _Terms:
+    """The magnitudes of the terms behind each unit, kept factored so that a batch's sum (all the summation error
+    needs) costs one pass over |y|: |y| per draw (averaged over each antithetic pair's two draws) plus |c| |beta|."""
+
+    absy: torch.Tensor                  # (draws, k)
+    pairs: bool
+    c: torch.Tensor | None = None       # (units, q): the controls per unit
+    beta: torch.Tensor | None = None    # (q, k)
+
+    def with_controls(self, c, beta) -> "_Terms":
+        return _Terms(self.absy, self.pairs, c, beta)
+
+    def per_unit(self) -> torch.Tensor:
+        """(units, k)"""
+        a = self.absy
+        if self.pairs:
+            h = a.shape[0] // 2
+            a = 0.5 * (a[:h] + a[h:])
+        return a if self.c is None else a + self.c.abs() @ self.beta.abs()
+
+    def total(self) -> torch.Tensor:
+        """(k,): per_unit().sum(0), without forming per_unit()."""
+        s = self.absy.sum(0)
+        if self.pairs:
+            s = 0.5 * s
+        return s if self.c is None else s + self.c.abs().sum(0) @ self.beta.abs()
 
 
 @dataclass

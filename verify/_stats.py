@@ -282,18 +282,20 @@ class Moments:
     m2: torch.Tensor | None = None
     m3: torch.Tensor | None = None
     abs_sum: torch.Tensor | None = None
-    abs_max: torch.Tensor | None = None     # largest magnitude |y| + |c| |beta| behind a unit (``sample_bound``'s check)
+    abs_max: torch.Tensor | None = None     # largest magnitude |y| + |c| |beta| behind a unit (``sample_bound``'s
+                                            # check; None where the caller did not ask for it)
     value_max: torch.Tensor | None = None   # largest |unit| (RQMC: |point|): the averaged quantity, the SE = 0 allowance's B
     batches: int = 0
     draws: int = 0          # estimator evaluations behind these moments (units x 2 for antithetic pairs)
     extra_ops: int = 0      # operations per sample before the summation (a control-variate dot product: q + 1)
 
-    def update(self, x: torch.Tensor, absx: torch.Tensor | None = None, amax: torch.Tensor | None = None,
+    def update(self, x: torch.Tensor, abs_sum: torch.Tensor | None = None, amax: torch.Tensor | None = None,
                vmax: torch.Tensor | None = None) -> None:
-        """x: (b, k) float64 samples. absx: (b, k) magnitudes of the terms each sample was computed from (default
-        |x|; a control-variate sample y - c beta has |y| + |c| |beta|), for the summation error. amax: (k,) the
-        largest magnitude behind these samples (default max absx; for RQMC replicate means, over the points); vmax:
-        (k,) the largest |value| behind them (default max |x|; for RQMC replicate means, the largest |point|)."""
+        """x: (b, k) float64 samples. abs_sum: (k,) the sum over the batch of the magnitudes of the terms each sample
+        was computed from (default sum |x|; a control-variate sample y - c beta has |y| + |c| |beta|), for the
+        summation error. amax: (k,) the largest such magnitude (default max |x| with the default abs_sum; None
+        when the caller does not need it: ``abs_max`` is then None); vmax: (k,) the largest |value| behind the
+        samples (default max |x|; for RQMC replicate means, the largest |point|)."""
         nb = x.shape[0]
         mb = x.mean(0)                      # (b, k) -> (k,)
         c = x - mb
@@ -303,11 +305,11 @@ class Moments:
         if vmax is None:                    # max |x| = max(-min x, max x): one read of x, no |x| array
             lo, hi = torch.aminmax(x, dim=0)
             vmax = torch.maximum(-lo, hi)
-        if absx is None:
-            absx = x.abs()
+        if abs_sum is None:
+            ab = x.abs().sum(0)
             amax = vmax if amax is None else amax
-        ab = absx.sum(0)
-        amax = absx.amax(0) if amax is None else amax
+        else:
+            ab = abs_sum
         self.batches += 1
         if self.n == 0:
             self.n, self.mean, self.m2, self.m3, self.abs_sum = nb, mb, m2b, m3b, ab
@@ -320,7 +322,7 @@ class Moments:
         self.m2 = self.m2 + m2b + d * d * na * nb / n
         self.mean = self.mean + d * nb / n
         self.abs_sum = self.abs_sum + ab
-        self.abs_max = torch.maximum(self.abs_max, amax)
+        self.abs_max = None if self.abs_max is None or amax is None else torch.maximum(self.abs_max, amax)
         self.value_max = torch.maximum(self.value_max, vmax)
         self.n = n
 
