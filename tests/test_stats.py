@@ -205,3 +205,36 @@ def test_the_engine_counts_examples_resolved_in_absolute_terms_only():
                                      monte_carlo=shifted))
     assert tiny.verdict == "verified" and tiny.detectable_relative is None
     assert tiny.absolute_examples == tiny.examples >= 3
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+@pytest.mark.parametrize("with_controls", [False, True])
+def test_factored_terms_sum_is_the_per_unit_sum(pairs, with_controls):
+    """The engine's batch sum of |terms| (taken without forming the per-unit array) is the per-unit array's sum,
+    to the round-off of the two summation orders: (draws + q + 4) eps x the sum."""
+    from verify._engine import _Terms
+
+    g = torch.Generator().manual_seed(3)
+    y = torch.randn(1000, 5, generator=g, dtype=torch.float64)
+    units = 500 if pairs else 1000
+    c = torch.randn(units, 3, generator=g, dtype=torch.float64) if with_controls else None
+    beta = torch.randn(3, 5, generator=g, dtype=torch.float64) if with_controls else None
+    t = _Terms(y.abs(), pairs, c, beta)
+    per_unit = t.per_unit()
+    assert per_unit.shape == (units, 5)
+    expected = per_unit.sum(0)
+    tol = (1000 + 3 + 4) * torch.finfo(torch.float64).eps * expected
+    assert ((t.total() - expected).abs() <= tol).all()
+    if pairs and not with_controls:      # a pair's |terms|: the mean of its two draws' |y|
+        assert torch.equal(per_unit, 0.5 * (y[:500].abs() + y[500:].abs()))
+
+
+def test_moments_abs_max_only_when_asked_for():
+    x = torch.tensor([[1.0, -3.0], [2.0, 0.5]], dtype=torch.float64)
+    m = Moments()
+    m.update(x, x.abs().sum(0))
+    m.update(x, x.abs().sum(0))
+    assert m.abs_max is None and torch.equal(m.abs_sum, 2 * x.abs().sum(0))
+    d = Moments()
+    d.update(x)
+    assert torch.equal(d.abs_max, torch.tensor([2.0, 3.0], dtype=torch.float64))
