@@ -18,29 +18,29 @@ from verify.strategies import matrices, parameters, reals, vectors
 EXAMPLE = (Path(__file__).parent / "data" / "my_derivation.py").read_text()
 
 
-def _pytest(path: Path, *extra: str) -> subprocess.CompletedProcess:
+def _pytest(paths: list[Path], *extra: str) -> subprocess.CompletedProcess:
     registered = any(ep.value == "verify.pytest_plugin" for ep in metadata.entry_points(group="pytest11"))
     plugin = [] if registered else ["-p", "verify.pytest_plugin"]
     root = Path(__file__).resolve().parent.parent
-    return subprocess.run([sys.executable, "-m", "pytest", str(path), "-q", "-p", "no:cacheprovider", "--rootdir", str(path.parent),
+    root_dir = paths[0].parent
+    return subprocess.run([sys.executable, "-m", "pytest", *map(str, paths), "-q", "-p", "no:cacheprovider", "--rootdir", str(root_dir),
                            "-c", "/dev/null", *plugin, *extra], capture_output=True, text=True, timeout=600,
-                          cwd=path.parent, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+                          cwd=root_dir, env={**__import__("os").environ, "PYTHONPATH": str(root)})
 
 
-def test_correct_claim_passes_as_a_test_item(tmp_path):
-    path = tmp_path / "my_derivations.py"
-    path.write_text(EXAMPLE)
-    proc = _pytest(path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 passed" in proc.stdout
-
-
-def test_wrong_claim_fails_with_the_counterexample(tmp_path):
-    path = tmp_path / "wrong_derivations.py"
-    path.write_text(EXAMPLE.replace("(theta * w_star", "((sp.pi - theta) * w_star"))
-    proc = _pytest(path, "--theorycheck-seed", "3")
+def test_correct_claim_passes_and_wrong_claim_fails_with_the_counterexample(tmp_path):
+    """One pytest session (a subprocess importing torch costs seconds) collects a correct and a wrong file."""
+    right, wrong = tmp_path / "my_derivations.py", tmp_path / "wrong_derivations.py"
+    right.write_text(EXAMPLE)
+    wrong.write_text(EXAMPLE.replace("(theta * w_star", "((sp.pi - theta) * w_star"))
+    assert wrong.read_text() != EXAMPLE
+    proc = _pytest([right, wrong], "--theorycheck-seed", "3", "-rA")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "1 failed" in proc.stdout and "counterexample (shrunk)" in proc.stdout and "--seed 3" in proc.stdout
+    assert "1 failed, 1 passed" in proc.stdout, proc.stdout
+    lines = proc.stdout.splitlines()
+    assert any(l.startswith("PASSED my_derivations.py::") for l in lines), proc.stdout
+    assert any(l.startswith("FAILED wrong_derivations.py::") for l in lines), proc.stdout
+    assert "counterexample (shrunk)" in proc.stdout and "--seed 3" in proc.stdout
 
 
 @pytest.mark.roundoff
