@@ -211,7 +211,7 @@ def test_the_engine_counts_examples_resolved_in_absolute_terms_only():
 @pytest.mark.parametrize("with_controls", [False, True])
 def test_factored_terms_sum_is_the_per_unit_sum(pairs, with_controls):
     """The engine's batch sum of |terms| (taken without forming the per-unit array) is the per-unit array's sum,
-    to the round-off of the two summation orders: (draws + q + 4) eps x the sum."""
+    to the round-off of the two summation orders: 2 gamma_(draws + q + 2) x the sum."""
     from verify._engine import _Terms
 
     g = torch.Generator().manual_seed(3)
@@ -223,7 +223,7 @@ def test_factored_terms_sum_is_the_per_unit_sum(pairs, with_controls):
     per_unit = t.per_unit()
     assert per_unit.shape == (units, 5)
     expected = per_unit.sum(0)
-    tol = (1000 + 3 + 4) * torch.finfo(torch.float64).eps * expected
+    tol = 2 * gamma(1000 + 3 + 2) * expected
     assert ((t.total() - expected).abs() <= tol).all()
     if pairs and not with_controls:      # a pair's |terms|: the mean of its two draws' |y|
         assert torch.equal(per_unit, 0.5 * (y[:500].abs() + y[500:].abs()))
