@@ -26,7 +26,8 @@ def test_operators_cover_the_population_gradient():
 
 
 def test_population_gradient_check_kills_its_mutants():
-    claim = dataclasses.replace(builtin_claims()["population-gradient-mc"], examples=3, samples=20_000, sweep=None)
+    claim = dataclasses.replace(builtin_claims()["population-gradient-mc"], examples=3, samples=20_000, resolve=None,
+                                sweep=None)
     cert = certify(claim, check, limit=8)
     assert cert["total"] == 8 and cert["killed"] == 8 and cert["survived"] == 0
 

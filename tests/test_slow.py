@@ -33,7 +33,8 @@ def test_detectable_discrepancy_shrinks_like_n_to_the_minus_half():
     variance term at every n here, so the relative figure shows the CLT law; the absolute one must shrink at least as
     fast (a factor >= sqrt(100) over the range).
     """
-    base = dataclasses.replace(builtin_claims()["population-gradient-mc"], examples=5, derivation=None)
+    base = dataclasses.replace(builtin_claims()["population-gradient-mc"], examples=5, derivation=None,
+                               resolve=None)  # a fixed sample count: the law is n -> resolution
     ns = [10_000, 100_000, 1_000_000]
     results = [check(dataclasses.replace(base, samples=n), seed=3) for n in ns]
     detect = [r.detectable_relative for r in results]
