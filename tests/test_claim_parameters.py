@@ -29,7 +29,7 @@ def test_a_closed_form_that_ignores_a_parameter_is_called_without_it():
 
 
 def test_a_wrong_closed_form_over_fewer_parameters_is_still_refuted():
-    assert check(_shift_claim(lambda mu: mu + sp.Rational(1, 2)), seed=0).verdict == "refuted"
+    assert check(_shift_claim(lambda mu: mu + sp.Rational(1, 2)), seed=0, shrink=False).verdict == "refuted"
 
 
 def test_an_exact_estimator_gets_only_its_own_parameters():

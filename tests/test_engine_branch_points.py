@@ -93,7 +93,7 @@ def test_wrong_twins_are_still_refuted(claim):
     scaled = Claim(**{**_fields(claim), "name": claim.name + "-x1.5", "closed_form": lambda x, y: claim.closed_form(x, y) * sp.Rational(3, 2)})
     offset = Claim(**{**_fields(claim), "name": claim.name + "-plus-0.01", "closed_form": lambda x, y: claim.closed_form(x, y) + sp.Rational(1, 100)})
     for wrong in (scaled, offset):
-        r = check(wrong, seed=0)
+        r = check(wrong, seed=0, shrink=False)
         assert r.verdict == "refuted", (wrong.name, r.verdict, r.error)
 
 
@@ -169,7 +169,8 @@ def test_exact_claims_near_branch_points_are_verified_and_their_slips_refuted(ki
     closed_form, exact = EXACT[kind]
     r = check(_exact_claim(f"exact-{kind}", closed_form, exact), seed=0)
     assert r.verdict == "verified", (r.error, r.counterexample)
-    slip = check(_exact_claim(f"exact-{kind}-slip", lambda x, y: closed_form(x, y) * (1 + sp.Rational(1, 10**6)), exact), seed=0)
+    slip = check(_exact_claim(f"exact-{kind}-slip", lambda x, y: closed_form(x, y) * (1 + sp.Rational(1, 10**6)), exact), seed=0,
+                 shrink=False)
     assert slip.verdict == "refuted"
 
 
@@ -212,11 +213,11 @@ def test_an_estimator_that_never_varies_cannot_hide_a_discrepancy():
     what a missed event could add, so the tiny closed form is refuted -- and verified once sample_bound=1
     is declared (the CLI line says so); a 1e-3 offset is refuted either way."""
     cf = lambda a: sp.erfc(a / sp.sqrt(2)) / 2
-    assert check(_tail_claim("tail-unseen", cf, 6.0, 8.0), seed=0).verdict == "refuted"
+    assert check(_tail_claim("tail-unseen", cf, 6.0, 8.0), seed=0, shrink=False).verdict == "refuted"
     assert check(_tail_claim("tail-unseen-bounded", cf, 6.0, 8.0, sample_bound=1), seed=0).verdict == "verified"
     off = lambda a: cf(a) + sp.Rational(1, 1000)
-    assert check(_tail_claim("tail-off", off, 6.0, 8.0, sample_bound=1), seed=0).verdict == "refuted"
-    assert check(_tail_claim("tail-off-seen", off, 4.0, 8.0), seed=0).verdict == "refuted"
+    assert check(_tail_claim("tail-off", off, 6.0, 8.0, sample_bound=1), seed=0, shrink=False).verdict == "refuted"
+    assert check(_tail_claim("tail-off-seen", off, 4.0, 8.0), seed=0, shrink=False).verdict == "refuted"
 
 
 def test_cli_marks_an_unexpected_verification(capsys, tmp_path):

@@ -42,7 +42,7 @@ def test_dropping_the_bias_is_refuted():
 
     wrong = dataclasses.replace(claims.NNGP_RELU_MC, name="nngp-relu-no-bias", closed_form=no_bias, derivation=None,
                                 params={"x": Vector(3), "x2": Vector(3), "sigma_w2": Real(0.5, 3.0), "sigma_b2": Real(0.5, 1.0)})
-    assert check(wrong, seed=0).verdict == "refuted"
+    assert check(wrong, seed=0, shrink=False).verdict == "refuted"
 
 
 def test_erf_kernel_without_the_factor_two_is_refuted():
@@ -52,7 +52,7 @@ def test_erf_kernel_without_the_factor_two_is_refuted():
 
     claim = Claim(name="erf-kernel-no-twos", params={"A": Matrix(3, 3, norm=(0.5, 2.0)), "x": Vector(2), "x2": Vector(2)},
                   closed_form=wrong_form, monte_carlo=erf_kernel_samples, examples=3, samples=20_000)
-    assert check(claim, seed=0).verdict == "refuted"
+    assert check(claim, seed=0, shrink=False).verdict == "refuted"
 
 
 # --------------------------------------------------------------------------- finite width -> NNGP

@@ -268,13 +268,13 @@ def test_builtin_claims_fast(claim):
 def test_wrong_variants_are_refuted():
     wrong_rate = dataclasses.replace(cl.MODE_STRENGTH_ODE, name="saxe-rate-wrong", examples=3,
                                      closed_form=lambda s, a0, tau, t: cl._mode_field_at_a_of_t(s, a0, tau, t) * 2 / 2.0001)
-    assert check(wrong_rate, seed=0).verdict == "refuted"
+    assert check(wrong_rate, seed=0, shrink=False).verdict == "refuted"
     one_step_short = dataclasses.replace(cl.GD_ITERATE, name="gd-one-step-short", examples=3,
                                          closed_form=lambda sigma1, sigma2, y, eta: tl.gd_iterate(sigma1, sigma2, y, eta, cl.GD_STEPS - 1))
-    assert check(one_step_short, seed=0).verdict == "refuted"
+    assert check(one_step_short, seed=0, shrink=False).verdict == "refuted"
     wrong_offset = dataclasses.replace(cl.EXP_LOSS_TRAJECTORY, name="margin-rate-wrong", examples=3, trajectory=None,
                                        closed_form=lambda p, q, t: cl._margin_rate(p, q, t) * (1 + 1 / t))
-    assert check(wrong_offset, seed=0).verdict == "refuted"
+    assert check(wrong_offset, seed=0, shrink=False).verdict == "refuted"
 
 
 @pytest.mark.slow

@@ -101,7 +101,7 @@ def _binomial_bounds(trials: int, p: float, level: float = 1e-4) -> tuple[int, i
 def test_false_refutation_rate_is_as_stated():
     """A correct claim at a loose stated rate (20%) is refuted at about that rate, not more."""
     trials, rate = 150, 0.2
-    refuted = sum(check(normal_claim(rate=rate), seed=s).verdict == "refuted" for s in range(trials))
+    refuted = sum(check(normal_claim(rate=rate), seed=s, shrink=False).verdict == "refuted" for s in range(trials))
     tests = check(normal_claim(rate=rate)).tests            # boundary examples x 1 component
     p = 1 - (1 - rate / tests) ** tests                      # exact for independent normal tests
     lo, hi = _binomial_bounds(trials, p)
@@ -111,7 +111,7 @@ def test_false_refutation_rate_is_as_stated():
 def test_skewed_estimator_keeps_the_rate():
     """Centred exponential samples (skewness 2): the Edgeworth widening keeps the rate at or below alpha."""
     trials, rate = 150, 0.2
-    refuted = sum(check(normal_claim(rate=rate, skew=True, samples=400), seed=s).verdict == "refuted" for s in range(trials))
+    refuted = sum(check(normal_claim(rate=rate, skew=True, samples=400), seed=s, shrink=False).verdict == "refuted" for s in range(trials))
     _, hi = _binomial_bounds(trials, rate)
     assert refuted <= hi
 
@@ -121,14 +121,14 @@ def test_power_at_the_reported_detectable_discrepancy():
     correct = check(normal_claim(rate=0.05))
     delta = correct.detectable_discrepancy
     trials = 150
-    caught = sum(check(normal_claim(rate=0.05, shift=delta, shift_at=1.0), seed=s).verdict == "refuted"
+    caught = sum(check(normal_claim(rate=0.05, shift=delta, shift_at=1.0), seed=s, shrink=False).verdict == "refuted"
                  for s in range(trials))
     lo, hi = _binomial_bounds(trials, 0.9)
     assert lo <= caught <= hi, (caught, lo, hi)
 
 
 def test_large_discrepancy_is_always_refuted_and_tiny_never():
-    assert check(normal_claim(shift=0.5)).verdict == "refuted"          # 0.5 = 32 SE at n = 4000
+    assert check(normal_claim(shift=0.5), shrink=False).verdict == "refuted"          # 0.5 = 32 SE at n = 4000
     assert check(normal_claim(shift=1e-4)).verdict == "verified"        # 0.006 SE
 
 
@@ -147,9 +147,9 @@ def test_an_estimator_constant_over_all_samples_is_judged_by_the_rare_event_boun
                                closed_form=lambda mu: sp.sin(mu) ** 2 + sp.cos(mu) ** 2 - 1 + sp.Rational(1, 10**12) * (1 + mu))
     assert check(tiny).verdict == "verified"
     # the same estimator, no declared bound: every sample ever seen is 0, so nothing can hide a 1e-12
-    assert check(dataclasses.replace(tiny, sample_bound=None)).verdict == "refuted"
+    assert check(dataclasses.replace(tiny, sample_bound=None), shrink=False).verdict == "refuted"
     large = dataclasses.replace(tiny, closed_form=lambda mu: (1 + mu) / 2)
-    assert check(large).verdict == "refuted"
+    assert check(large, shrink=False).verdict == "refuted"
 
 
 def test_decisions_live_in_stats_and_say_why():
