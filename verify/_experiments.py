@@ -190,7 +190,44 @@ def _run_serial(specs: list[dict], bar: _Progress) -> None:
 
 
 def local_cluster(workers: int):
-    """A local Dask cluster of ``workers`` single-threaded worker processes, for the experiment tasks.
+    """A local Dask cluster of ``workers`` single-threaded worker processes, for claims (``theorycheck run`` /
+    ``validate``) and experiment tasks alike, its workers forked from a server that imported torch, SymPy and
+    what this process imported of this project once (``forkserver``, where the platform has it).
+
+    Spawned workers import all that each (6-10 s of CPU apiece here, more when the cores are shared) and take
+    4 s to exit (then the nanny kills them); forked ones start and stop in a fraction of a second. The server
+    starts with OMP/MKL/OpenBLAS at one thread, which Dask sets for spawned workers only. A server already
+    running (an earlier cluster of this process) is reused as it is. The forkserver imports torch but never
+    initialises CUDA, so a worker may still use a GPU.
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    import dask
+    from distributed.utils import get_mp_context
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():   # pragma: no cover - Windows
+        return _spawned_local_cluster(workers)
+    project = [m for m in list(sys.modules) if m.split(".")[0] in ("verify", "numerics", "theory") and not m.endswith("__main__")]
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        get_mp_context().set_forkserver_preload(["distributed", "torch", "sympy", "hypothesis", *project])  # after Dask's own
+        one = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        saved = {k: os.environ.get(k) for k in one}
+        os.environ.update(one)
+        try:
+            forkserver.ensure_running()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        return _spawned_local_cluster(workers)
+
+
+def _spawned_local_cluster(workers: int):
+    """A local Dask cluster of ``workers`` single-threaded worker processes (started by the multiprocessing
+    method Dask is configured with).
 
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to hand memory back to the OS). That also
     stops glibc from raising its mmap threshold, so every tensor over 128 KiB is mmap'ed, page-faulted in and

@@ -221,42 +221,6 @@ def _in_process(claims, tasks, replay, isolation, bar, emit) -> list:
     return results
 
 
-def _local_cluster(workers: int):
-    """``_experiments.local_cluster(workers)``, its workers forked from a server that imported torch, SymPy and
-    what this process imported of this project once (``forkserver``, where the platform has it).
-
-    Spawned workers import all that each (6-10 s of CPU apiece here, more when the cores are shared) and take
-    4 s to exit (then the nanny kills them); forked ones start and stop in a fraction of a second. The server
-    starts with OMP/MKL/OpenBLAS at one thread, which Dask sets for spawned workers only. A server already
-    running (an earlier cluster of this process) is reused as it is.
-    """
-    import multiprocessing
-    from multiprocessing import forkserver
-
-    import dask
-    from distributed.utils import get_mp_context
-
-    from ._experiments import local_cluster
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():   # pragma: no cover - Windows
-        return local_cluster(workers)
-    project = [m for m in list(sys.modules) if m.split(".")[0] in ("verify", "numerics", "theory") and not m.endswith("__main__")]
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        get_mp_context().set_forkserver_preload(["distributed", "torch", "sympy", "hypothesis", *project])  # after Dask's own
-        one = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-        saved = {k: os.environ.get(k) for k in one}
-        os.environ.update(one)
-        try:
-            forkserver.ensure_running()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        return local_cluster(workers)
-
-
 def _client(scheduler: str, workers: int):
     """A Dask client (and the local cluster it owns, or None) for ``--scheduler``."""
     try:
@@ -264,7 +228,9 @@ def _client(scheduler: str, workers: int):
     except ImportError:  # pragma: no cover - dask is a dependency
         raise UsageError("--scheduler needs dask[distributed]; install it or use --scheduler serial") from None
     if scheduler == "local":
-        cluster = _local_cluster(workers)
+        from ._experiments import local_cluster
+
+        cluster = local_cluster(workers)
         try:
             return Client(cluster), cluster
         except BaseException:
