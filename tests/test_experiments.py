@@ -17,9 +17,9 @@ import time
 import pytest
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from numerics._experiment import Run, Verdict, _dump, _load_into, _SimulatedKill, mean_ci, read_metrics, spearman
+from tests._draw_audit import DrawAudit
 from tests._roundoff import FUNCTION_OPS, cosine_error, gamma, unit_roundoff
 from verify._cli import main
 from verify._errors import UsageError
@@ -49,7 +49,9 @@ def _task_files(out) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("serial")
-    doc = run_experiment(NAME, preset="smoke", out=str(out), scheduler="serial", progress=False)
+    with DrawAudit() as audit:    # no draw that a CUDA run would refuse (tests/_draw_audit.py)
+        doc = run_experiment(NAME, preset="smoke", out=str(out), scheduler="serial", progress=False)
+    assert audit.bad == []
     return out, doc
 
 
@@ -288,52 +290,27 @@ def test_multi_phase_resume_keeps_every_phase_and_logs_nothing_twice(tmp_path, k
 
 
 # --------------------------------------------------------------------------------------------- the GPU path, on the CPU
-_IN_PLACE_RANDOM = {"uniform_", "normal_", "bernoulli_", "random_", "exponential_", "cauchy_", "geometric_",
-                    "log_normal_"}
-
-
-class _DrawAudit(TorchFunctionMode):
-    """Records random draws that work on the CPU but fail with ``--device cuda``.
-
-    Every generator of an experiment is a CPU ``torch.Generator``; torch refuses one for a draw that makes or fills
-    a CUDA tensor. So the rule (numerics/_experiment.py) is: draw on the CPU, then move. Broken, seen on the CPU:
-    an in-place draw into a parameter or a tensor that requires grad (it lives on ``run.device``), or a draw with a
-    generator and an explicit ``device=`` (there is no reason to name one except ``run.device``).
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.bad: list[str] = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if kwargs.get("generator") is not None:
-            name = getattr(func, "__name__", repr(func))
-            target = args[0] if args and isinstance(args[0], torch.Tensor) else None
-            if name in _IN_PLACE_RANDOM and target is not None and (
-                    isinstance(target, nn.Parameter) or target.requires_grad):
-                self.bad.append(f"{name} in place on a parameter {tuple(target.shape)}")
-            if kwargs.get("device") is not None:
-                self.bad.append(f"{name}(..., device={kwargs['device']!r}) with a CPU generator")
-        return func(*args, **kwargs)
-
-
 def test_audit_catches_an_in_place_draw_into_a_parameter():
     layer = nn.Linear(2, 3)
-    with _DrawAudit() as audit, torch.no_grad():
+    with DrawAudit() as audit, torch.no_grad():
         layer.weight.uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
         torch.randn(3, generator=torch.Generator(), device="cpu")
         torch.randn(3, generator=torch.Generator()).to("cpu")  # the rule: draw, then move
     assert len(audit.bad) == 2, audit.bad
 
 
-@pytest.mark.parametrize("name", experiment_names())
-def test_every_experiment_draws_on_the_cpu_and_moves(tmp_path, name):
-    """A smoke run of each experiment makes no draw that would refuse its CPU generator on a GPU (a
-    born-again student's re-initialisation did: ``uniform_`` into CUDA parameters)."""
-    with _DrawAudit() as audit:
-        run_experiment(name, preset="smoke", seeds=1, out=str(tmp_path / name), scheduler="serial", progress=False)
-    assert audit.bad == []
+def test_every_experiment_has_a_smoke_test_under_the_draw_audit():
+    """Each experiment's smoke run makes no draw that would refuse its CPU generator on a GPU (a born-again
+    student's re-initialisation did: ``uniform_`` into CUDA parameters): its own smoke test runs under
+    ``DrawAudit`` and asserts no bad draw. Here: that no experiment lacks one."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    audited = set()
+    for name in os.listdir(here):
+        if name.startswith("test_experiment") and name.endswith(".py"):
+            text = open(os.path.join(here, name), encoding="utf-8").read()
+            if "DrawAudit()" in text and "audit.bad == []" in text:
+                audited.update(n for n in experiment_names() if f'"{n}"' in text or f"'{n}'" in text)
+    assert audited == set(experiment_names()), set(experiment_names()) - audited
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
