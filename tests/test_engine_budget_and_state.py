@@ -224,29 +224,6 @@ def _fmt_in(text, value):
     return _fmt(value) in text
 
 
-def test_pytest_plugin_isolates_derivation_files(tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    _file(tmp_path, """
-        torch.set_grad_enabled(False)
-        CLAIM = Claim(name="rude-mean", params={"mu": Real(0, 1)}, closed_form=lambda mu: mu,
-                      monte_carlo=lambda mu, n, generator: mu + torch.randn(n, generator=generator, dtype=mu.dtype),
-                      examples=2, samples=2000)
-    """, name="a_rude.py")
-    _autograd_file(tmp_path, "b_after")
-    from importlib import metadata
-    root = Path(__file__).resolve().parent.parent
-    registered = any(ep.value == "verify.pytest_plugin" for ep in metadata.entry_points(group="pytest11"))
-    proc = subprocess.run([sys.executable, "-m", "pytest", "a_rude.py", "b_after.py", "-q", "-p", "no:cacheprovider",
-                           "--rootdir", str(tmp_path), "-c", "/dev/null", *([] if registered else ["-p", "verify.pytest_plugin"])],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)})
-    assert proc.returncode == 0 and "2 passed" in proc.stdout, proc.stdout + proc.stderr
-    assert "a_rude.py: the file changed torch's global state at import (grad enabled: True -> False)" in proc.stdout
-
-
 def test_claims_sharing_a_derivation_derive_once_and_a_failing_one_every_time():
     """A derivation is a pure SymPy computation: two claims with the same one (population-gradient-mc and
     -autograd do) run it once in a process, and each gets its own copy of the result; one that raises is not kept."""

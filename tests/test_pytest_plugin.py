@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 from tests._roundoff import gamma
+from tests.test_engine_budget_and_state import _autograd_file, _file
 from verify import Vector
 from verify.strategies import matrices, parameters, reals, vectors
 
@@ -28,19 +29,30 @@ def _pytest(paths: list[Path], *extra: str) -> subprocess.CompletedProcess:
                           cwd=root_dir, env={**__import__("os").environ, "PYTHONPATH": str(root)})
 
 
-def test_correct_claim_passes_and_wrong_claim_fails_with_the_counterexample(tmp_path):
-    """One pytest session (a subprocess importing torch costs seconds) collects a correct and a wrong file."""
+def test_correct_claim_passes_wrong_claim_fails_and_files_are_isolated(tmp_path):
+    """One pytest session (a subprocess importing torch costs seconds) collects four derivation files: one that
+    disables grad at import (reported, and undone before the next file), an autograd claim after it (which needs
+    grad), a correct claim and a wrong one (failed, with its shrunk counterexample and the seed)."""
+    _file(tmp_path, """
+        torch.set_grad_enabled(False)
+        CLAIM = Claim(name="rude-mean", params={"mu": Real(0, 1)}, closed_form=lambda mu: mu,
+                      monte_carlo=lambda mu, n, generator: mu + torch.randn(n, generator=generator, dtype=mu.dtype),
+                      examples=2, samples=2000)
+    """, name="a_rude.py")
+    after = Path(_autograd_file(tmp_path, "b_after"))
     right, wrong = tmp_path / "my_derivations.py", tmp_path / "wrong_derivations.py"
     right.write_text(EXAMPLE)
     wrong.write_text(EXAMPLE.replace("(theta * w_star", "((sp.pi - theta) * w_star"))
     assert wrong.read_text() != EXAMPLE
-    proc = _pytest([right, wrong], "--theorycheck-seed", "3", "-rA")
+    proc = _pytest([tmp_path / "a_rude.py", after, right, wrong], "--theorycheck-seed", "3", "-rA")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "1 failed, 1 passed" in proc.stdout, proc.stdout
+    assert "1 failed, 3 passed" in proc.stdout, proc.stdout
     lines = proc.stdout.splitlines()
-    assert any(l.startswith("PASSED my_derivations.py::") for l in lines), proc.stdout
+    for passed in ("a_rude.py", "b_after.py", "my_derivations.py"):
+        assert any(l.startswith(f"PASSED {passed}::") for l in lines), proc.stdout
     assert any(l.startswith("FAILED wrong_derivations.py::") for l in lines), proc.stdout
     assert "counterexample (shrunk)" in proc.stdout and "--seed 3" in proc.stdout
+    assert "a_rude.py: the file changed torch's global state at import (grad enabled: True -> False)" in proc.stdout
 
 
 @pytest.mark.roundoff
