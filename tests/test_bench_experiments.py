@@ -31,7 +31,7 @@ def test_finished_and_cut_off_tasks(bench, tmp_path):
     from verify._experiments import _config, get_experiment
 
     name = "overlay-committee-ode"
-    config = _config(get_experiment(name), "quick", None, None)
+    config = _config(get_experiment(name), "smoke", None, None)   # the smallest task that runs to its end
     arm = get_experiment(name).arms(config)[0]
     whole = bench.time_task(name, arm, config, "cpu", 1e9, str(tmp_path / "whole"))
     assert whole["finished"] and whole["task_seconds"] == whole["elapsed_seconds"]
