@@ -235,7 +235,7 @@ def test_one_hot_at_the_wrong_label_is_refuted():
 
 
 def test_dkpp_gradient_matches_kd_only_outside_the_dark_knowledge():
-    r = check(dataclasses.replace(BY_NAME["dkpp-equals-kd"], examples=3), seed=0)
+    r = check(dataclasses.replace(BY_NAME["dkpp-equals-kd"], examples=3), seed=0, shrink=False)  # any refuting example
     c = r.counterexample
     n = BY_NAME["dkpp-equals-kd"].params["Z"].cols
     Tt = np.asarray(c["params"]["Tt"])
