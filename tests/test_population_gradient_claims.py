@@ -79,7 +79,7 @@ def test_exact_method_round_off_bound():
     r = check(ok)
     assert r.verdict == "verified" and r.false_refutation_rate == 0.0 and r.statistic["value"] <= 1.0
     bad = dataclasses.replace(ok, name="exact-bad", exact=lambda a, b: autograd(a, b, 1 + 1e-9))
-    r = check(bad)
+    r = check(bad, shrink=False)
     assert r.verdict == "refuted" and r.counterexample["std_error"] is None
 
 
