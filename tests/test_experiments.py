@@ -25,8 +25,9 @@ from verify._cli import main
 from verify._errors import UsageError
 from verify._experiments import execute_task, experiment_names, run_experiment
 
-# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
-pytestmark = pytest.mark.xdist_group("test_experiments")
+# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup); with
+# tests/test_schedule.py, so that the local Dask clusters of both fork their workers from one forkserver
+pytestmark = pytest.mark.xdist_group("local_clusters")
 
 NAME = "overlay-committee-ode"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

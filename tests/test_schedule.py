@@ -16,6 +16,10 @@ import torch
 from verify._cli import main
 from verify._schedule import PARALLEL_MIN_CLAIMS, claim_result
 
+# on one pytest-xdist worker with tests/test_experiments.py: their local clusters fork their workers from one
+# forkserver (started once per process, it imports torch and SymPy)
+pytestmark = pytest.mark.xdist_group("local_clusters")
+
 # fast built-in claims (about 0.1-1.5 s each): exact and Monte Carlo, verified and an expected refutation
 BUILTIN = ["simsiam-stopgrad-l2", "kd-gradient-one-hot", "committee-i3-mc", "simsiam-em-eta-as-printed",
            "simsiam-channel-variance-collapsed"]
