@@ -6,6 +6,7 @@ tested in ``tests/test_experiment_<name>.py``.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -131,10 +132,21 @@ def test_unreachable_scheduler_is_one_line_exit_2(tmp_path, capsys):
     assert code == 2 and len(err) == 1 and "--scheduler 'tcp://127.0.0.1:9': cannot connect" in err[0]
 
 
-def test_progress_bar_is_shown(tmp_path, capsys):
-    run_experiment(NAME, preset="smoke", out=str(tmp_path / "p"), scheduler="serial", seeds=1)
-    err = capsys.readouterr().err
-    assert "overlay-committee-ode (smoke, 2 tasks, 2 to run)" in err and "100%" in err
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, capsys, monkeypatch):
+    """On a terminal: tqdm's bar with the tasks done, elapsed time and estimate; to a log: nothing."""
+    run_experiment(NAME, preset="smoke", out=str(tmp_path / "log"), scheduler="serial", seeds=1)
+    assert capsys.readouterr().err == ""
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run_experiment(NAME, preset="smoke", out=str(tmp_path / "tty"), scheduler="serial", seeds=1)
+    last = terminal.getvalue().split("\r")[-1]
+    assert last.startswith("overlay-committee-ode (smoke, 2 tasks, 2 to run): 100%|"), last
+    assert "2.0/2 tasks [" in last and "<00:00]" in last, last
 
 
 def _exit_code(argv) -> int:

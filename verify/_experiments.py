@@ -88,40 +88,32 @@ def execute_task(spec: dict) -> dict:
 
 # --------------------------------------------------------------------------------------------- progress
 class _Progress:
-    """A one-line progress bar on stderr (redrawn in place on a terminal, a line per 10% otherwise)."""
+    """The experiment's progress: a tqdm bar on stderr when it is a terminal -- tasks done (fractions within the
+    running task), elapsed time, the estimate of the time left, the task and step now running; nothing otherwise
+    (a log or a CI run gets the summary the command prints at the end)."""
 
     def __init__(self, label: str, total: int, stream=None, enabled: bool = True):
-        self.label, self.total, self.done = label, max(1, total), 0
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_draw = 0.0
-        self._last_decile = -1
+        self.total, self.done = max(1, total), 0
+        stream = stream or sys.stderr
+        self.bar = None
+        if enabled and hasattr(stream, "isatty") and stream.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.total, desc=label, unit="task", file=stream, dynamic_ncols=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} tasks "
+                                       "[{elapsed}<{remaining}] {postfix}")
 
     def draw(self, fraction: float, note: str = "") -> None:
-        if not self.enabled:
+        if self.bar is None:
             return
-        fraction = min(max(fraction, 0.0), 1.0)
-        now = time.monotonic()
-        if self.tty:
-            if now - self._last_draw < 0.2 and fraction < 1.0:
-                return
-            self._last_draw = now
-            bar = "#" * int(30 * fraction) + "." * (30 - int(30 * fraction))
-            self.stream.write(f"\r{self.label} [{bar}] {100 * fraction:5.1f}% {note[:60]:<60}")
-            if fraction >= 1.0:
-                self.stream.write("\n")
-        else:
-            decile = int(10 * fraction)
-            if decile == self._last_decile:
-                return
-            self._last_decile = decile
-            self.stream.write(f"{self.label}: {100 * fraction:3.0f}% {note}\n")
-        self.stream.flush()
+        target = min(max(fraction, 0.0), 1.0) * self.total
+        self.bar.set_postfix_str(note[:60], refresh=False)
+        self.bar.update(target - self.bar.n)
 
     def task_done(self, note: str = "") -> None:
         self.done += 1
         self.draw(self.done / self.total, note)
+        if self.bar is not None and self.done >= self.total:
+            self.bar.close()
 
 
 # --------------------------------------------------------------------------------------------- the run
