@@ -14,13 +14,14 @@ import os
 import pytest
 import sympy as sp
 
-# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+# the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
+# session-scoped since a module-scoped one is rebuilt whenever the worker runs another module's tests in between
 pytestmark = pytest.mark.xdist_group("test_bench_engine")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bench():
     spec = importlib.util.spec_from_file_location("bench_engine", os.path.join(ROOT, "benchmarks", "bench_engine.py"))
     module = importlib.util.module_from_spec(spec)

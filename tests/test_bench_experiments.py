@@ -13,13 +13,14 @@ import pytest
 
 from tests._roundoff import gamma
 
-# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+# the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
+# session-scoped since a module-scoped one is rebuilt whenever the worker runs another module's tests in between
 pytestmark = pytest.mark.xdist_group("test_bench_experiments")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bench():
     spec = importlib.util.spec_from_file_location("bench_experiments", os.path.join(ROOT, "benchmarks", "bench_experiments.py"))
     module = importlib.util.module_from_spec(spec)

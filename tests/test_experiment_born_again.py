@@ -18,14 +18,15 @@ from tests._draw_audit import DrawAudit
 from tests._roundoff import FUNCTION_OPS, gamma
 from verify._experiments import run_experiment
 
-# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+# the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
+# session-scoped since a module-scoped one is rebuilt whenever the worker runs another module's tests in between
 pytestmark = pytest.mark.xdist_group("test_experiment_born_again")
 
 NAME = "born-again"
 _SOFTMAX = 10 + FUNCTION_OPS + 3  # softmax / log-softmax of <= 10 logits: max, -, exp, sum, /
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("born-again-smoke"))
     with DrawAudit() as audit:    # no draw that a CUDA run would refuse (tests/_draw_audit.py)

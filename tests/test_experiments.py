@@ -26,8 +26,9 @@ from verify._cli import main
 from verify._errors import UsageError
 from verify._experiments import execute_task, experiment_names, run_experiment
 
-# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup); with
-# tests/test_schedule.py, so that the local Dask clusters of both fork their workers from one forkserver
+# the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
+# session-scoped since a module-scoped one is rebuilt whenever the worker runs another module's tests in between.
+# The group is shared with tests/test_schedule.py, so that the local Dask clusters of both fork from one forkserver
 pytestmark = pytest.mark.xdist_group("local_clusters")
 
 NAME = "overlay-committee-ode"
@@ -48,7 +49,7 @@ def _task_files(out) -> dict[str, bytes]:
     return files
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("serial")
     with DrawAudit() as audit:    # no draw that a CUDA run would refuse (tests/_draw_audit.py)

@@ -19,14 +19,15 @@ from verify._report import mathtext_latex, render
 matplotlib.use("Agg")
 from matplotlib import mathtext  # noqa: E402
 
-# the module-scoped fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup)
+# the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
+# session-scoped since a module-scoped one is rebuilt whenever the worker runs another module's tests in between
 pytestmark = pytest.mark.xdist_group("test_report")
 
 CLAIMS = ["population-gradient-mc", "batchnorm-backward-eps-is-projection", "covariance-operator-theorem4"]
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("rep") / "latest"
     code = main(["report", *CLAIMS, "--out", str(out), "--device", "cpu"])
