@@ -264,7 +264,7 @@ def test_claims_declare_their_gaussian_draws(claim):
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.name)
 def test_claims_come_out_as_expected_fast(claim):
-    r = check(dataclasses.replace(claim, examples=1, samples=min(claim.samples, 20_000)), seed=0)
+    r = check(dataclasses.replace(claim, examples=1, samples=min(claim.samples, 20_000), derivation=None), seed=0)
     assert r.verdict == claim.expected, (r.error, r.counterexample)
 
 

@@ -32,7 +32,7 @@ def test_diagonal_of_the_recursion_is_half_the_variance_plus_bias():
 
 @pytest.mark.parametrize("claim", claims.CLAIMS, ids=lambda c: c.name)
 def test_builtin_claim_comes_out_as_expected(claim):
-    r = check(dataclasses.replace(claim, examples=3), seed=0)
+    r = check(dataclasses.replace(claim, examples=3, derivation=None), seed=0)  # derivations: their own test
     assert r.verdict == claim.expected, (r.error, r.counterexample)
 
 

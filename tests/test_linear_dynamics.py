@@ -261,7 +261,7 @@ def test_symmetric_data_is_degenerate():
 
 @pytest.mark.parametrize("claim", cl.CLAIMS, ids=lambda c: c.name)
 def test_builtin_claims_fast(claim):
-    r = check(dataclasses.replace(claim, examples=3), seed=0)
+    r = check(dataclasses.replace(claim, examples=3, derivation=None), seed=0)  # derivations: their own test
     assert r.verdict == claim.expected, (r.error, r.counterexample)
 
 

@@ -42,7 +42,7 @@ def test_topology():
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.name)
 def test_claims_fast(claim):
-    r = check(dataclasses.replace(claim, examples=2), seed=0)
+    r = check(dataclasses.replace(claim, examples=2, derivation=None), seed=0)  # derivations: their own test
     assert r.verdict == claim.expected, (r.error, r.counterexample)
 
 

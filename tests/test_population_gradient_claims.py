@@ -20,15 +20,13 @@ BUILTIN = builtin_claims()
 
 @pytest.mark.parametrize("name", sorted(n for n, c in BUILTIN.items() if c.family == "population-gradient"))
 def test_builtin_claim_is_verified(name):
-    """Fast tier: each claim with 5 random examples (boundary examples and sweeps all run); the slow
-    tier runs every claim as shipped over several seeds."""
-    r = check(dataclasses.replace(BUILTIN[name], examples=5), seed=0)
+    """Fast tier: each claim with 5 random examples (boundary examples and sweeps all run), without its derivation
+    (proven in tests/test_population_gradient_theory.py); the slow tier runs every claim as shipped over seeds."""
+    r = check(dataclasses.replace(BUILTIN[name], examples=5, derivation=None), seed=0)
     assert r.verdict == "verified", (r.error, r.counterexample)
     assert r.statistic["value"] < r.statistic["threshold"]
     assert r.examples >= r.boundary_examples > 0
     assert r.detectable_relative is not None and r.detectable_relative < 0.1   # the check has teeth
-    if r.derivation is not None:
-        assert r.derivation["proven"]
 
 
 def _flip_sin_term(w, w_star):
