@@ -13,6 +13,8 @@ so a discrepancy of a few ulps of the quantity's scale is detectable. Statements
 
 from __future__ import annotations
 
+import functools
+
 import math
 
 import numpy as np
@@ -301,7 +303,15 @@ RIDGE_FILTER = Claim(
 # --------------------------------------------------------------------------- separable data: max margin
 
 
-_exp_trajectory = lambdify_torch([tl.p, tl.q, tl.t], list(tl.exp_loss_trajectory(tl.p, tl.q, tl.t)))  # -> (..., 2)
+@functools.cache
+def _exp_trajectory_fn():
+    """w(t) = w_hat log t + w_tilde, lambdified on first use: the max-margin solve costs ~1 s of SymPy, which
+    ``import verify.claims`` (every ``theorycheck run``, every cluster worker) should not pay."""
+    return lambdify_torch([tl.p, tl.q, tl.t], list(tl.exp_loss_trajectory(tl.p, tl.q, tl.t)))  # -> (..., 2)
+
+
+def _exp_trajectory(p, q, t):
+    return _exp_trajectory_fn()(p, q, t)
 
 
 def _margin_rate(p, q, t):
