@@ -33,11 +33,27 @@ def pytest_configure(config):
         torch.set_num_threads(n)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """pytest-timeout's limit (pyproject.toml) catches hangs in the fast tier; slow tests may run long."""
+    """pytest-timeout's limit (pyproject.toml) catches hangs in the fast tier; slow tests may run long.
+
+    And ``--dist loadgroup`` made to work: pytest-xdist (3.8) marks a grouped test by appending ``@group`` to
+    ``item._nodeid``, which pytest 9.2 no longer reads (a node's id is ``item._id``), so every group was silently
+    split across workers and its session fixture built once per worker. Here (after xdist's hook) the suffix is
+    put where pytest reads it, in each xdist worker, for tests whose id lacks it.
+    """
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(0))
+    if not getattr(config.option, "loadgroup", False):     # set by pytest-xdist in its workers under loadgroup
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
 def pytest_report_header(config):
