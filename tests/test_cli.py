@@ -211,3 +211,18 @@ def test_validate_a_directory_without_claims_is_one_error_line(capsys, tmp_path)
     (tmp_path / "empty").mkdir()
     code, _, err = _run(capsys, "validate", str(tmp_path / "empty"))
     assert code != 0 and "no .py files below it" in err
+
+
+def test_result_line_shows_the_draws_each_example_got():
+    """A resolve-sized claim's line gives the range of draws per example, not the cap alone."""
+    from verify._cli import _line
+    from verify._results import ClaimResult
+
+    r = ClaimResult(name="c", method="monte_carlo", verdict="verified", expected="verified", samples=300_000,
+                    examples=75, statistic={"name": "max_abs_z", "value": 2.8, "threshold": 5.96})
+    r.samples_per_example = {"min": 16384, "median": 16384, "max": 300000}
+    assert "75 examples x 16384-300000 samples" in _line(r)
+    r.samples_per_example = {"min": 20000, "median": 20000, "max": 20000}
+    assert "75 examples x 20000 samples" in _line(r)
+    r.samples_per_example = None
+    assert "75 examples x 300000 samples" in _line(r)

@@ -131,6 +131,8 @@ def _builtin() -> dict:
 
 
 def _line(r) -> str:
+    from ._results import samples_text
+
     verdict = r.verdict + (" (expected)" if r.verdict == "refuted" and r.as_expected else
                            " (UNEXPECTED)" if r.verdict != "error" and r.verdict != r.expected else "")
     if r.verdict == "error":
@@ -139,7 +141,8 @@ def _line(r) -> str:
     sym = "max|z|" if stat.get("name") == "max_abs_z" else "max err/bound"
     value, thr = float(stat.get("value", 0.0)), float(stat.get("threshold", 0.0))
     cmp = ">" if value > thr else "<="
-    size = f"{r.examples} examples" + (f" x {r.samples} samples" if r.method == "monte_carlo" else " (exact)")
+    size = f"{r.examples} examples" + (f" x {samples_text(r.samples, r.samples_per_example)} samples"
+                                       if r.method == "monte_carlo" else " (exact)")
     return f"{verdict:<20} {r.name:<40} {size:<32} {sym} {value:.3g} {cmp} {thr:.3g}  {r.seconds:.2f}s"
 
 

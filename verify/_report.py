@@ -28,7 +28,7 @@ from matplotlib import mathtext  # noqa: E402
 from numerics._files import chmod_like_new  # noqa: E402
 
 from ._markdown import table  # noqa: E402
-from ._results import component_label, counterexample_reason  # noqa: E402
+from ._results import component_label, counterexample_reason, samples_text  # noqa: E402
 
 __all__ = ["render", "mathtext_latex", "slug"]
 
@@ -170,7 +170,8 @@ def _statistic(c: dict) -> str:
 
 def _method_line(c: dict) -> str:
     if c["method"] == "monte_carlo":
-        return (f"Monte Carlo: {c['examples']} examples ({c['boundary_examples']} boundary) × {c['samples']} samples, "
+        return (f"Monte Carlo: {c['examples']} examples ({c['boundary_examples']} boundary) × "
+                f"{samples_text(c['samples'], c.get('samples_per_example'))} samples, "
                 f"{c['tests']} component tests; false-refutation rate {c['false_refutation_rate']:g} for the whole claim; "
                 f"smallest detectable discrepancy {_fmt(c.get('detectable_discrepancy'))} "
                 f"({_fmt(100 * _num(c['detectable_relative']) if c.get('detectable_relative') is not None else None)} % of the closed form's terms)")

@@ -128,6 +128,14 @@ def results_document(results: list[ClaimResult], *, seed: int, device: str, seco
     }
 
 
+def samples_text(samples: int, per_example: dict | None) -> str:
+    """A Monte Carlo claim's draws per example as users read them: the count, or its range where ``resolve=``
+    sized each example ("16384-300000"; ``samples`` is then only the cap)."""
+    if per_example and per_example.get("min") != per_example.get("max"):
+        return f"{per_example['min']}-{per_example['max']}"
+    return str(per_example["min"] if per_example else samples)
+
+
 def counterexample_reason(cx: dict) -> str:
     """Why a refutation's statistic is inf, where it is: the example's samples were all equal (SE = 0)."""
     se = cx.get("std_error")
