@@ -14,7 +14,6 @@ so a discrepancy of a few ulps of the quantity's scale is detectable. Statements
 from __future__ import annotations
 
 import functools
-
 import math
 
 import numpy as np
