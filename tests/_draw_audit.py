@@ -1,7 +1,8 @@
 """A torch function mode that records random draws which work on the CPU but would fail with ``--device cuda``.
 
-Each experiment's smoke test runs under it (tests/test_experiment_*.py), so the rule holds in every experiment
-without a second run of each; tests/test_experiments.py tests the audit itself.
+Each experiment's smoke test runs through ``run_audited`` (tests/test_experiment*.py), so the rule holds in every
+experiment without a second run of each; tests/test_experiments.py tests the audit itself and that no experiment
+lacks an audited smoke test.
 """
 
 from __future__ import annotations
@@ -38,3 +39,13 @@ class DrawAudit(TorchFunctionMode):
             if kwargs.get("device") is not None:
                 self.bad.append(f"{name}(..., device={kwargs['device']!r}) with a CPU generator")
         return func(*args, **kwargs)
+
+
+def run_audited(*args, **kwargs) -> dict:
+    """``run_experiment(*args, **kwargs)`` under ``DrawAudit``, asserting that it made no draw a CUDA run would refuse."""
+    from verify._experiments import run_experiment
+
+    with DrawAudit() as audit:
+        doc = run_experiment(*args, **kwargs)
+    assert audit.bad == [], audit.bad
+    return doc

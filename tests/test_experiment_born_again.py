@@ -14,7 +14,7 @@ from numerics._distillation import cwtm_loss
 from numerics._experiment import _SimulatedKill
 from numerics.experiments import _born_again as ba
 from numerics.experiments._born_again import PRESETS, cwtm_label_loss, gradient_split, make_data, mlp
-from tests._draw_audit import DrawAudit
+from tests._draw_audit import run_audited
 from tests._roundoff import FUNCTION_OPS, gamma
 from verify._experiments import run_experiment
 
@@ -29,9 +29,7 @@ _SOFTMAX = 10 + FUNCTION_OPS + 3  # softmax / log-softmax of <= 10 logits: max, 
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("born-again-smoke"))
-    with DrawAudit() as audit:    # no draw that a CUDA run would refuse (tests/_draw_audit.py)
-        summary = run_experiment(NAME, preset="smoke", scheduler="serial", progress=False, out=out)
-    assert audit.bad == []
+    summary = run_audited(NAME, preset="smoke", scheduler="serial", progress=False, out=out)
     return out, summary
 
 

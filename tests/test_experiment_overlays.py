@@ -14,7 +14,7 @@ import torch
 from numerics import _covariance_operator as nco
 from numerics import population_gradient_samples
 from numerics.experiments import _overlays as ov
-from tests._draw_audit import DrawAudit
+from tests._draw_audit import run_audited
 from tests._roundoff import assert_within, roundoff, sympy_ops, unit_roundoff
 from tests.test_population_gradient_properties import _float64_bound
 from verify._experiments import run_experiment
@@ -32,9 +32,7 @@ def _tasks(out) -> list[str]:
 # --------------------------------------------------------------------------------------------- runs
 @pytest.mark.parametrize("name", NAMES)
 def test_smoke_run_writes_files_and_summary(tmp_path, name):
-    with DrawAudit() as audit:    # no draw that a CUDA run would refuse (tests/_draw_audit.py)
-        doc = run_experiment(name, preset="smoke", scheduler="serial", progress=False, out=str(tmp_path))
-    assert audit.bad == []
+    doc = run_audited(name, preset="smoke", scheduler="serial", progress=False, out=str(tmp_path))
     for f in ("config.json", "summary.json", "summary.md"):
         assert os.path.exists(tmp_path / f)
     tasks = _tasks(str(tmp_path))

@@ -18,7 +18,7 @@ from numerics.experiments._specialization import (
     time_to_threshold,
     unaligned_share,
 )
-from tests._draw_audit import DrawAudit
+from tests._draw_audit import run_audited
 from tests._roundoff import assert_within, cosine_error, gamma, unit_roundoff
 from verify._experiments import run_experiment
 
@@ -110,9 +110,7 @@ def _task_files(out, arm, seed):
 
 def test_smoke_preset_writes_files_and_summary(tmp_path):
     out = str(tmp_path / "run")
-    with DrawAudit() as audit:    # no draw that a CUDA run would refuse (tests/_draw_audit.py)
-        summary = run_experiment(NAME, preset="smoke", scheduler="serial", progress=False, out=out)
-    assert audit.bad == []
+    summary = run_audited(NAME, preset="smoke", scheduler="serial", progress=False, out=out)
     for arm in ("p1", "p2"):
         for seed in (0, 1):
             result, metrics = _task_files(out, arm, seed)

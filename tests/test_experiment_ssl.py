@@ -15,7 +15,7 @@ from torch import nn
 
 from numerics import _covariance_operator as nco
 from numerics.experiments import _ssl_ablations as ssl
-from tests._draw_audit import DrawAudit
+from tests._draw_audit import run_audited
 from tests._roundoff import assert_within, gamma, roundoff
 from verify._experiments import run_experiment
 from verify._stats import critical_z
@@ -216,9 +216,7 @@ def test_quick_arms_cover_the_ablations_and_the_bn_table():
 # --------------------------------------------------------------------------- the experiment end to end
 def test_smoke_preset_writes_files_and_summary(tmp_path):
     out = str(tmp_path / "run")
-    with DrawAudit() as audit:    # no draw that a CUDA run would refuse (tests/_draw_audit.py)
-        doc = run_experiment("ssl-ablations", preset="smoke", scheduler="serial", progress=False, out=out)
-    assert audit.bad == []
+    doc = run_audited("ssl-ablations", preset="smoke", scheduler="serial", progress=False, out=out)
     arms = [a["name"] for a in ssl._arms(ssl.PRESETS["smoke"])]
     assert len(arms) >= 2
     for arm in arms:
