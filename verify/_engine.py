@@ -22,6 +22,7 @@ import math
 import shlex
 import time
 import weakref
+from functools import partial
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
@@ -37,8 +38,8 @@ from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, independent_of_imports, parameters
 from ._results import ClaimResult
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
-from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_monte_carlo, draws_needed, mc_threshold,
-                     no_variance, power_quantile, predicted_relative, rare_event_probability)
+from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_moments, draws_needed, no_variance,
+                     power_quantile, predicted_relative)
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
@@ -76,7 +77,7 @@ class _Example:
     detectable: np.ndarray      # per component
     float64_error: float        # |float64 lambdify - 50-digit reference| of the closed form
     scale: float                # max over components of the closed form's |terms| sum (its magnitude)
-    relative: float | None = None   # detectable discrepancy relative to the sizes involved (see _finish)
+    relative: float | None = None   # detectable discrepancy relative to the sizes involved (see _Work._summarise)
     # SE = 0 components without a declared sample_bound: their allowance depends on the largest |sample| seen
     # over the claim's examples, known only at the end; ``redecide(B)`` recomputes (excess, detectable, relative)
     redecide: Callable | None = None
@@ -192,30 +193,29 @@ class _Checker:
         if declared is not None and largest > declared:
             raise _CheckError(f"monte_carlo returned a sample of size {largest:.6g} > sample_bound={declared:g} at {where}; "
                               "sample_bound must bound |every per-sample value| over the parameter ranges")
+        # the decision, all of it in _stats: the threshold (Student-t over RQMC replicate means, z over iid units,
+        # both widened by the units' skewness), the rare-event allowance p_rare x (B + |v|) of components with no
+        # variance, the verdict and the detectable discrepancy
+        decide = partial(decide_moments, m, critical=crit, power=power, tests_over_rate=self.tests / self.claim.false_refutation_rate,
+                         size=cf_scale)
         base = self._mean_roundoff(m, cf_scale)
-        # components with no variance (SE = 0 or within round-off): the rare-event allowance p_rare x (B + |v|)
-        # (_stats.decide_monte_carlo)
-        p_rare = rare_event_probability(self.tests / self.claim.false_refutation_rate, m.n)
-        # Student-t over RQMC replicate means (see _draws.py), z over iid units; both widened by the units' skewness
-        threshold = mc_threshold(crit, m.skewness, m.n)
-        ref_err = np.zeros(self.k)
-
-        def decide(bound_b, reference):
-            d = decide_monte_carlo(mean, se, reference, threshold=threshold, power=power, allowed=base + ref_err,
-                                   bound=bound_b, p_rare=p_rare, size=cf_scale, sample_max=sample_max)
-            return d.excess, d.detectable, d.relative, d.deterministic
-
         bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.value_max
-        excess, detectable, relative, deterministic = decide(bound_now, closed)
-        if (excess > threshold).any():      # before refuting, bound the 50-digit reference's own error
+        d = decide(closed, allowed=base, bound=bound_now)
+        if d.failed:                        # before refuting, bound the 50-digit reference's own error
             closed, ref_err = self._refine(params, label, closed)
-            excess, detectable, relative, deterministic = decide(bound_now, closed)
+            base = base + ref_err
+            d = decide(closed, allowed=base, bound=bound_now)
+        excess, threshold, detectable, relative, deterministic = d.excess, d.threshold, d.detectable, d.relative, d.deterministic
         ex = _Example(label, params, seed, closed, mean, se, excess, threshold, detectable, f64_err, cf_scale, relative)
         ex.draws = m.draws
         ex.design = mode
         if declared is None and deterministic.any():
-            final_closed = closed
-            ex.redecide = lambda b: decide(b, final_closed)[:3]
+            final = partial(decide, closed, allowed=base)
+
+            def redecide(b):
+                d = final(bound=b)
+                return d.excess, d.detectable, d.relative
+            ex.redecide = redecide
             failing = excess > threshold
             ex.pending = bool(failing.any() and deterministic[failing].all())
         return self._record(ex)
@@ -686,76 +686,93 @@ def _derive(derivation: Callable) -> dict:
 SEARCH_ROUNDS = 4     # hypothesis searches per claim at most, to top up to ``examples=`` distinct draws
 
 
-def _search(checker: _Checker, memo: dict, evaluated: list, state: dict, target: int) -> _Example | None:
+class _Search:
     """Hypothesis draws ``target`` new parameter sets (distinct from each other and from those already
-    evaluated); on a failure it shrinks to a minimal one.
+    evaluated); on a failure it shrinks to a minimal one (at most ``SHRINK_BUDGET`` more examples, none when
+    ``shrink`` is False).
 
     Hypothesis may draw a parameter set twice (different choice sequences, one value: 0.0 from two
     strategies), which is evaluated once; the shortfall is drawn in further rounds, each under its own
     hypothesis seed derived from the run's (at most ``SEARCH_ROUNDS``; round 0 is the search a claim without
     duplicates always had, so its results are unchanged). The Bonferroni divisor counted ``target``.
     A time-out while shrinking ends the shrinking (the smallest failure so far stands); before any failure it
-    propagates (the claim is an error).
+    propagates (the claim is an error). An estimator error ends the search and is raised as ``_CheckError``.
     """
 
-    def cached(params):
-        key = example_key(params)
-        if key in memo:
-            return memo[key]
-        budget = SHRINK_BUDGET if state["shrink"] else 0
-        if state["error"] or state["timed_out"] or (state["failing"] and state["shrinks"] >= budget):
-            return None
-        if not state["failing"]:
-            if state["drawn"] >= target:    # a later round's spare room: not evaluated
-                return None
-            state["drawn"] += 1
-        label = "shrunk" if state["failing"] else f"random#{len(evaluated) + 1}"
-        try:
-            ex = checker.evaluate(label, params)
-        except _CheckError as exc:
-            state["error"] = str(exc)
-            return None
-        except BudgetExceeded:
-            if not state["failing"]:
-                raise
-            state["timed_out"] = True
-            return None
-        memo[key] = ex
-        if ex is None:              # undecidable in float64 (a jump argument within round-off of 0)
-            return None
-        if state["failing"]:
-            state["shrinks"] += 1
-        else:
-            evaluated.append(ex)
-        if ex.failed:
-            state["failing"] = True
-        return ex
+    def __init__(self, checker: _Checker, memo: dict, evaluated: list, *, target: int, shrink: bool):
+        self.checker, self.memo, self.evaluated, self.target = checker, memo, evaluated, target
+        self.shrink_budget = SHRINK_BUDGET if shrink else 0
+        self.drawn = 0              # new parameter sets evaluated (shrinking excluded)
+        self.failing = False        # a failure was found: hypothesis is shrinking it
+        self.shrinks = 0
+        self.error: str | None = None
+        self.timed_out = False
 
-    def probe(params):
-        ex = cached(params)
+    def run(self) -> _Example | None:
+        """The smallest failing example found, or None; an estimator error at any point (shrinking included)
+        makes the claim an error."""
+        found = None
+        for round_ in range(SEARCH_ROUNDS):
+            missing = self.target - self.drawn
+            if missing <= 0:
+                break
+            # round 0: exactly ``target`` draws; a later round starts again from the simplest draws (often the
+            # ones already evaluated), so it gets room for more than it needs and stops evaluating at ``target``
+            room = missing if round_ == 0 else 2 * missing + 10
+            search = settings(max_examples=room, database=None, deadline=None, derandomize=False,
+                              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+                              report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet)(
+                given(parameters(self.checker.claim.params))(self._probe))
+            seed = self.checker.seed
+            search = hypothesis_seed(seed if round_ == 0 else f"{seed}/{round_}")(search)
+            try:
+                with independent_of_imports():
+                    search()
+            except _Refutation as exc:
+                found = exc.example
+                break
+            if self.error or self.timed_out:
+                break
+        if self.error:
+            raise _CheckError(self.error)
+        return found
+
+    def _probe(self, params) -> None:
+        ex = self._evaluate(params)
         if ex is not None and ex.failed:
             raise _Refutation(ex)
 
-    for round_ in range(SEARCH_ROUNDS):
-        missing = target - state["drawn"]
-        if missing <= 0:
-            break
-        # round 0: exactly ``target`` draws; a later round starts again from the simplest draws (often the ones
-        # already evaluated), so it gets room for more than it needs and stops evaluating at ``target``
-        room = missing if round_ == 0 else 2 * missing + 10
-        search = settings(max_examples=room, database=None, deadline=None, derandomize=False,
-                          phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
-                          report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet)(
-            given(parameters(checker.claim.params))(probe))
-        search = hypothesis_seed(checker.seed if round_ == 0 else f"{checker.seed}/{round_}")(search)
+    def _evaluate(self, params) -> _Example | None:
+        key = example_key(params)
+        if key in self.memo:
+            return self.memo[key]
+        if self.error or self.timed_out or (self.failing and self.shrinks >= self.shrink_budget):
+            return None
+        if not self.failing:
+            if self.drawn >= self.target:   # a later round's spare room: not evaluated
+                return None
+            self.drawn += 1
+        label = "shrunk" if self.failing else f"random#{len(self.evaluated) + 1}"
         try:
-            with independent_of_imports():
-                search()
-        except _Refutation as exc:
-            return exc.example
-        if state["error"] or state["timed_out"]:
-            break
-    return None
+            ex = self.checker.evaluate(label, params)
+        except _CheckError as exc:
+            self.error = str(exc)
+            return None
+        except BudgetExceeded:
+            if not self.failing:
+                raise
+            self.timed_out = True
+            return None
+        self.memo[key] = ex
+        if ex is None:              # undecidable in float64 (a jump argument within round-off of 0)
+            return None
+        if self.failing:
+            self.shrinks += 1
+        else:
+            self.evaluated.append(ex)
+        if ex.failed:
+            self.failing = True
+        return ex
 
 
 def _trajectory(data) -> dict:
@@ -807,6 +824,14 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
     return res
 
 
+@dataclass
+class _RunPlan:
+    """What a claim's check will evaluate, fixed before the first example (``_Work._plan``)."""
+
+    boundary: list          # [(label, params)]
+    sweep: list             # [(x, params)]
+
+
 class _Work:
     """One claim's check, step by step (``check`` arms the budget and isolates torch state around it)."""
 
@@ -824,55 +849,72 @@ class _Work:
                + "; make that step faster (or lower samples= / examples=), or raise --time-budget")
         if c is not None and c.failures:
             failure = c.failures[-1]
-            self._finish(failure)
+            self._summarise(failure)
             self.res.counterexample = _counterexample(failure, c, shrunk=len(c.failures) > 1, source=self.source, device=self.device)
             return "refuted", f"shrinking was cut short: {msg}"
         return "error", msg
 
     def run(self) -> tuple[str, str | None]:
+        """plan -> evaluate -> decide -> summarise; a problem in the claim's code ends it as ("error", why)."""
+        try:
+            plan = self._plan()
+            failure, shrunk = self._evaluate(plan)
+        except _CheckError as exc:
+            return "error", str(exc)
+        return self._decide(failure, shrunk)
+
+    def _plan(self) -> "_RunPlan":
+        """The derivation, the closed form compiled once, the boundary and sweep examples, and the Bonferroni
+        divisor: (boundary + sweep + random examples) x components, fixed before the first example."""
         claim, res, budget = self.claim, self.res, self.budget
         if claim.derivation is not None:
             with budget.step("derivation"):
                 try:
                     res.derivation = _derive(claim.derivation)
                 except Exception as exc:
-                    return "error", f"derivation raised {_where(exc)}"
+                    raise _CheckError(f"derivation raised {_where(exc)}") from None
         try:
             compiled, _ = compile_closed_form(declared(claim.closed_form), list(claim.params), list(claim.params.values()), step=budget.step)
         except ClosedFormError as exc:
-            return "error", str(exc)
+            raise _CheckError(str(exc)) from None
         boundary = boundary_examples(claim.params)
         with budget.step("sweep"):
             try:
                 sweep = claim.sweep.points(claim.params) if claim.sweep is not None else []
             except Exception as exc:
-                return "error", f"sweep: {_where(exc) if not isinstance(exc, TheorycheckError) else exc}"
+                raise _CheckError(f"sweep: {_where(exc) if not isinstance(exc, TheorycheckError) else exc}") from None
         res.boundary_examples = len(boundary)
         res.components = compiled.size
         res.tests = (len(boundary) + len(sweep) + claim.examples) * compiled.size
-        checker = self.checker = _Checker(claim, compiled, seed=self.seed, device=self.device, tests=res.tests, budget=budget)
+        self.checker = _Checker(claim, compiled, seed=self.seed, device=self.device, tests=res.tests, budget=budget)
         res.statistic = {"name": "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound",
-                         "value": 0.0, "threshold": checker.max_statistic[1]}
-        try:
-            failure, shrunk = self._examples(checker, boundary, sweep)
-        except _CheckError as exc:
-            return "error", str(exc)
-        evaluated = self.evaluated
-        if not evaluated:
-            return "error", ("no example could be decided: at every example an argument at which the closed form jumps "
-                             "(sign, Heaviside, a Piecewise condition) is within float64 round-off of 0; widen the parameter ranges")
+                         "value": 0.0, "threshold": self.checker.max_statistic[1]}
+        return _RunPlan(boundary, sweep)
+
+    def _evaluate(self, plan: "_RunPlan") -> tuple[_Example | None, bool]:
+        """Every example (each decided by _stats as it is evaluated), then the trajectory: (first failure, shrunk)."""
+        claim, res = self.claim, self.res
+        failure, shrunk = self._examples(self.checker, plan.boundary, plan.sweep)
+        if not self.evaluated:
+            raise _CheckError("no example could be decided: at every example an argument at which the closed form jumps "
+                              "(sign, Heaviside, a Piecewise condition) is within float64 round-off of 0; widen the parameter ranges")
         if claim.trajectory is not None and self.replay is None:
-            with budget.step("trajectory"):
+            with self.budget.step("trajectory"):
                 try:
                     res.trajectory = _trajectory(claim.trajectory(self.seed))
                 except Exception as exc:
-                    return "error", f"trajectory raised {_where(exc)}"
-        self._finish(failure)
-        derivation_failed = res.derivation is not None and not res.derivation["proven"]
+                    raise _CheckError(f"trajectory raised {_where(exc)}") from None
+        return failure, shrunk
+
+    def _decide(self, failure: _Example | None, shrunk: bool) -> tuple[str, str | None]:
+        """The claim's verdict: refuted by a failing example or an unproven derivation, else verified; the
+        result's summary fields filled in (``_summarise``)."""
+        res = self.res
+        self._summarise(failure)
         if failure is not None:
-            res.counterexample = _counterexample(failure, checker, shrunk=shrunk, source=self.source, device=self.device)
+            res.counterexample = _counterexample(failure, self.checker, shrunk=shrunk, source=self.source, device=self.device)
             return "refuted", None
-        if derivation_failed:
+        if res.derivation is not None and not res.derivation["proven"]:
             return "refuted", "derivation: SymPy did not reduce derived - printed to 0"
         return "verified", None
 
@@ -924,17 +966,13 @@ class _Work:
         if failure is not None and not self.do_shrink:
             return failure, False
         if claim.examples > 0:
-            state = {"failing": False, "shrinks": 0, "error": None, "shrink": self.do_shrink, "timed_out": False,
-                     "drawn": 0}
-            found = _search(checker, memo, evaluated, state, claim.examples + duplicates)
-            if state["error"]:
-                raise _CheckError(state["error"])
+            found = _Search(checker, memo, evaluated, target=claim.examples + duplicates, shrink=self.do_shrink).run()
             if found is not None:
                 return found, True
         late = checker.finalize()
         return (failure if failure is not None else late), False
 
-    def _finish(self, failure: _Example | None) -> None:
+    def _summarise(self, failure: _Example | None) -> None:
         """Fill the result's summary fields from every example evaluated (shrinking included)."""
         res, checker, evaluated = self.res, self.checker, self.evaluated
         res.examples = len(evaluated)

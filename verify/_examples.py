@@ -160,7 +160,7 @@ def independent_of_imports():
     on what the process imported: a Dask worker imports other modules than this process (no ``verify._cli``,
     its own ``__main__``), and a run with ``--mutants`` imports ``verify._mutants`` after its first claim.
     Inside the block only hypothesis' built-in constants are drawn. It uses hypothesis internals (the version
-    is pinned in constraints.txt) and does nothing where they are not found. ``_engine._search`` runs every
+    is pinned in constraints.txt) and does nothing where they are not found. ``_engine._Search`` runs every
     search inside it, so ``check()``, the command line, the schedulers and the pytest plugin all get it.
     """
     try:

@@ -116,7 +116,7 @@ from numerics._compile import gamma
 
 __all__ = ["critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "VANISHING", "predicted_relative", "draws_needed",
-           "Decision", "decide_monte_carlo", "decide_exact", "mc_threshold"]
+           "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold"]
 
 Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
 
@@ -242,6 +242,22 @@ def decide_monte_carlo(mean: np.ndarray, se: np.ndarray, reference: np.ndarray, 
         rel = np.where(scale > 0, detectable / scale, np.nan)
     return Decision(excess, threshold, detectable, float(np.nanmax(rel)) if np.isfinite(rel).any() else None,
                     deterministic)
+
+
+def decide_moments(m: "Moments", reference: np.ndarray, *, critical: float, power: float, allowed: np.ndarray,
+                   bound: np.ndarray, tests_over_rate: float, size: float) -> Decision:
+    """One Monte Carlo example decided from its units' moments: the whole rule in one call.
+
+    The threshold is ``critical`` (z at rate / (2 tests), or Student-t for RQMC replicates) widened by the units'
+    measured skewness (``mc_threshold``); components with no variance get the rare-event allowance at the
+    moments' unit count (``rare_event_probability``); then ``decide_monte_carlo``. The returned Decision holds the
+    threshold, the verdict (``failed``) and the detectable discrepancy. ``bound``: B, the bound on |a sample| for
+    the SE = 0 allowance (the declared ``sample_bound`` or the largest |unit| seen over the claim's examples).
+    """
+    return decide_monte_carlo(m.mean.cpu().numpy(), m.std_error.cpu().numpy(), reference,
+                              threshold=mc_threshold(critical, m.skewness, m.n), power=power, allowed=allowed,
+                              bound=bound, p_rare=rare_event_probability(tests_over_rate, m.n), size=size,
+                              sample_max=m.value_max.cpu().numpy())
 
 
 def decide_exact(estimate: np.ndarray, reference: np.ndarray, bound: np.ndarray, size: float) -> Decision:
