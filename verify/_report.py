@@ -1,4 +1,4 @@
-"""Theorem-check reports: ``index.html``, ``report.md``, ``results.json`` and ``figures/*.png``.
+"""Theorem-check reports: ``index.html``, ``report.md``, ``report.tex``, ``results.json`` and ``figures/*.png``.
 
 Everything is drawn from a results document (schema ``theorycheck.results/1``), never from a second
 computation: ``render(doc, out)`` can re-render a saved ``results.json`` (``theorycheck report --from``).
@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import mathtext  # noqa: E402
 from numerics._files import chmod_like_new  # noqa: E402
 
+from ._latex import render_tex  # noqa: E402
 from ._markdown import table  # noqa: E402
 from ._results import component_label, counterexample_reason, samples_text  # noqa: E402
 
@@ -313,6 +314,7 @@ def render(doc: dict, out: str | os.PathLike) -> Path:
         chmod_like_new(tmp, directory=True)     # mkdtemp's 0700 -> what mkdir would give under the umask
         figs = _figures(doc, tmp)
         (tmp / "report.md").write_text(_markdown(doc, figs))
+        (tmp / "report.tex").write_text(render_tex(doc))     # the LaTeX appendix (_latex.py)
         (tmp / "index.html").write_text(_html(doc, figs))
         (tmp / "results.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         old = None
