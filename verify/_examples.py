@@ -81,7 +81,11 @@ def boundary_examples(specs: Mapping[str, ParamSpec]) -> list[tuple[str, dict[st
         for k, label in ((0, "low"), (1, "high")):
             ex = {}
             for n in names:
-                end = specs[n].ends()[k]
+                ends = specs[n].ends()
+                if not ends:                        # a Fixed constant: its one value
+                    ex[n] = typical[n]
+                    continue
+                end = ends[k]
                 if isinstance(specs[n], Vector):
                     end = typical[n] / np.linalg.norm(typical[n]) * np.linalg.norm(end)
                 elif isinstance(specs[n], Matrix):

@@ -5,6 +5,8 @@
 | ``Real(low, high)``          | ``Symbol(name, real=True)``   | float in [low, high]                          |
 | ``Vector(dim, norm=(a, b))`` | ``dim x 1`` Matrix of symbols | direction on the sphere times a norm in [a, b] |
 | ``Matrix(rows, cols, ...)``  | ``rows x cols`` Matrix        | each row drawn like ``Vector(cols, norm)``    |
+| ``Int(low, high)``           | ``Symbol(name, integer=True)``| integer in [low, high] (a float64 tensor)     |
+| ``Fixed(value)``             | ``Symbol(name, real=True)``   | always ``value`` (a constant such as eps)     |
 
 Directions: each component is drawn as u in (-1, 1) and mapped through sqrt(2) erfinv(u), a standard
 normal when u is uniform, so the normalised vector is uniform on the sphere under uniform draws, while
@@ -27,7 +29,7 @@ from scipy.special import erfinv
 
 from ._errors import ParameterSpecError
 
-__all__ = ["ParamSpec", "Real", "Vector", "Matrix"]
+__all__ = ["ParamSpec", "Real", "Int", "Fixed", "Vector", "Matrix"]
 
 DEFAULT_NORM = (0.1, 10.0)
 
@@ -101,6 +103,75 @@ class Real(ParamSpec):
         # a fixed irrational fraction of the range, different per parameter
         frac = (0.381966 + 0.2360679 * index) % 1.0
         return np.asarray(self.low + frac * (self.high - self.low))
+
+
+@dataclass(frozen=True)
+class Int(ParamSpec):
+    """An integer parameter drawn from [low, high] (a number of classes, a width that enters the closed form as a
+    number). Estimators receive it, like every parameter, as a 0-d float64 tensor holding the integer: ``int(k)``
+    turns it into a size. Shrinks towards the integer nearest 0; both ends are tested on purpose."""
+
+    low: int
+    high: int
+
+    def __post_init__(self):
+        spec = f"Int({self.low!r}, {self.high!r})"
+        for v in (self.low, self.high):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ParameterSpecError(f"{spec}: bounds must be integers, got {v!r}; a real-valued parameter is Real(low, high).")
+        if not self.low < self.high:
+            raise ParameterSpecError(f"{spec}: low must be < high, got low={self.low!r} >= high={self.high!r}; "
+                                     f"a constant is Fixed({self.low!r}).")
+        object.__setattr__(self, "low", int(self.low))
+        object.__setattr__(self, "high", int(self.high))
+
+    @property
+    def shape(self):
+        return ()
+
+    def symbols(self, name):
+        return sp.Symbol(name, integer=True)
+
+    def strategy(self):
+        return st.integers(self.low, self.high).map(np.float64).map(np.asarray)
+
+    def ends(self):
+        return [np.asarray(float(self.low)), np.asarray(float(self.high))]
+
+    def typical(self, index):
+        frac = (0.381966 + 0.2360679 * index) % 1.0
+        return np.asarray(float(self.low + round(frac * (self.high - self.low))))
+
+
+@dataclass(frozen=True)
+class Fixed(ParamSpec):
+    """A constant the claim holds at (BatchNorm's eps, a temperature): a parameter that is never varied, so a claim
+    file needs no module globals. It counts as one parameter, is passed to every callable that names it, and adds
+    no boundary examples."""
+
+    value: float
+
+    def __post_init__(self):
+        v = self.value
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+            raise ParameterSpecError(f"Fixed({v!r}): the value must be a finite number; e.g. Fixed(1e-5).")
+        object.__setattr__(self, "value", float(v))
+
+    @property
+    def shape(self):
+        return ()
+
+    def symbols(self, name):
+        return sp.Symbol(name, real=True)
+
+    def strategy(self):
+        return st.just(np.asarray(self.value))
+
+    def ends(self):
+        return []
+
+    def typical(self, index):
+        return np.asarray(self.value)
 
 
 TINY = 1e-100  # drawn values closer to 0 than this (relative to the scale) are snapped to exactly 0
