@@ -26,6 +26,7 @@ from ._sweep import Sweep
 __all__ = ["Claim"]
 
 VERDICTS = ("verified", "refuted")
+RELATIONS = ("==", "<=", ">=")
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +61,9 @@ class Claim:
         samples from a pilot batch so that the detectable discrepancy is ``resolve`` x the closed form's terms,
         between ``min_samples`` and ``samples`` (the cap; never from measured time, so results stay reproducible);
         None: always ``samples``.
+    relation: "==" (default): the estimand equals the closed form; "<=" / ">=": the estimand is at most / at
+        least the closed form, componentwise (a bound). Monte Carlo bounds are one-sided tests at the same
+        false-refutation rate; a refutation reports the violating example and the size of the violation.
     """
 
     name: str
@@ -83,6 +87,7 @@ class Claim:
     variance_reduction: Any = "auto"
     resolve: float | None = None
     min_samples: int = 4096
+    relation: str = "=="
 
     def __post_init__(self):
         who = f"Claim({self.name!r})" if isinstance(self.name, str) else "Claim(...)"
@@ -121,6 +126,9 @@ class Claim:
         r = self.false_refutation_rate
         if isinstance(r, bool) or not isinstance(r, (int, float)) or not (0.0 < r < 1.0) or not math.isfinite(r):
             raise ClaimDefinitionError(f"{who}: false_refutation_rate must be in (0, 1), got {r!r}; the default is 1e-6.")
+        if self.relation not in RELATIONS:
+            raise ClaimDefinitionError(f"{who}: relation must be one of {RELATIONS} (estimand == / <= / >= closed form), "
+                                       f"got {self.relation!r}.")
         if self.expected not in VERDICTS:
             raise ClaimDefinitionError(f"{who}: expected must be one of {VERDICTS}, got {self.expected!r}.")
         for fname in ("statement", "reference", "family", "notes"):

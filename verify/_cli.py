@@ -165,7 +165,10 @@ def _details(r) -> list[str]:
         se = "" if c["std_error"] is None else f" ± {c['std_error'][j]:.3g}"
         from ._results import component_label, counterexample_reason
         why, where = counterexample_reason(c), component_label(c)
-        out.append(f"    {where}closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}; "
+        bound = ""
+        if r.relation != "==":      # a bound: which side was claimed, and by how much the estimate is past it
+            bound = f" (claimed estimand {r.relation} closed form; violated by {c['violation']:.3g})"
+        out.append(f"    {where}closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}{bound}; "
                    f"statistic {c['statistic']:.3g} > {c['threshold']:.3g}{why}")
         out.append(f"    seeds: run {c['run_seed']}, example {c['example_seed']}")
         out.append(f"    reproduce: {c['command']}")

@@ -39,7 +39,7 @@ from ._examples import boundary_examples, example_key, example_seed, independent
 from ._results import ClaimResult
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
 from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_moments, draws_needed, no_variance,
-                     power_quantile, predicted_relative)
+                     power_quantile, predicted_relative, violation)
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
@@ -128,9 +128,10 @@ class _Checker:
                  budget: Budget):
         self.claim, self.cf, self.seed, self.device = claim, compiled, seed, device
         self.design = Design(claim.inputs or {}, claim.variance_reduction, device)
-        self.z = critical_z(claim.false_refutation_rate, tests)
+        sides = 2 if claim.relation == "==" else 1      # a bound is refuted by one tail only
+        self.z = critical_z(claim.false_refutation_rate, tests, sides)
         self.power = power_quantile(None)
-        self.z_rqmc = critical_t(claim.false_refutation_rate, tests, RQMC_REPLICATES - 1)
+        self.z_rqmc = critical_t(claim.false_refutation_rate, tests, RQMC_REPLICATES - 1, sides)
         self.power_rqmc = power_quantile(RQMC_REPLICATES - 1)
         # a pilot batch fits control-variate coefficients and sizes the samples (resolve=); it is never tested
         self.needs_pilot = claim.method == "monte_carlo" and (
@@ -173,7 +174,7 @@ class _Checker:
             est = self._exact(tensors, label, where)
             roundoff = np.full(self.k, 2.0 * gamma(self.cf.ops) * max(cf_scale, float(np.max(np.abs(est)))))
             closed, bound = self._decide_exact(params, label, est, closed, roundoff)
-            d = decide_exact(est, closed, bound, cf_scale)
+            d = decide_exact(est, closed, bound, cf_scale, self.claim.relation)
             ex = _Example(label, params, seed, closed, est, None, d.excess, d.threshold, d.detectable, f64_err, cf_scale,
                           d.relative)
             return self._record(ex)
@@ -197,7 +198,7 @@ class _Checker:
         # both widened by the units' skewness), the rare-event allowance p_rare x (B + |v|) of components with no
         # variance, the verdict and the detectable discrepancy
         decide = partial(decide_moments, m, critical=crit, power=power, tests_over_rate=self.tests / self.claim.false_refutation_rate,
-                         size=cf_scale)
+                         size=cf_scale, relation=self.claim.relation)
         base = self._mean_roundoff(m, cf_scale)
         bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.value_max
         d = decide(closed, allowed=base, bound=bound_now)
@@ -239,10 +240,11 @@ class _Checker:
 
     def _decide_exact(self, params, label, est, closed, bound):
         """gamma_N |terms| first; before refuting, the 100-digit reference and the conditioned float64 error."""
-        if (np.abs(est - closed) > bound).any():
+        rel = self.claim.relation
+        if (violation(est, closed, rel) > bound).any():
             closed, ref_err = self._refine(params, label, closed)
             bound = bound + ref_err
-        if (np.abs(est - closed) > bound).any():
+        if (violation(est, closed, rel) > bound).any():
             with self.budget.step(f"bounding the closed form's float64 error at example {label}"):
                 fe = self.cf.forward_error(params)
             if fe is not None:
@@ -659,6 +661,7 @@ def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: 
         "component": j,
         "index": [int(i) for i in np.unravel_index(j, checker.cf.shape)] if checker.cf.shape else [],
         "difference": float(ex.estimate[j] - ex.closed[j]),
+        "violation": float(violation(ex.estimate[j], ex.closed[j], checker.claim.relation)),
         "statistic": float(ex.excess[j]),
         "threshold": float(ex.threshold[j]),
         "example_seed": int(ex.seed),
@@ -799,7 +802,7 @@ def check(claim: Claim, *, seed: int = 0, device: torch.device | str = "cpu", re
     """
     device = torch.device(device)
     start = time.perf_counter()
-    res = ClaimResult(name=claim.name, method=claim.method, verdict="error", expected=claim.expected,
+    res = ClaimResult(name=claim.name, method=claim.method, verdict="error", expected=claim.expected, relation=claim.relation,
                       family=claim.family, reference=claim.reference, statement=claim.statement, source=source,
                       samples=claim.samples if claim.method == "monte_carlo" else 0,
                       false_refutation_rate=claim.false_refutation_rate if claim.method == "monte_carlo" else 0.0,

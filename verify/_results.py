@@ -30,6 +30,7 @@ class ClaimResult:
     method: str                      # "monte_carlo" | "exact"
     verdict: str                     # "verified" | "refuted" | "error"
     expected: str = "verified"
+    relation: str = "=="             # the claim's: estimand ==, <= or >= its closed form
     family: str = ""
     reference: str = ""
     statement: str = ""

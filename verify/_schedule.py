@@ -39,7 +39,7 @@ __all__ = ["Task", "PARALLEL_MIN_CLAIMS", "check_claims", "run_task", "claim_res
 PARALLEL_MIN_CLAIMS = 8
 
 # ClaimResult fields that hold text: the other fields' "inf", "-inf", "nan" strings stand for floats.
-_TEXT = ("name", "method", "verdict", "expected", "family", "reference", "statement", "source", "error", "warnings")
+_TEXT = ("name", "method", "verdict", "expected", "relation", "family", "reference", "statement", "source", "error", "warnings")
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _failed(claim, source: str, exc: BaseException):
 
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return ClaimResult(name=claim.name, method=claim.method, verdict="error", expected=claim.expected,
-                       family=claim.family, reference=claim.reference, statement=claim.statement, source=source,
+                       relation=claim.relation, family=claim.family, reference=claim.reference, statement=claim.statement, source=source,
                        error=f"the Dask task checking it failed: {type(exc).__name__}: {msg}")
 
 

@@ -13,6 +13,10 @@ of the mean. Two things can go wrong:
   n^{-1/2} gamma (2 x^2 + 1) phi(x) / 6 + O(1/n). The critical value is widened by exactly that term,
   |gamma| n^{-1/2} (2 z^2 + 1) / 6, using the measured skewness gamma of each component. Heavier
   departures (infinite variance) are outside the model: the estimator must have finite variance.
+* **Bounds** (``relation="<="`` / ``">="``) -- only one tail refutes: the statistic is the signed ``violation``
+  (mean - c for "<=", c - mean for ">=") less the allowances, over SE, counted where positive, against the
+  one-sided critical value at alpha / m (``critical_z(..., sides=1)``), widened the same way. By the same union
+  bound a bound that holds -- with equality, the hardest case, or with room -- is refuted w.p. <= alpha.
 * **False verification** -- the claim is wrong but the discrepancy is too small to see with n samples.
   The run reports the *detectable discrepancy*: the difference |E[X] - c| that a test would catch with
   probability 0.9, (z_crit + z_0.9) * SE + r. A discrepancy below it can pass; a larger one is caught
@@ -114,7 +118,7 @@ from scipy.stats import t as student_t
 
 from numerics._compile import gamma
 
-__all__ = ["critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
+__all__ = ["violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "VANISHING", "predicted_relative", "draws_needed",
            "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold"]
 
@@ -128,18 +132,35 @@ Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
 VANISHING = 1e-6
 
 
-def critical_z(rate: float, tests: int) -> float:
-    """Two-sided critical |z| so that ``tests`` independent-or-not tests jointly refute w.p. <= rate."""
-    if not (0.0 < rate < 1.0) or tests < 1:
-        raise ValueError(f"critical_z(rate={rate!r}, tests={tests!r}): need 0 < rate < 1 and tests >= 1")
-    return float(-ndtri(rate / (2.0 * tests)))
+def critical_z(rate: float, tests: int, sides: int = 2) -> float:
+    """Critical z so that ``tests`` independent-or-not tests jointly refute w.p. <= rate: two-sided (|z|, an
+    equality) or one-sided (``sides=1``, a bound ``relation="<="`` / ``">="``: only one tail refutes)."""
+    if not (0.0 < rate < 1.0) or tests < 1 or sides not in (1, 2):
+        raise ValueError(f"critical_z(rate={rate!r}, tests={tests!r}, sides={sides!r}): need 0 < rate < 1, tests >= 1, sides 1 or 2")
+    return float(-ndtri(rate / (sides * tests)))
 
 
-def critical_t(rate: float, tests: int, df: int) -> float:
-    """Two-sided critical |t| with ``df`` degrees of freedom at rate / tests (Bonferroni), for RQMC replicates."""
-    if not (0.0 < rate < 1.0) or tests < 1 or df < 1:
-        raise ValueError(f"critical_t(rate={rate!r}, tests={tests!r}, df={df!r}): need 0 < rate < 1, tests >= 1, df >= 1")
-    return float(student_t.isf(rate / (2.0 * tests), df))
+def critical_t(rate: float, tests: int, df: int, sides: int = 2) -> float:
+    """Critical t with ``df`` degrees of freedom at rate / tests (Bonferroni), for RQMC replicates; sides as
+    ``critical_z``."""
+    if not (0.0 < rate < 1.0) or tests < 1 or df < 1 or sides not in (1, 2):
+        raise ValueError(f"critical_t(rate={rate!r}, tests={tests!r}, df={df!r}, sides={sides!r}): need 0 < rate < 1, "
+                         "tests >= 1, df >= 1, sides 1 or 2")
+    return float(student_t.isf(rate / (sides * tests), df))
+
+
+def violation(estimate: np.ndarray, reference: np.ndarray, relation: str = "==") -> np.ndarray:
+    """How far the estimate is on the wrong side of the closed form: |estimate - reference| for an equality,
+    estimate - reference for ``"<="`` (estimand <= closed form), reference - estimate for ``">="``; <= 0 where a
+    bound holds."""
+    d = np.asarray(estimate) - np.asarray(reference)
+    if relation == "==":
+        return np.abs(d)
+    if relation == "<=":
+        return d
+    if relation == ">=":
+        return -d
+    raise ValueError(f"relation {relation!r}: use '==', '<=' or '>='")
 
 
 def power_quantile(df: int | None) -> float:
@@ -220,7 +241,7 @@ def no_variance(se, roundoff):
 
 def decide_monte_carlo(mean: np.ndarray, se: np.ndarray, reference: np.ndarray, *, threshold: np.ndarray, power: float,
                        allowed: np.ndarray, bound: np.ndarray, p_rare: float, size: float,
-                       sample_max: np.ndarray | None = None) -> Decision:
+                       sample_max: np.ndarray | None = None, relation: str = "==") -> Decision:
     """The z- (or t-) test of every component, with the round-off and reference-error allowance ``allowed``.
 
     A component whose units are all equal (SE = 0), or equal to within the round-off allowance (``no_variance``),
@@ -229,10 +250,12 @@ def decide_monte_carlo(mean: np.ndarray, se: np.ndarray, reference: np.ndarray, 
     where every sample was equal on max(size, B + |v|): there the closed form may vanish (acos(1) = 0), making
     "relative to the closed form" meaningless. A component whose closed form vanishes against its samples
     (size < VANISHING x ``sample_max``, the largest |sample| at this example) has no relative figure.
+    relation: "==" tests |mean - reference|; a bound tests the signed ``violation`` against a one-sided critical
+    value (the caller's ``threshold``), and a mean on the right side of the bound never counts against it.
     """
     deterministic = no_variance(se, allowed)
     allowed = allowed + np.where(deterministic, p_rare * (bound + np.abs(mean)), 0.0)
-    slack = np.maximum(np.abs(mean - reference) - allowed, 0.0)
+    slack = np.maximum(violation(mean, reference, relation) - allowed, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = np.where(slack == 0, 0.0, np.where(deterministic, np.inf, slack / se))
     detectable = (threshold + power) * se + allowed
@@ -245,7 +268,7 @@ def decide_monte_carlo(mean: np.ndarray, se: np.ndarray, reference: np.ndarray, 
 
 
 def decide_moments(m: "Moments", reference: np.ndarray, *, critical: float, power: float, allowed: np.ndarray,
-                   bound: np.ndarray, tests_over_rate: float, size: float) -> Decision:
+                   bound: np.ndarray, tests_over_rate: float, size: float, relation: str = "==") -> Decision:
     """One Monte Carlo example decided from its units' moments: the whole rule in one call.
 
     The threshold is ``critical`` (z at rate / (2 tests), or Student-t for RQMC replicates) widened by the units'
@@ -257,12 +280,14 @@ def decide_moments(m: "Moments", reference: np.ndarray, *, critical: float, powe
     return decide_monte_carlo(m.mean.cpu().numpy(), m.std_error.cpu().numpy(), reference,
                               threshold=mc_threshold(critical, m.skewness, m.n), power=power, allowed=allowed,
                               bound=bound, p_rare=rare_event_probability(tests_over_rate, m.n), size=size,
-                              sample_max=m.value_max.cpu().numpy())
+                              sample_max=m.value_max.cpu().numpy(), relation=relation)
 
 
-def decide_exact(estimate: np.ndarray, reference: np.ndarray, bound: np.ndarray, size: float) -> Decision:
-    """|estimate - reference| against the float64 error bound (normwise; refuted above 1)."""
-    diff = np.abs(estimate - reference)
+def decide_exact(estimate: np.ndarray, reference: np.ndarray, bound: np.ndarray, size: float,
+                 relation: str = "==") -> Decision:
+    """|estimate - reference| (a bound: the signed ``violation``) against the float64 error bound (normwise;
+    refuted above 1): a bound holds where the estimate is within round-off of its right side."""
+    diff = np.maximum(violation(estimate, reference, relation), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = np.where(diff == 0, 0.0, np.where(bound > 0, diff / bound, np.inf))
     return Decision(excess, np.ones_like(excess), bound, float(np.max(bound)) / size if size > 0 else None)
