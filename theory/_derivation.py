@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["Derivation", "compare", "statement_latex"]
+__all__ = ["Derivation", "compare", "shown_form", "statement_latex"]
 
 
 @dataclass(frozen=True)
@@ -67,16 +67,31 @@ def compare(statement: str, derived: sp.Basic, printed: sp.Basic, *, simplify=sp
     return Derivation(statement, derived, printed, difference, time.perf_counter() - start)
 
 
+def shown_form(form: Callable[..., sp.Basic], *symbols: sp.Basic, evaluate: bool = False) -> sp.Basic:
+    """form(*symbols) as a statement shows it: built with evaluation off (unless evaluate), chained sums flat.
+
+    Evaluation off keeps the paper's grouping ((w - w*)/2, not w/2 - w*/2); ``.doit()`` of the result is the
+    evaluated expression, which tests compare with the derivation's printed form.
+    """
+    with sp.evaluate(evaluate):
+        expr = form(*symbols)
+        return expr.replace(lambda e: isinstance(e, sp.Add) and any(isinstance(a, sp.Add) for a in e.args), _flat_add)
+
+
 def statement_latex(lhs: str, form: Callable[..., sp.Basic], *symbols: sp.Basic, symbol_names=None,
                     evaluate: bool = False) -> str:
     """``"<lhs> = <LaTeX of form(*symbols)>"``: a claim's statement generated from its printed SymPy form.
 
     form is the one function that types the paper's right-hand side; it is called here at abstract symbols
-    (e.g. a Symbol named ``r"\\mathbf{w}"`` for a vector, ``theta`` for an angle) with evaluation off, so the
-    paper's grouping ((w - w*)/2, not w/2 - w*/2) survives, and printed with ``order="none"`` in the order
-    written. lhs names the estimand (notation, not formula) and stays typed. evaluate=True keeps SymPy's
-    evaluation, for a form whose numeric constants (e.g. 2 kappa^2 = 1) should fold before it is shown.
+    (e.g. a Symbol shown as ``\\mathbf{w}`` for a vector, ``theta`` for an angle) by :func:`shown_form` and
+    printed with ``order="none"``, in the order written. lhs names the estimand (notation, not formula) and
+    stays typed. evaluate=True keeps SymPy's evaluation, for a form whose numeric constants (e.g. 2 kappa^2 = 1)
+    should fold before it is shown.
     """
-    with sp.evaluate(evaluate):
-        expr = form(*symbols)
+    expr = shown_form(form, *symbols, evaluate=evaluate)
     return f"{lhs} = {sp.latex(expr, order='none', inv_trig_style='full', symbol_names=symbol_names or {})}"
+
+
+def _flat_add(e: sp.Add) -> sp.Add:
+    """(a - b) - c -> a - b - c: unevaluated chained + and - nest, and would print their inner parentheses."""
+    return sp.Add(*[t for a in e.args for t in (a.args if isinstance(a, sp.Add) else (a,))], evaluate=False)
