@@ -16,7 +16,9 @@ from theory import _batchnorm as tb
 from theory import _committee as tc
 from theory import _distillation as td
 from theory import _kernels as tk
+from theory import _linear_dynamics as tl
 from theory import _population_gradient as tpg
+from theory import _simsiam as ts
 from theory._derivation import shown_form, statement_latex
 from verify.claims import builtin_claims
 
@@ -44,6 +46,15 @@ GENERATED = {  # claim -> the theory rendering its statement contains (typed not
     "batchnorm-backward-eps": tb.eps_backward_statement,
     "batchnorm-backward-eps-is-projection": lambda: tb.theorem5_statement(eps=True),
     "batchnorm-backward-eps-idempotent": tb.backward_operator_statement,
+    "saxe-mode-strength-ode": tl.mode_strength_statement,
+    "saxe-two-layer-gd-modes": tl.gd_map_statement,
+    "saxe-larger-modes-first-small-init": tl.half_time_statement,
+    "saxe-larger-modes-first-large-init": tl.half_time_statement,
+    "saxe-larger-modes-first-progress": lambda: tl.half_time_statement(progress=True),
+    "least-squares-gd-iterate": tl.gd_filter_latex,
+    "gradient-flow-spectral-filter": tl.flow_filter_latex,
+    "ridge-spectral-filter": tl.ridge_filter_latex,
+    **{f"simsiam-channel-variance-d{d}": ts.channel_std_statement for d in (2, 16, 64)},
 }
 
 
@@ -125,3 +136,17 @@ def test_shown_batchnorm_operator_is_the_proven_printed_form():
     scalars = {tb._c1: c1, tb._sigma: tb.batch_sigma(f, eps), tb._g_bar: tb.batch_mean(g), tb._gf_bar: tb.inner(g, f_hat)}
     at = _components(shown, {tb._g: g, tb._one: sp.ones(3, 1), tb._f_hat: f_hat}, 3, scalars)
     assert _zero(at - tb.batchnorm_backward(f, g, c1, eps))
+
+
+def test_shown_linear_dynamics_forms_are_the_proven_printed_forms():
+    field = shown_form(tl._printed_field, tl.a, tl.s, tl.tau)
+    assert _zero(field.doit() - tl.derivation_mode_field().printed)
+    gd_map = shown_form(tl._printed_gd_map, tl.a, tl.s, tl.eta)
+    assert _zero(gd_map.doit() - tl.derivation_mode_gd_map().printed)
+    times = [shown_form(f, tl.s, tl.a0, tl.tau).doit() for f in (tl._printed_half_time, tl._printed_progress_time)]
+    assert _zero(sp.Matrix(times) - tl.derivation_half_time().printed)
+    gd = shown_form(tl._printed_gd_filter, tl._lam_i, tl.eta, tl.k).xreplace({tl._lam_i: tl.lam})
+    assert _zero(gd - tl.derivation_gd_filter().printed)
+    flow = shown_form(tl._printed_flow_filter, tl._lam_i, tl.t).xreplace({tl._lam_i: tl.lam})
+    ridge = shown_form(tl._printed_ridge_filter, tl._lam_i, tl.mu).xreplace({tl._lam_i: tl.lam})
+    assert _zero(sp.Matrix([flow, ridge]) - tl.derivation_flow_filter().printed)

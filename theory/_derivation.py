@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["Derivation", "compare", "shown_form", "statement_latex"]
+__all__ = ["Derivation", "compare", "form_latex", "shown_form", "statement_latex"]
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,13 @@ def statement_latex(lhs: str, form: Callable[..., sp.Basic], *symbols: sp.Basic,
     stays typed. evaluate=True keeps SymPy's evaluation, for a form whose numeric constants (e.g. 2 kappa^2 = 1)
     should fold before it is shown.
     """
+    return f"{lhs} = {form_latex(form, *symbols, symbol_names=symbol_names, evaluate=evaluate)}"
+
+
+def form_latex(form: Callable[..., sp.Basic], *symbols: sp.Basic, symbol_names=None, evaluate: bool = False) -> str:
+    """The LaTeX of ``shown_form(form, *symbols)`` alone: for a rendered term inside typed notation (a sum over i)."""
     expr = shown_form(form, *symbols, evaluate=evaluate)
-    return f"{lhs} = {sp.latex(expr, order='none', inv_trig_style='full', symbol_names=symbol_names or {})}"
+    return sp.latex(expr, order="none", inv_trig_style="full", ln_notation=True, symbol_names=symbol_names or {})
 
 
 def _flat_add(e: sp.Add) -> sp.Add:

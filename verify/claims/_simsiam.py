@@ -151,7 +151,7 @@ def _variance_claim(d: int) -> Claim:
         monte_carlo=_variance_estimator(d),
         inputs={"a": Gaussian(d), "b": Gaussian(d)},
         derivation=ts.derivation_channel_std,
-        statement=r"\mathrm{std}(z_i/\|z\|) = 1/\sqrt{d},\quad z \sim \mathcal{N}(0, \sigma^2 I_d)",
+        statement=ts.channel_std_statement() + r",\quad z \sim \mathcal{N}(0, \sigma^2 I_d)",
         reference=f"{SEED}: Figure 2, per-channel std of the l2-normalized output (SimSiam Sec. 4.1)",
         family=FAMILY,
         examples=4,
