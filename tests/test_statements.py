@@ -14,6 +14,7 @@ import sympy as sp
 
 from theory import _batchnorm as tb
 from theory import _committee as tc
+from theory import _covariance_operator as tco
 from theory import _distillation as td
 from theory import _kernels as tk
 from theory import _linear_dynamics as tl
@@ -54,6 +55,9 @@ GENERATED = {  # claim -> the theory rendering its statement contains (typed not
     "least-squares-gd-iterate": tl.gd_filter_latex,
     "gradient-flow-spectral-filter": tl.flow_filter_latex,
     "ridge-spectral-filter": tl.ridge_filter_latex,
+    "covariance-operator-one-neuron": lambda: tco.one_neuron_statement(printed_u=False),
+    "covariance-operator-one-neuron-linear": tco.one_neuron_statement,
+    "covariance-operator-one-neuron-printed-relu": tco.one_neuron_statement,
     **{f"simsiam-channel-variance-d{d}": ts.channel_std_statement for d in (2, 16, 64)},
 }
 
@@ -150,3 +154,13 @@ def test_shown_linear_dynamics_forms_are_the_proven_printed_forms():
     flow = shown_form(tl._printed_flow_filter, tl._lam_i, tl.t).xreplace({tl._lam_i: tl.lam})
     ridge = shown_form(tl._printed_ridge_filter, tl._lam_i, tl.mu).xreplace({tl._lam_i: tl.lam})
     assert _zero(sp.Matrix([flow, ridge]) - tl.derivation_flow_filter().printed)
+
+
+def test_shown_one_neuron_covariance_is_the_printed_form():
+    X = sp.Matrix(4, 2, sp.symbols("x0:8", real=True))  # rows: the patterns 00, 01, 10, 11
+    u, u_t, d = sp.Symbol("u", commutative=False), sp.Symbol("u_t", commutative=False), sp.Symbol("d", positive=True)
+    shown_u = shown_form(tco._printed_u, *sp.symbols("x00 x01 x10 x11"))
+    col = sp.Matrix([shown_u.xreplace(dict(zip(sp.symbols("x00 x01 x10 x11"), X.col(j)))) for j in range(2)])
+    shown = shown_form(tco._printed_covariance, u, u_t, d)
+    at = sp.Matrix(2, 2, lambda i, j: shown.xreplace({u: col[i], u_t: col[j], d: 6}))
+    assert _zero(at - tco.printed_one_neuron_covariance(X, 6))

@@ -230,6 +230,7 @@ GD_MIN_NORM = Claim(
     closed_form=tl.min_norm_solution,
     exact=_gd_to_convergence,
     derivation=tl.derivation_min_norm_limit,
+    # typed (and the next): pseudo-inverse notation, a limit of matrices
     statement=r"\lim_{k\to\infty} w_k = X^+ y = X^\top (XX^\top)^{-1} y\quad (w_0 = 0,\ n < d)",
     reference=f"{SEED} 'implicit bias': 'GD will converge to min-norm soln'",
     family=FAMILY,
@@ -273,6 +274,7 @@ GRADIENT_FLOW_IS_RIDGE = Claim(
     params={"sigma1": SIGMA, "sigma2": SIGMA, "y": TARGETS, "t": FLOW_TIME},
     closed_form=lambda sigma1, sigma2, y, t: tl.ridge(sigma1, sigma2, y, 1 / t),
     exact=lambda sigma1, sigma2, y, t: nl.gradient_flow_least_squares(_design(sigma1, sigma2), y, t),
+    # typed: an identity between two solutions, notation only
     statement=r"w_{\mathrm{flow}}(t) = w_{\mathrm{ridge}}(\lambda = 1/t)",
     reference=f"{SEED}: 'early stopping is very similar to ridge regression ... when lambda = 1/t'",
     family=FAMILY,
@@ -348,6 +350,7 @@ EXP_LOSS_TRAJECTORY = Claim(
     exact=_exp_loss_rate,
     derivation=tl.derivation_exp_loss_trajectory,
     trajectory=_logistic_trajectory,
+    # typed: sums over the samples n
     statement=r"-\nabla \sum_n e^{-x_n^\top w}\Big|_{w = \hat w\log t + \tilde w} = \frac{1}{t}\sum_n \alpha_n x_n"
               r" = \frac{\hat w}{t} = \frac{d}{dt}(\hat w\log t + \tilde w)",
     reference=f"{SEED} 'sgd on logistic reg. gives hard margin svm'; {SOUDRY}",

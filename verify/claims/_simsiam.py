@@ -35,6 +35,7 @@ D_OUT = 4  # output dimension of the gradient claims
 K_AUG = 3  # augmentations in the M-step claims
 Z = Vector(D_OUT, norm=(0.1, 10.0))
 
+# typed: gradient identities between losses (and, below, argmins and implications), not closed forms
 STOPGRAD_STATEMENT = (r"\nabla_{(z_1, z_2)}\Big[\tfrac12 D(z_1, \mathrm{sg}(z_2)) + \tfrac12 D(z_2, \mathrm{sg}(z_1))\Big]"
                       r" = \tfrac12 \nabla_{(z_1, z_2)} D(z_1, z_2),\quad D(a, b) = D(b, a)")
 
