@@ -50,7 +50,7 @@ import functools
 
 import sympy as sp
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, statement_latex
 
 __all__ = [
     "VARIANTS",
@@ -74,6 +74,9 @@ __all__ = [
     "derivation_eps_decomposition",
     "derivation_idempotency_gap",
     "derivation_ioffe_szegedy",
+    "backward_operator_statement",
+    "eps_backward_statement",
+    "theorem5_statement",
 ]
 
 
@@ -108,9 +111,14 @@ def batch_variance(f: sp.Matrix, *, unbiased: bool = False) -> sp.Expr:
     return (c.T * c)[0] / (m - 1 if unbiased else m)
 
 
+def _printed_sigma(var, eps):
+    """sigma = sqrt(var + eps) (typed once)."""
+    return sp.sqrt(var + eps)
+
+
 def batch_sigma(f: sp.Matrix, eps=0) -> sp.Expr:
     """sigma = sqrt(var + eps), var biased."""
-    return sp.sqrt(batch_variance(f) + eps)
+    return _printed_sigma(batch_variance(f), eps)
 
 
 def normalized(f: sp.Matrix, eps=0) -> sp.Matrix:
@@ -157,22 +165,64 @@ def _projection_onto(g: sp.Matrix, v: sp.Matrix) -> sp.Matrix:
     return v * (inner(g, v) / inner(v, v))  # (m x 1) * scalar
 
 
+def _printed_operator(g, g_bar, one, f_hat, gf_bar):
+    """A g = g - mean(g) 1 - f_hat mean(g f_hat) (typed once)."""
+    return g - g_bar * one - f_hat * gf_bar
+
+
+def _printed_scaled(c1, sigma, v):
+    """(c1/sigma) v: Theorem 5's scale in front of P^perp g, or of A g (typed once)."""
+    return c1 / sigma * v
+
+
 def backward_operator(f: sp.Matrix, g: sp.Matrix, eps=0) -> sp.Matrix:
     """A g = g - mean(g) 1 - f_hat <g, f_hat>_uni, so that J^T g = (c1/sigma) A g for every eps >= 0."""
     f, g = _column("f", f), _column("g", g)
     f_hat = normalized(f, eps)
-    return g - batch_mean(g) * _ones(f.shape[0]) - f_hat * inner(g, f_hat)
+    return _printed_operator(g, batch_mean(g), _ones(f.shape[0]), f_hat, inner(g, f_hat))
 
 
 def batchnorm_backward(f: sp.Matrix, g: sp.Matrix, c1, eps=0) -> sp.Matrix:
     """(c1/sigma)(g - mean(g) 1 - f_hat mean(g f_hat)), sigma = sqrt(var + eps): exact for every eps."""
-    return c1 / batch_sigma(f, eps) * backward_operator(f, g, eps)
+    return _printed_scaled(c1, batch_sigma(f, eps), backward_operator(f, g, eps))
 
 
 def theorem5_backward(f: sp.Matrix, g: sp.Matrix, c1, eps=0) -> sp.Matrix:
     """The seed's (c1/sigma) P^perp_{f,1} g; with eps > 0 (sigma = sqrt(var + eps)) it is *not* J^T g."""
     f = _column("f", f)
-    return c1 / batch_sigma(f, eps) * orthogonal_complement(g, _ones(f.shape[0]), f)
+    return _printed_scaled(c1, batch_sigma(f, eps), orthogonal_complement(g, _ones(f.shape[0]), f))
+
+
+# --------------------------------------------------------------------------- statements, rendered from the forms above
+# Vectors and the projection are shown as single symbols; P^perp g itself is Gram-Schmidt (orthogonal_complement).
+
+_c1, _sigma, _var, _eps = sp.symbols("c_1 sigma var epsilon", positive=True)
+_g, _g_bar, _one, _f_hat, _gf_bar, _perp_g = sp.symbols("g g_bar one f_hat gf_bar perp_g")
+_NAMES = {_g: r"\mathbf{g}", _g_bar: r"\bar{g}", _one: r"\mathbf{1}", _f_hat: r"\hat{\mathbf{f}}",
+          _gf_bar: r"\overline{g\hat{f}}", _perp_g: r"P^\perp_{\mathbf{f},\mathbf{1}}\,\mathbf{g}", _var: r"\mathrm{var}"}
+_JG = r"J_{BN}(\mathbf{f})^\top \mathbf{g}"
+
+
+def _sigma_statement() -> str:
+    return statement_latex(r"\sigma", _printed_sigma, _var, _eps, symbol_names=_NAMES)
+
+
+def backward_operator_statement() -> str:
+    """LaTeX ``A g = ...``, rendered from ``_printed_operator``."""
+    return statement_latex(r"A\mathbf{g}", _printed_operator, _g, _g_bar, _one, _f_hat, _gf_bar, symbol_names=_NAMES)
+
+
+def theorem5_statement(eps: bool = False) -> str:
+    """Theorem 5's LaTeX statement (with eps: sigma = sqrt(var + eps) appended), from ``_printed_scaled``."""
+    main = statement_latex(_JG, _printed_scaled, _c1, _sigma, _perp_g, symbol_names=_NAMES)
+    return f"{main},\\ {_sigma_statement()}" if eps else main
+
+
+def eps_backward_statement() -> str:
+    """LaTeX statement of J^T g for eps >= 0, rendered from ``_printed_scaled`` and ``_printed_operator``."""
+    main = statement_latex(_JG, lambda c1, sigma, *a: _printed_scaled(c1, sigma, _printed_operator(*a)),
+                           _c1, _sigma, _g, _g_bar, _one, _f_hat, _gf_bar, symbol_names=_NAMES)
+    return f"{main},\\ {_sigma_statement()}"
 
 
 def ioffe_szegedy_backward(f: sp.Matrix, g: sp.Matrix, c1, eps=0, *, as_printed: bool = False) -> sp.Matrix:

@@ -53,7 +53,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, statement_latex
 from ._domain import clamp_to_domain
 
 __all__ = [
@@ -63,8 +63,11 @@ __all__ = [
     "generalization_error",
     "gram",
     "i2",
+    "i2_statement",
     "i3",
+    "i3_statement",
     "i4",
+    "i4_statement",
     "order_parameter_error",
     "printed_generalization_error",
     "robust",
@@ -118,10 +121,37 @@ def _lambdas(C) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]:
     return lam4, lam0, lam1, lam2
 
 
+def _printed_i4(lam4, lam0, lam1, lam2) -> sp.Expr:
+    """(4/pi^2) Lambda4^(-1/2) arcsin(Lambda0 / sqrt(Lambda1 Lambda2)), in the Lambdas (typed once)."""
+    return 4 / sp.pi**2 / sp.sqrt(lam4) * sp.asin(lam0 / sp.sqrt(lam1 * lam2))
+
+
 def i4(C) -> sp.Expr:
     """I4(C) = E[g'(u) g'(v) g(w) g(z)] = (4/pi^2) Lambda4^(-1/2) arcsin(Lambda0 / sqrt(Lambda1 Lambda2))."""
-    lam4, lam0, lam1, lam2 = _lambdas(_entries(C))
-    return 4 / sp.pi**2 / sp.sqrt(lam4) * sp.asin(lam0 / sp.sqrt(lam1 * lam2))
+    return _printed_i4(*_lambdas(_entries(C)))
+
+
+# --------------------------------------------------------------------------- statements, rendered from the forms above
+# evaluate=True: 2 kappa^2 = 1 folds, so I2 shows as Saad & Solla print it.
+
+_C = sp.Matrix(4, 4, lambda a, b: sp.Symbol(f"C_{{{min(a, b) + 1}{max(a, b) + 1}}}"))  # symmetric, shown only
+_G = r"g(x) = \mathrm{erf}(x/\sqrt{2})"
+
+
+def i2_statement(lhs: str = r"I_2(C) = \mathbb{E}[g(u)g(v)]") -> str:
+    """LaTeX statement of I2 (default kappa), rendered from ``i2``; lhs names the expectation."""
+    return statement_latex(lhs, i2, _C, evaluate=True)
+
+
+def i3_statement() -> str:
+    """LaTeX statement of I3, rendered from ``i3``."""
+    return statement_latex(r"I_3(C) = \mathbb{E}[g'(u)\,v\,g(w)]", i3, _C, evaluate=True)
+
+
+def i4_statement() -> str:
+    """LaTeX statement of I4 in Saad & Solla's Lambdas, rendered from ``_printed_i4`` (the Lambdas stay named)."""
+    lambdas = sp.symbols("Lambda_4 Lambda_0 Lambda_1 Lambda_2")
+    return statement_latex(r"I_4(C) = \mathbb{E}[g'(u)g'(v)g(w)g(z)]", _printed_i4, *lambdas, evaluate=True)
 
 
 def _order_parameters(W: sp.Matrix, W_star: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:

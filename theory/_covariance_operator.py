@@ -65,7 +65,7 @@ from typing import Sequence
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, statement_latex
 
 __all__ = [
     "LeakyRelu",
@@ -90,6 +90,7 @@ __all__ = [
     "window_counts",
     "one_neuron_covariance",
     "gated_one_neuron_covariance",
+    "one_neuron_statement",
     "printed_one_neuron_covariance",
     "derivation_connection",
     "derivation_weight_jacobian",
@@ -344,14 +345,35 @@ def gated_one_neuron_covariance(w: sp.Matrix, X: sp.Matrix, d=6, slope=0) -> sp.
     """The corrected form 1/(4 d^2) u_w u_w^T, u_w = x_11 g_11 + x_00 g_00 - x_01 g_01 - x_10 g_10."""
     x = _pattern_rows(X)
     u = sum((c * gate((w.T * x[k])[0], slope) * x[k] for k, c in enumerate(_signed_patterns(d))), sp.zeros(w.rows, 1))
-    return u * u.T / (4 * sp.S(d) ** 2)
+    return _printed_covariance(u, u.T, sp.S(d))
+
+
+def _printed_covariance(u, u_t, d):
+    """The slide's 1/(4 d^2) u u^T, u_t = u^T (a separate argument, so it renders at noncommutative symbols)."""
+    return u * u_t / (4 * d**2)
+
+
+def _printed_u(x00, x01, x10, x11):
+    """The slide's u := x_11 + x_00 - x_01 - x_10 (typed once)."""
+    return x11 + x00 - x01 - x10
 
 
 def printed_one_neuron_covariance(X: sp.Matrix, d=6) -> sp.Matrix:
     """The slide's printed form 1/(4 d^2) u u^T, u := x_11 + x_00 - x_01 - x_10 (typed once, under test)."""
-    x00, x01, x10, x11 = _pattern_rows(X)
-    u = x11 + x00 - x01 - x10
-    return u * u.T / (4 * sp.S(d) ** 2)
+    u = _printed_u(*_pattern_rows(X))
+    return _printed_covariance(u, u.T, sp.S(d))
+
+
+def one_neuron_statement(printed_u: bool = True) -> str:
+    """LaTeX of V[K_bar] = 1/(4d^2) u u^T, and with printed_u the slide's u, rendered from the forms above."""
+    u, u_t = sp.symbols("u u_t", commutative=False)
+    main = statement_latex(r"\mathbb{V}_{z_0}[\bar K(z_0)]", _printed_covariance, u, u_t, sp.Symbol("d", positive=True),
+                           symbol_names={u: r"\mathbf{u}", u_t: r"\mathbf{u}^\top"})
+    if not printed_u:
+        return main
+    x = sp.symbols("x00 x01 x10 x11")
+    names = {xi: rf"\mathbf{{x}}_{{{xi.name[1:]}}}" for xi in x}
+    return rf"{main},\ " + statement_latex(r"\mathbf{u}", _printed_u, *x, symbol_names=names)
 
 
 # --------------------------------------------------------------------------- derivations

@@ -56,7 +56,7 @@ import functools
 
 import sympy as sp
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, statement_latex
 
 __all__ = [
     "softmax",
@@ -83,6 +83,9 @@ __all__ = [
     "derivation_first_correction",
     "derivation_batch_terms_cancel",
     "derivation_cwtm_gradient",
+    "first_correction_statement",
+    "hinton_limit_statement",
+    "kd_gradient_statement",
 ]
 
 T = sp.Symbol("T", positive=True)
@@ -138,10 +141,15 @@ def derived_gradient(z: sp.Matrix, t: sp.Matrix, temperature=T) -> sp.Matrix:
     return sp.Matrix([sp.diff(loss, zi) for zi in z])
 
 
+def _printed_gradient(q, p, T):
+    """The seed's q - p with Hinton's 1/T: (q - p)/T, for student probabilities q and targets p (typed once)."""
+    return (q - p) / T
+
+
 def distillation_gradient(z: sp.Matrix, t: sp.Matrix, T) -> sp.Matrix:
     """The seed's q - p, at temperature T with the chain rule's 1/T (Hinton eq. 2): (q - p)/T, n x 1."""
     z, t = _pair(z, t)
-    return (softmax(z, T) - softmax(t, T)) / T
+    return _printed_gradient(softmax(z, T), softmax(t, T), T)
 
 
 def one_hot_gradient(z: sp.Matrix, T, label: int = -1) -> sp.Matrix:
@@ -149,7 +157,7 @@ def one_hot_gradient(z: sp.Matrix, T, label: int = -1) -> sp.Matrix:
     z = _column("z", z)
     y = sp.zeros(z.shape[0], 1)
     y[label] = 1
-    return (softmax(z, T) - y) / T
+    return _printed_gradient(softmax(z, T), y, T)
 
 
 def gradient_sum(z: sp.Matrix, t: sp.Matrix, T) -> sp.Expr:
@@ -163,10 +171,20 @@ def centre(v: sp.Matrix) -> sp.Matrix:
     return v - sp.ones(*v.shape) * sum(v) / v.shape[0]
 
 
+def _printed_limit(z, t, n):
+    """Hinton eq. 3's high-temperature limit of T^2 grad, (z - t)/n (typed once)."""
+    return (z - t) / n
+
+
 def hinton_limit(z: sp.Matrix, t: sp.Matrix) -> sp.Matrix:
     """Hinton eq. 3's printed high-temperature limit of T^2 grad: (z - t)/n."""
     z, t = _pair(z, t)
-    return (z - t) / z.shape[0]
+    return _printed_limit(z, t, z.shape[0])
+
+
+def _printed_first_correction(z_i, mean_z2, t_i, mean_t2, n):
+    """c_{1,i} = [(z_i^2 - mean z^2) - (t_i^2 - mean t^2)] / (2n), z, t centred (typed once)."""
+    return ((z_i**2 - mean_z2) - (t_i**2 - mean_t2)) / (2 * n)
 
 
 def _tempered_difference(z: sp.Matrix, t: sp.Matrix) -> sp.Matrix:
@@ -316,7 +334,7 @@ def derivation_first_correction(n: int = 3) -> Derivation:
     derived = h.applyfunc(lambda e: sp.series(e, epsilon, 0, 2).removeO().coeff(epsilon, 1))
     zc, tc = centre(z), centre(t)
     m2 = lambda v: sum(x**2 for x in v) / n  # noqa: E731 -- mean square
-    printed = sp.Matrix([((zc[i]**2 - m2(zc)) - (tc[i]**2 - m2(tc))) / (2 * n) for i in range(n)])
+    printed = sp.Matrix([_printed_first_correction(zc[i], m2(zc), tc[i], m2(tc), n) for i in range(n)])
     return compare(f"the 1/T coefficient of T^2 grad ({n} classes) is [(zc_i^2 - mean zc^2) - (tc_i^2 - mean tc^2)]/(2n)",
                    derived, printed, simplify=sp.expand)
 
@@ -346,3 +364,23 @@ def derivation_cwtm_gradient(b: int = 2, n: int = 3) -> Derivation:
     printed = sp.Matrix.vstack(*[(w[s] * (softmax(Z[s, :].T) - y) / b).T for s in range(b)])  # (b x n)
     return compare(f"d/dZ of (1/b) sum_s w_s CE(z_s, y_s) equals (1/b) w_s (q_s - y_s) (b = {b}, n = {n}, argmax = n)",
                    derived, printed)
+
+
+# --------------------------------------------------------------------------- statements, rendered from the forms above
+
+
+def kd_gradient_statement(lhs: str, q: str = "q", p: str = "p") -> str:
+    """LaTeX ``lhs = (q - p)/T`` rendered from ``_printed_gradient``; q, p: the names shown (e.g. "q_i", "y")."""
+    return statement_latex(lhs, _printed_gradient, sp.Symbol(q), sp.Symbol(p), T)
+
+
+def hinton_limit_statement() -> str:
+    """LaTeX statement of Hinton eq. 3's limit, rendered from ``_printed_limit``."""
+    return statement_latex(r"\lim_{T\to\infty} T^2 \nabla_z \mathcal{L}", _printed_limit, *sp.symbols("z t n"))
+
+
+def first_correction_statement() -> str:
+    """LaTeX statement of the 1/T coefficient c_1, rendered from ``_printed_first_correction``."""
+    z_i, mean_z2, t_i, mean_t2, n = sp.symbols("z_i mean_z2 t_i mean_t2 n")
+    names = {z_i: r"\bar z_i", mean_z2: r"\overline{\bar z^2}", t_i: r"\bar t_i", mean_t2: r"\overline{\bar t^2}"}
+    return statement_latex("c_{1,i}", _printed_first_correction, z_i, mean_z2, t_i, mean_t2, n, symbol_names=names)

@@ -43,7 +43,7 @@ import functools
 
 import sympy as sp
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, statement_latex
 from ._population_gradient import relu_kernel
 
 __all__ = [
@@ -51,7 +51,9 @@ __all__ = [
     "derivation_arccos_step",
     "derivation_erf_kernel",
     "erf_kernel",
+    "erf_kernel_statement",
     "nngp_relu",
+    "nngp_relu_statement",
     "printed_arccos_step",
     "printed_erf_kernel",
 ]
@@ -73,10 +75,32 @@ def arccos_step(K_xx, K_xy, K_yy, sigma_w2, sigma_b2) -> sp.Expr:
     return sigma_w2 * relu_kernel(w, v) + sigma_b2
 
 
-def printed_arccos_step(K_xx, K_xy, K_yy, sigma_w2, sigma_b2) -> sp.Expr:
-    """The issue's printed arc-cosine step, typed once as the statement under test."""
-    theta = sp.acos(K_xy / sp.sqrt(K_xx * K_yy))
+def _printed_arccos(K_xx, K_yy, theta, sigma_w2, sigma_b2):
+    """The printed step in its angle: sigma_w2/(2 pi) sqrt(K_xx K_yy) (sin theta + (pi - theta) cos theta) + sigma_b2."""
     return sigma_w2 / (2 * sp.pi) * sp.sqrt(K_xx * K_yy) * (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) + sigma_b2
+
+
+def _input_kernel(x_dot_x2, d, sigma_w2, sigma_b2):
+    """K^0(x, x') = sigma_w2 x^T x' / d + sigma_b2 (the input layer)."""
+    return sigma_w2 * x_dot_x2 / d + sigma_b2
+
+
+def printed_arccos_step(K_xx, K_xy, K_yy, sigma_w2, sigma_b2) -> sp.Expr:
+    """The issue's printed arc-cosine step at theta = acos(K_xy / sqrt(K_xx K_yy)): the statement under test."""
+    return _printed_arccos(K_xx, K_yy, sp.acos(K_xy / sp.sqrt(K_xx * K_yy)), sigma_w2, sigma_b2)
+
+
+_NAMES = {sigma_w2: r"\sigma_w^2", sigma_b2: r"\sigma_b^2"}
+
+
+def nngp_relu_statement() -> str:
+    """LaTeX statement of K^1 (one hidden ReLU layer), rendered from ``_printed_arccos`` and ``_input_kernel``."""
+    k_xx, k_yy, x_dot_x2, d = sp.symbols("k_xx k_yy x_dot_x2 d", positive=True)  # shown only
+    names = {**_NAMES, k_xx: "K^0(x,x)", k_yy: "K^0(x',x')", x_dot_x2: r"x^\top x'"}
+    step = statement_latex(r"K^{1}(x, x') = \mathbb{E}[f(x) f(x')]", _printed_arccos, k_xx, k_yy, sp.Symbol("theta"),
+                           sigma_w2, sigma_b2, symbol_names=names)
+    return rf"{step},\quad " + statement_latex("K^0(x,x')", _input_kernel, x_dot_x2, d, sigma_w2, sigma_b2,
+                                                symbol_names=names)
 
 
 def nngp_relu(x: sp.Matrix, x2: sp.Matrix, sigma_w2, sigma_b2, depth: int) -> sp.Expr:
@@ -89,9 +113,9 @@ def nngp_relu(x: sp.Matrix, x2: sp.Matrix, sigma_w2, sigma_b2, depth: int) -> sp
     if not isinstance(x, sp.MatrixBase) or not isinstance(x2, sp.MatrixBase) or x.shape != x2.shape or x.shape[1] != 1:
         raise ValueError(f"nngp_relu: x and x2 must be d x 1 SymPy Matrices of one shape, got {getattr(x, 'shape', None)} and {getattr(x2, 'shape', None)}.")
     d = x.shape[0]
-    kxx = sigma_w2 * (x.T * x)[0] / d + sigma_b2
-    kxy = sigma_w2 * (x.T * x2)[0] / d + sigma_b2
-    kyy = sigma_w2 * (x2.T * x2)[0] / d + sigma_b2
+    kxx = _input_kernel((x.T * x)[0], d, sigma_w2, sigma_b2)
+    kxy = _input_kernel((x.T * x2)[0], d, sigma_w2, sigma_b2)
+    kyy = _input_kernel((x2.T * x2)[0], d, sigma_w2, sigma_b2)
     diagonal = _diagonal_step()  # theta = 0 on the diagonal: sigma_w2 K / 2 + sigma_b2, derived
     for _ in range(depth):
         kxy = arccos_step(kxx, kxy, kyy, sigma_w2, sigma_b2)
@@ -157,16 +181,28 @@ def erf_kernel(A: sp.Matrix, x: sp.Matrix, x2: sp.Matrix) -> sp.Expr:
     return _erf_kernel_derived().xreplace({_s: s, _t: t, _c: c})
 
 
-def printed_erf_kernel(A: sp.Matrix, x: sp.Matrix, x2: sp.Matrix) -> sp.Expr:
-    """Williams (1997) eq. 11 as printed: (2/pi) asin(2 x~^T Sigma x~' / sqrt((1 + 2 x~^T Sigma x~)(1 + 2 x~'^T Sigma x~')))."""
-    s, c, t = _augmented_quadratics(A, x, x2)
+def _printed_erf(s, c, t):
+    """Williams (1997) eq. 11 in s = x~^T Sigma x~, c = x~^T Sigma x~', t = x~'^T Sigma x~': (2/pi) asin(2c / sqrt((1+2s)(1+2t)))."""
     return 2 / sp.pi * sp.asin(2 * c / sp.sqrt((1 + 2 * s) * (1 + 2 * t)))
+
+
+def printed_erf_kernel(A: sp.Matrix, x: sp.Matrix, x2: sp.Matrix) -> sp.Expr:
+    """Williams (1997) eq. 11 as printed, at Sigma = A A^T and the augmented inputs of x, x2."""
+    s, c, t = _augmented_quadratics(A, x, x2)
+    return _printed_erf(s, c, t)
+
+
+def erf_kernel_statement() -> str:
+    """LaTeX statement of the erf kernel, rendered from ``_printed_erf``."""
+    names = {_s: r"\tilde x^\top\Sigma\tilde x", _c: r"\tilde x^\top\Sigma\tilde x'", _t: r"\tilde x'^\top\Sigma\tilde x'"}
+    lhs = r"\mathbb{E}_{u \sim N(0,\Sigma)}[\mathrm{erf}(u^\top\tilde x)\,\mathrm{erf}(u^\top\tilde x')]"
+    return statement_latex(lhs, _printed_erf, _s, _c, _t, symbol_names=names)
 
 
 def derivation_erf_kernel() -> Derivation:
     """The derived E[erf(U) erf(V)] (in s, t, c) equals Williams' printed arcsin form."""
     derived = _erf_kernel_derived()
-    printed = 2 / sp.pi * sp.asin(2 * _c / sp.sqrt((1 + 2 * _s) * (1 + 2 * _t)))
+    printed = _printed_erf(_s, _c, _t)
     return compare("E[erf(U) erf(V)], Var U = s, Var V = t, Cov = c: integral over c of E[erf'(U) erf'(V)] = "
                    "4/(pi sqrt((1+2s)(1+2t) - 4c^2)) (Price's theorem; the Gaussian integral by SymPy) equals "
                    "(2/pi) asin(2c / sqrt((1+2s)(1+2t))) (Williams 1997, eq. 11)", derived, printed)

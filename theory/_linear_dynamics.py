@@ -47,14 +47,15 @@ import functools
 
 import sympy as sp
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, form_latex, statement_latex
 
 __all__ = [
     "U_FRAME", "V_FRAME",
     "derivation_flow_filter", "derivation_gd_filter", "derivation_half_time", "derivation_min_norm_limit",
     "derivation_mode_field", "derivation_mode_gd_map", "derivation_mode_strength", "derivation_mode_strength_dsolve",
     "derivation_exp_loss_trajectory", "derivation_margin_offset", "derivation_ridge_ratio",
-    "design", "direction_error_constant", "exp_loss_trajectory", "flow_filter", "gd_filter", "gd_iterate",
+    "design", "direction_error_constant", "flow_filter_latex", "gd_filter_latex", "gd_map_statement",
+    "half_time_statement", "mode_strength_statement", "ridge_filter_latex", "exp_loss_trajectory", "flow_filter", "gd_filter", "gd_iterate",
     "gradient_flow", "half_time", "max_margin", "min_norm_solution", "mode_after_steps", "mode_field",
     "mode_gd_map", "mode_strength", "ordering_threshold", "printed_mode_strength", "progress_half_time",
     "ridge", "ridge_filter", "ridge_ratio", "ridge_ratio_maximum", "two_mode_product",
@@ -101,10 +102,15 @@ def mode_strength(s_, a0_, tau_, t_) -> sp.Expr:
     return printed_mode_strength(s_, a0_, tau_, t_)
 
 
+def _printed_field(a_, s_, tau_):
+    """Saxe's mode ODE, da/dt = 2a(s - a)/tau (typed once)."""
+    return 2 * a_ * (s_ - a_) / tau_
+
+
 def derivation_mode_field() -> Derivation:
     derived = mode_field()
     return compare("gradient flow on 1/2 (s - b c)^2 with b = c gives tau da/dt = 2 a (s - a) for a = b c",
-                   derived, 2 * a * (s - a) / tau)
+                   derived, _printed_field(a, s, tau))
 
 
 def derivation_mode_strength() -> Derivation:
@@ -131,9 +137,14 @@ def mode_gd_map() -> sp.Expr:
     return sp.factor((b1 * c1).subs({b: sp.sqrt(a), c: sp.sqrt(a)}))
 
 
+def _printed_gd_map(a_, s_, eta_):
+    """One GD step on a mode: a -> a (1 + eta (s - a))^2 (typed once)."""
+    return a_ * (1 + eta_ * (s_ - a_)) ** 2
+
+
 def derivation_mode_gd_map() -> Derivation:
     return compare("one GD step on 1/2 (s - b c)^2 from b = c = sqrt(a) keeps balance and maps a -> a (1 + eta (s - a))^2",
-                   mode_gd_map(), a * (1 + eta * (s - a)) ** 2)
+                   mode_gd_map(), _printed_gd_map(a, s, eta))
 
 
 def mode_after_steps(s_, a0_, eta_, steps: int) -> sp.Expr:
@@ -170,10 +181,20 @@ def progress_half_time(s_, a0_, tau_) -> sp.Expr:
     return _half_times()[1].xreplace({s: s_, a0: a0_, tau: tau_})
 
 
+def _printed_half_time(s_, a0_, tau_):
+    """t_1/2 = tau ln(s/a0 - 1) / (2s), where a = s/2 (typed once)."""
+    return tau_ / (2 * s_) * sp.log(s_ / a0_ - 1)
+
+
+def _printed_progress_time(s_, a0_, tau_):
+    """t_p = tau ln(1 + s/a0) / (2s), where a = (a0 + s)/2 (typed once)."""
+    return tau_ / (2 * s_) * sp.log(1 + s_ / a0_)
+
+
 def derivation_half_time() -> Derivation:
     """Solved half times equal tau ln(s/a0 - 1)/(2s) and tau ln(1 + s/a0)/(2s)."""
     derived = sp.Matrix(_half_times())
-    printed = sp.Matrix([tau * sp.log(s / a0 - 1) / (2 * s), tau * sp.log(1 + s / a0) / (2 * s)])
+    printed = sp.Matrix([_printed_half_time(s, a0, tau), _printed_progress_time(s, a0, tau)])
     return compare("a(t) = s/2 at t = tau ln(s/a0 - 1)/(2s); a(t) = (a0 + s)/2 at t = tau ln(1 + s/a0)/(2s)",
                    derived, printed, simplify=lambda e: sp.simplify(sp.expand_log(e, force=True)))
 
@@ -218,14 +239,30 @@ def ridge_filter(lam_=lam, mu_=mu) -> sp.Expr:
     return _filters()[2].xreplace({lam: lam_, mu: mu_})
 
 
+def _printed_gd_filter(lam_, eta_, k_):
+    """GD's filter after k steps from 0, (1 - (1 - eta lambda)^k)/lambda (typed once)."""
+    return (1 - (1 - eta_ * lam_) ** k_) / lam_
+
+
+def _printed_flow_filter(lam_, t_):
+    """Gradient flow's filter at time t, (1 - e^{-lambda t})/lambda (typed once)."""
+    return (1 - sp.exp(-lam_ * t_)) / lam_
+
+
+def _printed_ridge_filter(lam_, mu_):
+    """Ridge's filter at penalty mu, 1/(lambda + mu) (typed once)."""
+    return 1 / (lam_ + mu_)
+
+
 def derivation_gd_filter() -> Derivation:
     return compare("sum_{j<k} eta (1 - eta lambda)^j (GD from 0) equals (1 - (1 - eta lambda)^k)/lambda",
-                   gd_filter(), (1 - (1 - eta * lam) ** k) / lam)
+                   gd_filter(), _printed_gd_filter(lam, eta, k))
 
 
 def derivation_flow_filter() -> Derivation:
     return compare("dw/dt = X^T y - X^T X w, w(0) = 0 gives the filter (1 - e^{-lambda t})/lambda; ridge gives 1/(lambda + mu)",
-                   sp.Matrix([flow_filter(), ridge_filter()]), sp.Matrix([(1 - sp.exp(-lam * t)) / lam, 1 / (lam + mu)]))
+                   sp.Matrix([flow_filter(), ridge_filter()]),
+                   sp.Matrix([_printed_flow_filter(lam, t), _printed_ridge_filter(lam, mu)]))
 
 
 def derivation_min_norm_limit() -> Derivation:
@@ -361,3 +398,43 @@ def derivation_margin_offset() -> Derivation:
     printed = sp.Matrix([1, 0, sp.Rational(2, 3), sp.Rational(1, 3), -sp.log(2) / 3, sp.log(2) / 3])
     return compare("x = (1, 1), (1, -2): w_hat = (1, 0), alpha = (2/3, 1/3), w_tilde_2 = -ln 2/3, "
                    "log t * direction error -> ln 2/3", derived, printed)
+
+
+# --------------------------------------------------------------------------- statements, rendered from the printed forms
+# The sums over eigendirections i stay typed notation around each rendered filter (lambda shown as lambda_i).
+
+_lam_i = sp.Symbol("lambda_i", positive=True)
+_NAMES = {a0: "a_0"}
+
+
+def mode_strength_statement() -> str:
+    """LaTeX of Saxe's ODE and its solution, rendered from ``_printed_field`` and ``printed_mode_strength``."""
+    return (statement_latex(r"\dot a", _printed_field, a, s, tau) + r",\quad "
+            + statement_latex("a(t)", printed_mode_strength, s, a0, tau, t, symbol_names=_NAMES))
+
+
+def gd_map_statement() -> str:
+    """LaTeX of one GD step on a mode, rendered from ``_printed_gd_map``."""
+    return statement_latex("a_{k+1}", _printed_gd_map, sp.Symbol("a_k"), s, eta)
+
+
+def half_time_statement(progress: bool = False) -> str:
+    """LaTeX of t_1/2 (or, with progress, t_p), rendered from ``_printed_half_time`` / ``_printed_progress_time``."""
+    if progress:
+        return statement_latex("t_p", _printed_progress_time, s, a0, tau, symbol_names=_NAMES)
+    return statement_latex("t_{1/2}", _printed_half_time, s, a0, tau, symbol_names=_NAMES)
+
+
+def gd_filter_latex() -> str:
+    """LaTeX of GD's filter at lambda_i, rendered from ``_printed_gd_filter``."""
+    return form_latex(_printed_gd_filter, _lam_i, eta, k)
+
+
+def flow_filter_latex() -> str:
+    """LaTeX of gradient flow's filter at lambda_i, rendered from ``_printed_flow_filter``."""
+    return form_latex(_printed_flow_filter, _lam_i, t)
+
+
+def ridge_filter_latex() -> str:
+    """LaTeX of ridge's filter at lambda_i and mu = 1/t, rendered from ``_printed_ridge_filter``."""
+    return form_latex(_printed_ridge_filter, _lam_i, mu, symbol_names={mu: "1/t"})

@@ -44,7 +44,7 @@ import functools
 import sympy as sp
 from sympy.simplify.fu import TR8
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, statement_latex
 
 __all__ = [
     "derivation_gradient_limits",
@@ -53,12 +53,15 @@ __all__ = [
     "derivation_loss_kernel",
     "derivation_population_gradient",
     "gating_kernel",
+    "gating_kernel_statement",
     "network_population_gradient",
     "population_gradient",
     "population_gradient_limits",
+    "population_gradient_statement",
     "population_loss",
     "printed_population_gradient",
     "relu_kernel",
+    "relu_kernel_statement",
 ]
 
 # SymPy cannot state theta <= pi; theta in [0, pi] is used only where said (``_on_branch``).
@@ -171,11 +174,55 @@ def network_population_gradient(W: sp.Matrix, W_star: sp.Matrix, v=None, v_star=
     return sp.Matrix.vstack(*rows)  # (K x d)
 
 
+# --------------------------------------------------------------------------- printed forms, typed once
+# Each is a function of the vectors, their norms and the angle: called at plane coordinates it is the
+# ``printed`` side of a derivation, called at the abstract symbols below it is the claim's statement.
+
+_w, _v, _w_star = sp.Symbol(r"\mathbf{w}"), sp.Symbol(r"\mathbf{v}"), sp.Symbol(r"\mathbf{w}^*")  # shown only
+_NAMES = {norm_w: r"\|\mathbf{w}\|", norm_v: r"\|\mathbf{v}\|"}
+_norm_w_star = sp.Symbol(r"\|\mathbf{w}^*\|", positive=True)  # shown only
+
+
+def _printed_gradient(w, w_star, norm_w, norm_w_star, theta):
+    """Seed 000's E[grad_w J] (N = 1): (w - w*)/2 + (theta w* - ||w*||/||w|| sin(theta) w)/(2 pi)."""
+    return (w - w_star) / 2 + (theta * w_star - norm_w_star / norm_w * sp.sin(theta) * w) / (2 * sp.pi)
+
+
+def _printed_gating(w, v, norm_w, norm_v, theta):
+    """Tian's g(w, v) = [(pi - theta) v + ||v|| sin(theta) w/||w||] / (2 pi)."""
+    return ((sp.pi - theta) * v + norm_v * sp.sin(theta) * w / norm_w) / (2 * sp.pi)
+
+
+def _printed_relu_kernel(norm_w, norm_v, theta):
+    """k(w, v) = ||w|| ||v|| (sin theta + (pi - theta) cos theta) / (2 pi) (Cho & Saul 2009, k_1 / 2)."""
+    return norm_w * norm_v * (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) / (2 * sp.pi)
+
+
 def printed_population_gradient(w: sp.Matrix, w_star: sp.Matrix) -> sp.Matrix:
-    """The seed's printed E[grad_w J] (N = 1), typed once as the statement under test."""
+    """The seed's printed E[grad_w J] (N = 1) at column vectors w, w* (the statement under test)."""
     w, w_star = _column("w", w), _column("w_star", w_star)
-    th = _angle(w, w_star)
-    return (w - w_star) / 2 + (th * w_star - _norm(w_star) / _norm(w) * sp.sin(th) * w) / (2 * sp.pi)
+    return _printed_gradient(w, w_star, _norm(w), _norm(w_star), _angle(w, w_star))
+
+
+def population_gradient_statement() -> str:
+    """The claims' LaTeX statement, rendered from ``_printed_gradient``."""
+    return statement_latex(r"\mathbb{E}\left[\nabla_{\mathbf{w}} J\right]", _printed_gradient,
+                           _w, _w_star, norm_w, _norm_w_star, theta, symbol_names=_NAMES)
+
+
+_GATING_LHS = (r"\mathbb{E}\left[\mathbf{x}\,\mathbb{1}(\mathbf{w}^\top\mathbf{x} > 0)\,\mathbb{1}(\mathbf{v}^\top\mathbf{x} > 0)\,"
+               r"\mathbf{x}^\top\right]\mathbf{v}")
+
+
+def gating_kernel_statement(lhs: str = _GATING_LHS) -> str:
+    """LaTeX statement of g(w, v), rendered from ``_printed_gating`` (lhs: its name, e.g. ``g(w, v)``)."""
+    return statement_latex(lhs, _printed_gating, _w, _v, norm_w, norm_v, theta, symbol_names=_NAMES)
+
+
+def relu_kernel_statement() -> str:
+    """LaTeX statement of k(w, v), rendered from ``_printed_relu_kernel``."""
+    lhs = r"\mathbb{E}\left[\mathrm{relu}(\mathbf{w}^\top\mathbf{x})\,\mathrm{relu}(\mathbf{v}^\top\mathbf{x})\right]"
+    return statement_latex(lhs, _printed_relu_kernel, norm_w, norm_v, theta, symbol_names=_NAMES)
 
 
 # --------------------------------------------------------------------------- derivations
@@ -202,7 +249,7 @@ def derivation_kernel() -> Derivation:
     """Derived g(w, v) equals Tian's (1/2pi)[(pi - theta) v + ||v|| sin(theta) w/||w||] (plane coordinates)."""
     w, v = _plane(norm_w, 0), _plane(norm_v, theta)
     derived = _on_branch(gating_kernel(w, v))
-    printed = ((sp.pi - theta) * v + norm_v * sp.sin(theta) * w / norm_w) / (2 * sp.pi)
+    printed = _printed_gating(w, v, norm_w, norm_v, theta)
     return compare("E[x 1(w^T x>0) relu(v^T x)] derived by integration in the plane of w, v equals "
                    "(1/2pi)[(pi - theta) v + ||v|| sin(theta) w/||w||] (Tian 2017)", derived, printed)
 
@@ -211,7 +258,7 @@ def derivation_loss_kernel() -> Derivation:
     """Derived k(w, v) equals ||w|| ||v|| (sin theta + (pi - theta) cos theta) / (2 pi) (Cho & Saul 2009, k_1 / 2)."""
     w, v = _plane(norm_w, 0), _plane(norm_v, theta)
     derived = _on_branch(relu_kernel(w, v))
-    printed = norm_w * norm_v * (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) / (2 * sp.pi)
+    printed = _printed_relu_kernel(norm_w, norm_v, theta)
     return compare("E[relu(w^T x) relu(v^T x)] derived by integration in the plane of w, v equals "
                    "||w|| ||v|| (sin theta + (pi - theta) cos theta)/(2pi) (arc-cosine kernel k_1 / 2)", derived, printed)
 

@@ -37,9 +37,10 @@ from typing import Callable
 
 import sympy as sp
 
-from ._derivation import Derivation, compare
+from ._derivation import Derivation, compare, statement_latex
 
 __all__ = [
+    "channel_std_statement",
     "DISTANCES",
     "derivation_channel_std",
     "derivation_em_minimizer",
@@ -151,9 +152,20 @@ def normalized_channel_moments() -> tuple[sp.Expr, sp.Expr]:
     return sp.S.Zero, second
 
 
+def _printed_channel_std(d):
+    """SimSiam's per-channel std of z/||z|| for an isotropic Gaussian z: 1/sqrt(d) (typed once)."""
+    return 1 / sp.sqrt(d)
+
+
 def derivation_channel_std() -> Derivation:
     """std(zbar_i) = sqrt(E zbar_i^2 - (E zbar_i)^2) = 1/sqrt(d) (SimSiam's collapse reference)."""
     d = sp.Symbol("d", positive=True)
     first, second = normalized_channel_moments()
+    std = _printed_channel_std(d)
     return compare("per-channel std of z/||z||, z ~ N(0, sigma^2 I_d), equals 1/sqrt(d) (and E zbar_i^2 = 1/d)",
-                   sp.Matrix([sp.sqrt(second - first**2), second]), sp.Matrix([1 / sp.sqrt(d), 1 / d]))
+                   sp.Matrix([sp.sqrt(second - first**2), second]), sp.Matrix([std, std**2]))
+
+
+def channel_std_statement() -> str:
+    """LaTeX ``std(z_i/||z||) = 1/sqrt(d)``, rendered from ``_printed_channel_std``."""
+    return statement_latex(r"\mathrm{std}(z_i/\|z\|)", _printed_channel_std, sp.Symbol("d", positive=True))

@@ -28,6 +28,7 @@ from numerics._batchnorm import backward_operator_grad, batchnorm_formula_grad, 
 from theory._batchnorm import (
     VARIANTS,
     backward_operator,
+    backward_operator_statement,
     batch_mean,
     batchnorm_backward,
     derivation_eps_backward,
@@ -35,11 +36,13 @@ from theory._batchnorm import (
     derivation_idempotency_gap,
     derivation_ioffe_szegedy,
     derivation_theorem5,
+    eps_backward_statement,
     ioffe_szegedy_backward,
     normalization_vjp,
     orthogonal_complement,
     rowwise,
     theorem5_backward,
+    theorem5_statement,
 )
 from verify._claim import Claim
 from verify._sweep import Sweep
@@ -69,9 +72,8 @@ G = Matrix(FEATURES, BATCH)
 C1, C0 = Real(-2.0, 2.0), Real(-2.0, 2.0)
 EPS = Real(1e-5, 1e-1)  # torch's default eps is the low end
 
-THEOREM5 = r"J_{BN}(\mathbf{f})^\top \mathbf{g} = \frac{c_1}{\sigma} P^\perp_{\mathbf{f},\mathbf{1}}\,\mathbf{g}"
-EPS_FORMULA = (r"J_{BN}(\mathbf{f})^\top \mathbf{g} = \frac{c_1}{\sigma}\left(\mathbf{g} - \bar{g}\mathbf{1}"
-               r" - \hat{\mathbf{f}}\,\overline{g\hat{f}}\right),\ \sigma = \sqrt{\mathrm{var} + \epsilon}")
+THEOREM5 = theorem5_statement()  # rendered from the printed SymPy forms the derivations prove
+EPS_FORMULA = eps_backward_statement()
 
 
 def _derivation(fn):
@@ -183,6 +185,7 @@ BATCHNORM_IOFFE_SZEGEDY = Claim(
     closed_form=ioffe_szegedy_closed_form,
     exact=_bn_affine,
     derivation=_derivation(derivation_ioffe_szegedy),
+    # typed (here and as printed): one line of Ioffe & Szegedy's chain rule, an indexed sum
     statement=r"\frac{\partial\ell}{\partial\sigma_B^2} = \sum_i \frac{\partial\ell}{\partial\hat{x}_i}(x_i - \mu_B)"
               r"\cdot\frac{-1}{2}(\sigma_B^2+\epsilon)^{-3/2},\ \dots",
     reference=f"{SEED_002}: 'Backward Gradient from the original paper' (Ioffe & Szegedy 2015, Alg. 1)",
@@ -213,7 +216,7 @@ BATCHNORM_EPS_IS_PROJECTION = Claim(
     closed_form=theorem5_with_eps_closed_form,
     exact=_bn_plain,
     derivation=_derivation(derivation_eps_decomposition),
-    statement=THEOREM5 + r",\ \sigma = \sqrt{\mathrm{var} + \epsilon}",
+    statement=theorem5_statement(eps=True),
     reference=f"{SEED_002}: Theorem 5 taken verbatim with eps > 0",
     family=FAMILY,
     examples=EXAMPLES,
@@ -228,7 +231,7 @@ BATCHNORM_EPS_IDEMPOTENT = Claim(
     closed_form=operator_closed_form,
     exact=_operator_twice,
     derivation=_derivation(derivation_idempotency_gap),
-    statement=r"A^2\mathbf{g} = A\mathbf{g},\ A\mathbf{g} = \mathbf{g} - \bar{g}\mathbf{1} - \hat{\mathbf{f}}\,\overline{g\hat{f}}",
+    statement=r"A^2\mathbf{g} = A\mathbf{g},\ " + backward_operator_statement(),
     reference=f"{SEED_002}: Theorem 5's 'projection' with eps > 0",
     family=FAMILY,
     examples=EXAMPLES,
@@ -242,6 +245,7 @@ BATCHNORM_ZERO_MEAN = Claim(
     params={"f": F, "g": G, "c1": C1, "c0": C0, "eps": EPS},
     closed_form=zero_mean_closed_form,
     exact=_bn_affine,
+    # typed: a property (the gradient sums to 0 over the batch), not a closed form
     statement=r"\sum_i \frac{\partial\ell}{\partial f_i} = 0\quad(\text{stated as } \nabla = \nabla - \overline{\nabla}\mathbf{1})",
     reference=f"{SEED_000}: 'After BN, Backpropagated Gradient is zero-mean in each minibatch'",
     family=FAMILY,
@@ -277,6 +281,7 @@ def variant_claim(label: str, prop: str, expected: str) -> Claim:
     def exact(f, g):
         return normalization_grad(f, g, center=center, scale=scale)
 
+    # typed, as the zero-mean claim above: properties (sums over the batch = 0), not closed forms
     what = r"\sum_i \nabla_i = 0" if prop == "zero-mean" else r"\sum_i (f_i - \bar f)\nabla_i = 0"
     return Claim(
         name=f"byol-{_SLUG[label]}-{prop}",

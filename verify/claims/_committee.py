@@ -50,8 +50,8 @@ def _i2_seed_samples(log_s_u, log_s_v, rho, z):
     return nc.i2_at(log_s_u, log_s_v, rho, z, kappa=0.5)  # sigma(x) = erf(x / 2), as on the slide
 
 
-I2_STATEMENT = (r"I_2(C) = \mathbb{E}[g(u)g(v)] = \frac{2}{\pi}\arcsin\frac{C_{12}}{\sqrt{(1+C_{11})(1+C_{22})}},"
-                r"\quad g(x) = \mathrm{erf}(x/\sqrt{2}),\ (u, v) \sim \mathcal{N}(0, C)")
+# rendered from theory's I2; the definitions of g and (u, v) after it are notation, typed
+I2_STATEMENT = tc.i2_statement() + r",\quad g(x) = \mathrm{erf}(x/\sqrt{2}),\ (u, v) \sim \mathcal{N}(0, C)"
 
 COMMITTEE_I2_MC = Claim(
     name="committee-i2-mc",
@@ -80,7 +80,7 @@ COMMITTEE_I2_SEED_ERF_X_OVER_2 = Claim(
     closed_form=_i2_closed_form,
     monte_carlo=_i2_seed_samples,
     inputs={"z": Gaussian(2)},
-    statement=r"\mathbb{E}[\mathrm{erf}(u/2)\,\mathrm{erf}(v/2)] = \frac{2}{\pi}\arcsin\frac{C_{12}}{\sqrt{(1+C_{11})(1+C_{22})}}",
+    statement=tc.i2_statement(r"\mathbb{E}[\mathrm{erf}(u/2)\,\mathrm{erf}(v/2)]"),  # the printed I2, for erf(x/2)
     reference=f"{SEED}: the slide's sigma(x) = erf(x / 2) with {SAAD_SOLLA}'s I2",
     family=FAMILY,
     expected="refuted",
@@ -98,8 +98,7 @@ COMMITTEE_I3_MC = Claim(
     closed_form=lambda W: tc.i3(W * W.T),
     monte_carlo=lambda W, x: nc.i3_at(W[0], W[1], W[2], x),
     inputs={"x": Gaussian(3)},
-    statement=(r"I_3(C) = \mathbb{E}[g'(u)\,v\,g(w)] = \frac{2}{\pi}\frac{C_{23}(1+C_{11}) - C_{12}C_{13}}"
-               r"{(1+C_{11})\sqrt{(1+C_{11})(1+C_{33}) - C_{13}^2}}"),
+    statement=tc.i3_statement(),
     reference=f"{SEED}: citing {SAAD_SOLLA}, Appendix: I3 (stated; checked numerically only)",
     family=FAMILY,
     examples=6,
@@ -119,8 +118,7 @@ COMMITTEE_I4_MC = Claim(
     closed_form=lambda W: tc.i4(_i4_order(W) * _i4_order(W).T),
     monte_carlo=lambda W, x: nc.i4_at(W[2], W[3], W[0], W[1], x),
     inputs={"x": Gaussian(4)},
-    statement=(r"I_4(C) = \mathbb{E}[g'(u)g'(v)g(w)g(z)] = \frac{4}{\pi^2}\frac{1}{\sqrt{\Lambda_4}}"
-               r"\arcsin\frac{\Lambda_0}{\sqrt{\Lambda_1\Lambda_2}}"),
+    statement=tc.i4_statement(),
     reference=f"{SEED}: citing {SAAD_SOLLA}, Appendix: I4 (stated; checked numerically only)",
     family=FAMILY,
     examples=6,
@@ -141,6 +139,7 @@ COMMITTEE_GENERALIZATION_ERROR_MC = Claim(
     monte_carlo=nc.generalization_error_at,
     inputs={"x": Gaussian(3)},
     derivation=tc.derivation_generalization_error,
+    # typed: sums over the hidden-unit indices i, k, n, m (SymPy renders only a fixed K, M)
     statement=(r"\epsilon_g = \frac{1}{\pi}\Big[\sum_{ik}\arcsin\frac{Q_{ik}}{\sqrt{(1+Q_{ii})(1+Q_{kk})}}"
                r" + \sum_{nm}\arcsin\frac{T_{nm}}{\sqrt{(1+T_{nn})(1+T_{mm})}}"
                r" - 2\sum_{in}\arcsin\frac{R_{in}}{\sqrt{(1+Q_{ii})(1+T_{nn})}}\Big]"),

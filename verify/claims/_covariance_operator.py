@@ -30,6 +30,7 @@ from theory._covariance_operator import (
     derivation_one_neuron_relu,
     derivation_theorem4,
     one_neuron_covariance,
+    one_neuron_statement,
     network_output,
     printed_one_neuron_covariance,
     theorem4_field,
@@ -91,6 +92,7 @@ CONNECTION_JACOBIAN = Claim(
     closed_form=_weight_jacobians,
     exact=_connections,
     derivation=derivation_connection,
+    # typed (and the next four): Kronecker/vec identities, expectations and the ODE field, not one SymPy form
     statement=r"\left(\partial f_L / \partial\,\mathrm{vec}(W_l)\right)^\top = K_l(\mathbf{x}) := \mathbf{f}_{l-1}(\mathbf{x}) \otimes J_l^\top(\mathbf{x}),\ l = 1, 2, 3",
     reference=f"{SEED}: 'The Covariance Operator', connection K_l",
     family=FAMILY,
@@ -217,7 +219,7 @@ def _printed(X):
     return printed_one_neuron_covariance(X, ONE_NEURON_D)
 
 
-ONE_NEURON_STATEMENT = r"\mathbb{V}_{z_0}[\bar K(z_0)] = \frac{1}{4d^2}\mathbf{u}\mathbf{u}^\top"
+ONE_NEURON_STATEMENT = one_neuron_statement(printed_u=False)  # rendered from the printed SymPy form
 ONE_NEURON_REFERENCE = f"{SEED}: one-layer one-neuron example, objects 11 and 101 translating in 1D"
 
 ONE_NEURON_RELU = Claim(
@@ -226,6 +228,7 @@ ONE_NEURON_RELU = Claim(
     closed_form=_derived(0),
     exact=_enumerated(0.0),
     derivation=derivation_one_neuron_relu,
+    # the gated u is an indexed sum over the four patterns: typed
     statement=ONE_NEURON_STATEMENT + r",\ \mathbf{u} = \sum_{ab} c_{ab}\,\mathbb{I}(\mathbf{w}^\top\mathbf{x}_{ab} > 0)\,\mathbf{x}_{ab}",
     reference=ONE_NEURON_REFERENCE,
     family=FAMILY,
@@ -240,7 +243,7 @@ ONE_NEURON_LINEAR = Claim(
     closed_form=_derived(1),
     exact=_enumerated(1.0),
     derivation=derivation_one_neuron_linear,
-    statement=ONE_NEURON_STATEMENT + r",\ \mathbf{u} = \mathbf{x}_{11} + \mathbf{x}_{00} - \mathbf{x}_{01} - \mathbf{x}_{10}",
+    statement=one_neuron_statement(),
     reference=ONE_NEURON_REFERENCE,
     family=FAMILY,
     notes=f"Linear neuron, d = {ONE_NEURON_D}: closed form derived from the window counts; its derivation proves it "
@@ -252,7 +255,7 @@ ONE_NEURON_PRINTED_RELU = Claim(
     params=ONE_NEURON,
     closed_form=_printed,
     exact=_enumerated(0.0),
-    statement=ONE_NEURON_STATEMENT + r",\ \mathbf{u} = \mathbf{x}_{11} + \mathbf{x}_{00} - \mathbf{x}_{01} - \mathbf{x}_{10}\ \text{(ReLU neuron)}",
+    statement=one_neuron_statement() + r"\ \text{(ReLU neuron)}",
     reference=ONE_NEURON_REFERENCE,
     family=FAMILY,
     expected="refuted",

@@ -47,8 +47,8 @@ KD_GRADIENT_CROSS_ENTROPY = Claim(
     closed_form=td.distillation_gradient,
     exact=nd.kd_gradient,
     derivation=td.derivation_gradient,
-    statement=r"\frac{\partial}{\partial z_i}\Big(-\sum_k p_k \log q_k\Big) = \frac{q_i - p_i}{T},"
-              r"\quad q = \mathrm{softmax}(z/T),\ p = \mathrm{softmax}(t/T)",
+    statement=td.kd_gradient_statement(r"\frac{\partial}{\partial z_i}\Big(-\sum_k p_k \log q_k\Big)", "q_i", "p_i")
+              + r",\quad q = \mathrm{softmax}(z/T),\ p = \mathrm{softmax}(t/T)",
     reference=f"{SEED}: dL/dz_i = q_i - p_i; the 1/T of {HINTON}",
     family=FAMILY,
     notes="Estimator: autograd of F.cross_entropy(z/T, softmax(t/T)) (probability targets), 5 classes.",
@@ -59,7 +59,7 @@ KD_GRADIENT_KL_DIV = Claim(
     params={"z": LOGITS, "t": LOGITS, "T": TEMPERATURE},
     closed_form=td.distillation_gradient,
     exact=nd.kl_gradient,
-    statement=r"\nabla_z\,\mathrm{KL}(p\,\|\,q) = \frac{q - p}{T}",
+    statement=td.kd_gradient_statement(r"\nabla_z\,\mathrm{KL}(p\,\|\,q)"),
     reference=f"{SEED}: the same gradient, the loss minus the teacher's entropy",
     family=FAMILY,
     notes="Estimator: autograd of F.kl_div(log_softmax(z/T), log_softmax(t/T), log_target=True).",
@@ -70,7 +70,7 @@ KD_GRADIENT_ONE_HOT = Claim(
     params={"z": LOGITS, "T": TEMPERATURE},
     closed_form=td.one_hot_gradient,
     exact=nd.one_hot_gradient,
-    statement=r"\nabla_z\Big(-\log q_*\Big) = \frac{q - y}{T},\quad y = e_*,\ * = n",
+    statement=td.kd_gradient_statement(r"\nabla_z\Big(-\log q_*\Big)", "q", "y") + r",\quad y = e_*,\ * = n",
     reference=f"{SEED}: a one-hot teacher distribution; the true label is class n",
     family=FAMILY,
     notes="Estimator: autograd of F.cross_entropy(z/T, n - 1) with a class-index target.",
@@ -82,7 +82,7 @@ KD_GRADIENT_SUMS_TO_ZERO = Claim(
     closed_form=td.gradient_sum,
     exact=lambda z, t, T: nd.kd_gradient(z, t, T).sum(),  # (n,) -> ()
     derivation=td.derivation_gradient_sum,
-    statement=r"\sum_i \frac{\partial \mathcal{L}}{\partial z_i} = \frac{1}{T}\sum_i (q_i - p_i) = 0",
+    statement=r"\sum_i \frac{\partial \mathcal{L}}{\partial z_i} = \frac{1}{T}\sum_i (q_i - p_i) = 0",  # typed: an indexed sum
     reference=f"{SEED}: sum_k p_k = 1 in the derivation's second-to-last line",
     family=FAMILY,
     notes="Closed form: sum_i (q_i - p_i)/T unsimplified (value 0, terms of size 2/T set the round-off bound).",
@@ -103,7 +103,7 @@ HINTON_LIMIT_ZERO_MEAN = Claim(
     closed_form=_limit_of_centred,
     exact=_limit,
     derivation=td.derivation_hinton_limit,
-    statement=r"\lim_{T\to\infty} T^2 \nabla_z \mathcal{L} = \frac{z - t}{n}\ \text{for zero-mean } z, t",
+    statement=td.hinton_limit_statement() + r"\ \text{for zero-mean } z, t",
     reference=f"{HINTON}: high-temperature limit (softmax is shift invariant: z, t are centred)",
     family=FAMILY,
     notes="Estimator: the exact limit d/d(1/T) at 1/T = 0 of the F.cross_entropy gradient (torch.func.jvp); "
@@ -116,7 +116,7 @@ HINTON_LIMIT_UNCENTRED = Claim(
     closed_form=td.hinton_limit,
     exact=_limit,
     derivation=td.derivation_centred_limit,
-    statement=r"\lim_{T\to\infty} T^2 \nabla_z \mathcal{L} = \frac{z - t}{n}\ \text{for any } z, t",
+    statement=td.hinton_limit_statement() + r"\ \text{for any } z, t",
     reference=f"{HINTON}: the limit without the zero-mean assumption",
     family=FAMILY,
     expected="refuted",
@@ -130,8 +130,9 @@ HINTON_FIRST_CORRECTION = Claim(
     closed_form=lambda z, t: td.high_temperature_coefficient(z, t, 1),
     exact=lambda z, t: nd.high_temperature_coefficient(z, t, 1),
     derivation=td.derivation_first_correction,
+    # the expansion's shape (P, O(T^-2)) is notation, typed; its coefficient c_1 is rendered
     statement=r"T^2 \nabla_z \mathcal{L} = \frac{P(z - t)}{n} + \frac{c_1}{T} + O(T^{-2}),\ "
-              r"c_{1,i} = \frac{(\bar z_i^2 - \overline{\bar z^2}) - (\bar t_i^2 - \overline{\bar t^2})}{2n}",
+              + td.first_correction_statement(),
     reference=f"{HINTON}: the error of the high-temperature approximation is O(1/T), with this coefficient",
     family=FAMILY,
     notes="Closed form: Taylor coefficient derived by sp.diff in 1/T; estimator: two nested torch.func.jvp. "
@@ -140,6 +141,8 @@ HINTON_FIRST_CORRECTION = Claim(
 
 
 # --------------------------------------------------------------------------- minibatch, CWTM, DKPP
+# Statements here stay typed: sums over the batch index s and classes i (SymPy renders only a fixed b, n),
+# or identities between two gradients.
 
 
 KD_BATCH_GRADIENT = Claim(

@@ -16,7 +16,14 @@ deep recursion (depth 2, 3) is checked against finite-width networks in ``tests/
 from __future__ import annotations
 
 from numerics._kernels import erf_kernel_at, nngp_relu_at
-from theory._kernels import derivation_arccos_step, derivation_erf_kernel, erf_kernel, nngp_relu
+from theory._kernels import (
+    derivation_arccos_step,
+    derivation_erf_kernel,
+    erf_kernel,
+    erf_kernel_statement,
+    nngp_relu,
+    nngp_relu_statement,
+)
 from verify._claim import Claim
 from verify._draws import Gaussian
 from verify._params import Matrix, Real, Vector
@@ -28,15 +35,8 @@ EXAMPLES = 8
 REFERENCE = ("seed 003_fa032fc7f3085293.txt (dl theory notes, 'kernels': ker(x, x') = E_theta[f(theta, x) f(theta, x')]; "
              "Lee et al. 2018 eq. 4 with Cho & Saul 2009; Williams 1997 eq. 11)")
 
-RELU_STATEMENT = (
-    r"K^{1}(x, x') = \mathbb{E}[f(x) f(x')] = \frac{\sigma_w^2}{2\pi}\sqrt{K^0(x,x)K^0(x',x')}"
-    r"\left(\sin\theta + (\pi - \theta)\cos\theta\right) + \sigma_b^2,\quad K^0(x,x') = \sigma_w^2 x^\top x'/d + \sigma_b^2"
-)
-ERF_STATEMENT = (
-    r"\mathbb{E}_{u \sim N(0,\Sigma)}[\mathrm{erf}(u^\top\tilde x)\,\mathrm{erf}(u^\top\tilde x')] = \frac{2}{\pi}"
-    r"\arcsin\frac{2\tilde x^\top\Sigma\tilde x'}{\sqrt{(1 + 2\tilde x^\top\Sigma\tilde x)(1 + 2\tilde x'^\top\Sigma\tilde x')}}"
-)
-
+RELU_STATEMENT = nngp_relu_statement()  # rendered from the printed SymPy forms the derivation proves
+ERF_STATEMENT = erf_kernel_statement()
 
 def _nngp_one_layer(x, x2, sigma_w2, sigma_b2):
     return nngp_relu(x, x2, sigma_w2, sigma_b2, depth=1)

@@ -69,7 +69,7 @@ MODE_STRENGTH_ODE = Claim(
     closed_form=_mode_field_at_a_of_t,
     exact=_mode_rate_autograd,
     derivation=tl.derivation_mode_strength,
-    statement=r"\tau\dot a = 2a(s - a),\quad a(t) = \frac{s\,e^{2st/\tau}}{e^{2st/\tau} - 1 + s/a_0}",
+    statement=tl.mode_strength_statement(),  # rendered from the printed SymPy forms the derivations prove
     reference=f"{SEED} ('deep linear networks'); {SAXE}: one mode, balanced two-layer case",
     family=FAMILY,
     notes="Closed form: the derived field 2a(s - a)/tau (gradient flow on 1/2 (s - bc)^2, b = c) at the printed a(t); "
@@ -114,7 +114,7 @@ TWO_LAYER_GD = Claim(
     derivation=tl.derivation_mode_gd_map,
     trajectory=_two_layer_trajectory,
     statement=r"W_2W_1 \text{ after } k \text{ GD steps} = U\,\mathrm{diag}(a_k(s_1), a_k(s_2))\,R^\top,\ "
-              r"a_{k+1} = a_k\,(1 + \eta(s - a_k))^2",
+              + tl.gd_map_statement(),
     reference=f"{SEED}; {SAXE}: decoupled modes under balanced, aligned initialisation (whitened inputs)",
     family=FAMILY,
     notes=f"Full-matrix GD ({STEPS} steps) on 1/2||Sigma_yx - W2 W1||^2, two modes in fixed rational frames U, R, "
@@ -141,8 +141,8 @@ def _larger_first(criterion: str):
     return estimate
 
 
-ORDER_STATEMENT = (r"s_2 > s_1 \Rightarrow t_{1/2}(s_2) < t_{1/2}(s_1),\quad "
-                   r"t_{1/2} = \frac{\tau}{2s}\ln\left(\frac{s}{a_0} - 1\right)\ (a = s/2)")
+# the ordering (an implication) is typed; the half time in it is rendered
+ORDER_STATEMENT = (r"s_2 > s_1 \Rightarrow t_{1/2}(s_2) < t_{1/2}(s_1),\quad " + tl.half_time_statement() + r"\ (a = s/2)")
 
 LARGER_FIRST_SMALL_INIT = Claim(
     name="saxe-larger-modes-first-small-init",
@@ -180,8 +180,8 @@ LARGER_FIRST_PROGRESS = Claim(
     closed_form=lambda: sp.S.One,
     exact=_larger_first("progress"),
     derivation=tl.derivation_half_time,
-    statement=r"s_2 > s_1 \Rightarrow t_p(s_2) < t_p(s_1),\quad t_p = \frac{\tau}{2s}\ln\left(1 + \frac{s}{a_0}\right)"
-              r"\ (a = (a_0 + s)/2)",
+    statement=r"s_2 > s_1 \Rightarrow t_p(s_2) < t_p(s_1),\quad " + tl.half_time_statement(progress=True)
+              + r"\ (a = (a_0 + s)/2)",
     reference=f"{SEED} line ~173; {SAXE}: the half-way time, which decreases in s for every a0 > 0",
     family=FAMILY,
     examples=20,
@@ -210,7 +210,8 @@ GD_ITERATE = Claim(
     closed_form=lambda sigma1, sigma2, y, eta: tl.gd_iterate(sigma1, sigma2, y, eta, GD_STEPS),
     exact=lambda sigma1, sigma2, y, eta: nl.least_squares_gd(_design(sigma1, sigma2), y, eta, GD_STEPS),
     derivation=tl.derivation_gd_filter,
-    statement=r"w_k = \sum_i \frac{1 - (1 - \eta\lambda_i)^k}{\lambda_i}\, v_i v_i^\top X^\top y,\quad w_0 = 0",
+    # the sum over eigendirections is typed notation; the filter in it is rendered
+    statement=r"w_k = \sum_i " + tl.gd_filter_latex() + r"\, v_i v_i^\top X^\top y,\quad w_0 = 0",
     reference=f"{SEED} 'implicit bias': early stopping in least squares; {ALI}",
     family=FAMILY,
     notes=f"X = U diag(sigma) V^T (2 x 3, fixed rational frames), k = {GD_STEPS}; eta lambda up to 1.8 (oscillating, "
@@ -229,6 +230,7 @@ GD_MIN_NORM = Claim(
     closed_form=tl.min_norm_solution,
     exact=_gd_to_convergence,
     derivation=tl.derivation_min_norm_limit,
+    # typed (and the next): pseudo-inverse notation, a limit of matrices
     statement=r"\lim_{k\to\infty} w_k = X^+ y = X^\top (XX^\top)^{-1} y\quad (w_0 = 0,\ n < d)",
     reference=f"{SEED} 'implicit bias': 'GD will converge to min-norm soln'",
     family=FAMILY,
@@ -260,7 +262,7 @@ GRADIENT_FLOW_FILTER = Claim(
     closed_form=tl.gradient_flow,
     exact=lambda sigma1, sigma2, y, t: nl.gradient_flow_least_squares(_design(sigma1, sigma2), y, t),
     derivation=tl.derivation_flow_filter,
-    statement=r"w(t) = \sum_i \frac{1 - e^{-\lambda_i t}}{\lambda_i}\, v_i v_i^\top X^\top y",
+    statement=r"w(t) = \sum_i " + tl.flow_filter_latex() + r"\, v_i v_i^\top X^\top y",
     reference=f"{SEED} 'early stopping in least squares'; {ALI}, eq. (5)",
     family=FAMILY,
     notes="Estimate: torch.linalg.matrix_exp of the augmented generator [[-X^T X, X^T y], [0, 0]]; closed form: "
@@ -272,6 +274,7 @@ GRADIENT_FLOW_IS_RIDGE = Claim(
     params={"sigma1": SIGMA, "sigma2": SIGMA, "y": TARGETS, "t": FLOW_TIME},
     closed_form=lambda sigma1, sigma2, y, t: tl.ridge(sigma1, sigma2, y, 1 / t),
     exact=lambda sigma1, sigma2, y, t: nl.gradient_flow_least_squares(_design(sigma1, sigma2), y, t),
+    # typed: an identity between two solutions, notation only
     statement=r"w_{\mathrm{flow}}(t) = w_{\mathrm{ridge}}(\lambda = 1/t)",
     reference=f"{SEED}: 'early stopping is very similar to ridge regression ... when lambda = 1/t'",
     family=FAMILY,
@@ -289,8 +292,8 @@ RIDGE_FILTER = Claim(
     closed_form=lambda sigma1, sigma2, y, t: tl.ridge(sigma1, sigma2, y, 1 / t),
     exact=lambda sigma1, sigma2, y, t: nl.ridge_solution(_design(sigma1, sigma2), y, 1 / t),
     derivation=tl.derivation_ridge_ratio,
-    statement=r"w_{\mathrm{ridge}}(1/t) = \sum_i \frac{1}{\lambda_i + 1/t}\, v_i v_i^\top X^\top y:\ "
-              r"\frac{\text{flow}}{\text{ridge}} = \frac{(1 - e^{-x})(1 + x)}{x} \in [1, 1.29843],\ x = \lambda_i t",
+    statement=r"w_{\mathrm{ridge}}(1/t) = \sum_i " + tl.ridge_filter_latex() + r"\, v_i v_i^\top X^\top y:\ "
+              r"\frac{\text{flow}}{\text{ridge}} = \frac{(1 - e^{-x})(1 + x)}{x} \in [1, 1.29843],\ x = \lambda_i t",  # typed: a range (inequality)
     reference=f"{SEED} 'can relate their risks very closely when lambda = 1/t'; {ALI}, Lemma 7 (constant 1.2985)",
     family=FAMILY,
     notes="Estimate: torch.linalg.solve of (X^T X + I/t) w = X^T y; closed form: the ridge filter solved by SymPy. The "
@@ -347,6 +350,7 @@ EXP_LOSS_TRAJECTORY = Claim(
     exact=_exp_loss_rate,
     derivation=tl.derivation_exp_loss_trajectory,
     trajectory=_logistic_trajectory,
+    # typed: sums over the samples n
     statement=r"-\nabla \sum_n e^{-x_n^\top w}\Big|_{w = \hat w\log t + \tilde w} = \frac{1}{t}\sum_n \alpha_n x_n"
               r" = \frac{\hat w}{t} = \frac{d}{dt}(\hat w\log t + \tilde w)",
     reference=f"{SEED} 'sgd on logistic reg. gives hard margin svm'; {SOUDRY}",

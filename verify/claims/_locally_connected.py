@@ -41,6 +41,7 @@ REFERENCE = "seed 002_d1776dabe51410e6.txt (Tian, arXiv:1809.10829): 'Forward an
 EXAMPLES = 10  # deterministic exact claims: 10 draws + the boundary examples
 WEIGHTS = {"W_1": Matrix(3, 2), "W_2": Matrix(2, 2), "W_3": Matrix(1, 2)}
 
+# typed (all three): recursions over a net's parents/children and conditional expectations, not one closed form
 FORWARD_BACKWARD = (
     r"f_j(\mathbf{x}) = f'_j(\mathbf{x}) \sum_{k \in \mathrm{ch}(j)} w_{jk} f_k(\mathbf{x}),\quad"
     r" g_k(\mathbf{x}) = f'_k(\mathbf{x}) \sum_{j \in \mathrm{pa}(k)} w_{jk} g_j(\mathbf{x})"

@@ -44,6 +44,9 @@ from theory import (
 )
 from theory._population_gradient import (
     derivation_kernel,
+    gating_kernel_statement,
+    population_gradient_statement,
+    relu_kernel_statement,
     derivation_loss_gradient,
     derivation_loss_kernel,
     gating_kernel,
@@ -70,31 +73,23 @@ __all__ = [
 
 REFERENCE = "seed 000_111be25265ff9c8a.txt (Tian, ICML 2017): closed-form population gradient"
 FAMILY = "population-gradient"
-STATEMENT = (
-    r"\mathbb{E}\left[\nabla_{\mathbf{w}} J\right] = \frac{1}{2}(\mathbf{w} - \mathbf{w}^*)"
-    r" + \frac{1}{2\pi}\left(\theta\,\mathbf{w}^* - \frac{\|\mathbf{w}^*\|}{\|\mathbf{w}\|}\sin\theta\,\mathbf{w}\right)"
-)
+STATEMENT = population_gradient_statement()  # rendered from the printed SymPy form the derivation proves
+# sums over hidden units stay typed (an indexed sum SymPy cannot render from the K x d closed form); g is rendered
 NETWORK_STATEMENT = (
     r"\mathbb{E}\left[\nabla_{\mathbf{w}_j} J\right] = \sum_{j'} g(\mathbf{w}_j, \mathbf{w}_{j'})"
-    r" - \sum_k g(\mathbf{w}_j, \mathbf{w}^*_k),\quad g(\mathbf{w}, \mathbf{v}) = \frac{1}{2\pi}"
-    r"\left[(\pi - \theta)\mathbf{v} + \|\mathbf{v}\|\sin\theta\,\frac{\mathbf{w}}{\|\mathbf{w}\|}\right]"
+    r" - \sum_k g(\mathbf{w}_j, \mathbf{w}^*_k),\quad " + gating_kernel_statement(r"g(\mathbf{w}, \mathbf{v})")
 )
 
-GATING_STATEMENT = (
-    r"\mathbb{E}\left[\mathbf{x}\,\mathbb{1}(\mathbf{w}^\top\mathbf{x} > 0)\,\mathbb{1}(\mathbf{v}^\top\mathbf{x} > 0)\,"
-    r"\mathbf{x}^\top\right]\mathbf{v} = \frac{1}{2\pi}\left[(\pi - \theta)\mathbf{v}"
-    r" + \|\mathbf{v}\|\sin\theta\,\frac{\mathbf{w}}{\|\mathbf{w}\|}\right]"
-)
-RELU_STATEMENT = (
-    r"\mathbb{E}\left[\mathrm{relu}(\mathbf{w}^\top\mathbf{x})\,\mathrm{relu}(\mathbf{v}^\top\mathbf{x})\right]"
-    r" = \frac{\|\mathbf{w}\|\|\mathbf{v}\|}{2\pi}\left(\sin\theta + (\pi - \theta)\cos\theta\right)"
-)
+GATING_STATEMENT = gating_kernel_statement()
+RELU_STATEMENT = relu_kernel_statement()
+# J's definition and the kernel identities it expands to are notation, not one closed form: typed
 LOSS_STATEMENT = (
     r"J(\mathbf{w}) = \tfrac{1}{2}\mathbb{E}\left[(\mathrm{relu}(\mathbf{w}^\top\mathbf{x})"
     r" - \mathrm{relu}(\mathbf{w}^{*\top}\mathbf{x}))^2\right] = \tfrac{1}{2}k(\mathbf{w}, \mathbf{w})"
     r" - k(\mathbf{w}, \mathbf{w}^*) + \tfrac{1}{2}k(\mathbf{w}^*, \mathbf{w}^*),\quad \nabla_{\mathbf{w}} J"
     r" = g(\mathbf{w}, \mathbf{w}) - g(\mathbf{w}, \mathbf{w}^*)"
 )
+# an indexed sum over hidden units with output weights (no single SymPy form to render): typed
 WEIGHTED_STATEMENT = (
     r"\mathbb{E}\left[\nabla_{\mathbf{w}_j} J\right] = v_j\Big[\sum_{j'} v_{j'}\,g(\mathbf{w}_j, \mathbf{w}_{j'})"
     r" - \sum_k v^*_k\,g(\mathbf{w}_j, \mathbf{w}^*_k)\Big],\quad J = \tfrac{1}{2}\mathbb{E}\Big[\Big(\sum_j v_j"

@@ -54,6 +54,7 @@ PARAMS = {
     "x": Vector(2),
 }
 
+# typed (all three): layer recursions (V_l, D_l), a piecewise-constancy property and an expectation, not one closed form
 LEMMA = (
     r"\mathbf{g}_l(\mathbf{x}) = D_l(\mathbf{x})\left[A_l(\mathbf{x})\mathbf{f}^*_l(\mathbf{x})"
     r" - B_l(\mathbf{x})\mathbf{f}_l(\mathbf{x})\right],\quad A_l = V_l^\top V^*_l,\ B_l = V_l^\top V_l,"

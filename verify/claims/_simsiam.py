@@ -35,6 +35,7 @@ D_OUT = 4  # output dimension of the gradient claims
 K_AUG = 3  # augmentations in the M-step claims
 Z = Vector(D_OUT, norm=(0.1, 10.0))
 
+# typed: gradient identities between losses (and, below, argmins and implications), not closed forms
 STOPGRAD_STATEMENT = (r"\nabla_{(z_1, z_2)}\Big[\tfrac12 D(z_1, \mathrm{sg}(z_2)) + \tfrac12 D(z_2, \mathrm{sg}(z_1))\Big]"
                       r" = \tfrac12 \nabla_{(z_1, z_2)} D(z_1, z_2),\quad D(a, b) = D(b, a)")
 
@@ -151,7 +152,7 @@ def _variance_claim(d: int) -> Claim:
         monte_carlo=_variance_estimator(d),
         inputs={"a": Gaussian(d), "b": Gaussian(d)},
         derivation=ts.derivation_channel_std,
-        statement=r"\mathrm{std}(z_i/\|z\|) = 1/\sqrt{d},\quad z \sim \mathcal{N}(0, \sigma^2 I_d)",
+        statement=ts.channel_std_statement() + r",\quad z \sim \mathcal{N}(0, \sigma^2 I_d)",
         reference=f"{SEED}: Figure 2, per-channel std of the l2-normalized output (SimSiam Sec. 4.1)",
         family=FAMILY,
         examples=4,
