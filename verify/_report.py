@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import textwrap
 from pathlib import Path
+from xml.etree import ElementTree
 
 import latex2mathml.converter
 import matplotlib
@@ -307,7 +308,7 @@ def _markdown(doc: dict, figs: dict) -> str:
         d = c.get("derivation")
         if d:
             out.append(f"- **Derivation:** {d['statement']} — {'proven' if d['proven'] else 'NOT proven'} by SymPy "
-                       f"({_fmt(d['seconds'])} s); derived: `{d['derived'][:400]}`")
+                       f"({_fmt(d['seconds'])} s); derived form below")
         if c.get("error"):
             out.append(f"- **Error:** {c['error']}")
         cx = _counterexample_lines(c)
@@ -316,6 +317,9 @@ def _markdown(doc: dict, figs: dict) -> str:
         mx = _mutant_lines(c)
         if mx:
             out += [f"- **{mx[0]}**"] + [f"  - {line}" for line in mx[1:]]
+        if d:    # whole, never cut; collapsed (GitHub renders <details>)
+            out += ["", f"<details><summary>derived form, {len(d['derived'])} characters</summary>", "", "```text",
+                    d["derived"], "```", "", "</details>"]
         for kind in ("sweep", "convergence", "trajectory"):
             if kind in figs[c["name"]]:
                 out += ["", f"![{c['name']} {kind}]({figs[c['name']][kind]})"]
@@ -378,14 +382,24 @@ def confidence(c: dict) -> tuple[str, str, str]:
     return _fmt(c.get("false_refutation_rate")), detect, samples_text(c["samples"], c.get("samples_per_example"))
 
 
+MATHML_TAGS = {"math", "mrow", "mi", "mo", "mn", "ms", "mtext", "mspace", "mfrac", "msqrt", "mroot", "msub", "msup",
+               "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+               "menclose", "merror", "semantics", "annotation"}
+
+
 def mathml(tex: str) -> str | None:
-    """``tex`` as display MathML (latex2mathml), or None where it cannot convert it: a parse error, or a
-    command it passes through as text (``<mi>\\foo</mi>``), which would show as raw LaTeX."""
+    """``tex`` as display MathML (latex2mathml), or None where it cannot convert it: a parse error, a command
+    it passes through as text (``<mi>\\foo</mi>``, which would show as raw LaTeX), or output that is not
+    well-formed MathML alone (latex2mathml copies ``\\text{...}`` verbatim, markup included)."""
+    tex = re.sub(r"\\(arg)(?![A-Za-z])", r"\\operatorname{\1}", tex)      # operators latex2mathml lacks
     try:
         out = latex2mathml.converter.convert(tex, display="block")
+        tags = {el.tag.rpartition("}")[2] for el in ElementTree.fromstring(out).iter()}
     except Exception:
         return None
-    return None if re.search(r"<m[io]>\\[A-Za-z]", out) else out
+    if not tags <= MATHML_TAGS or re.search(r"<m[io]>\\[A-Za-z]", out):
+        return None
+    return out.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)   # implied in HTML; keeps the page free of URLs
 
 
 def math_html(tex: str) -> str:
@@ -414,8 +428,9 @@ def claim_html(result: dict, figures_dir_rel: str | None, *, expanded: bool | No
         expanded = cls in ("unexpected", "error")
     frr, detect, samples = confidence(c)
     parts = [f"<details class=\"claim v-{cls}\" id=\"{slug(c['name'])}\"{' open' if expanded else ''}>",
-             f"<summary><h3>{_h(c['name'])}</h3>{_badge(c)} <span class=\"conf\">{_h(_statistic(c))}; false-refutation rate "
-             f"{_h(frr)}; detectable {_h(detect)}; samples {_h(samples)}</span></summary>"]
+             f"<summary><h3>{_h(c['name'])}</h3>{_badge(c)} <span class=\"conf\">{_h(_statistic(c))}; "
+             + (f"false-refutation rate {_h(frr)}; detectable {_h(detect)}; samples {_h(samples)}" if samples != "exact" else
+                f"exact; detectable {_h(detect)}") + "</span></summary>"]
     if c.get("statement"):
         parts.append(math_html(c["statement"]))
     items = [("Reference", c.get("reference") or "–"), ("Method", _method_line(c)), ("Time", f"{_fmt(c['seconds'])} s")]
