@@ -304,6 +304,8 @@ def test_figures_name_few_components_and_look_where_things_happen():
     # sweep: the components that vary most, at most four, in index order
     sw = {"closed_form": [[0, 5, 1, 0.1, 3, 2], [0, -5, 1, 0.2, 0, 2]], "estimate": [[0, 5, 1, 0.1, 3, 0], [0, -5, 1, 0.2, 0, 2]]}
     assert sweep_components(sw) == [1, 3, 4, 5]
+    noisy = {"closed_form": [[1, 0, 0], [2, 0, 0]], "estimate": [[1, 0.01, 0], [2, -0.01, 0]]}
+    assert sweep_components(noisy) == [0]                            # constant closed forms: left out, noise or not
     t = [0.1 * i for i in range(61)]
     # two series at different levels that each move little: shown as their change since the start
     flat = trajectory_view({"t": t[:21], "series": {"a": [1 + 0.01 * s for s in t[:21]], "b": [0.8 + 0.001 * s for s in t[:21]]},

@@ -107,15 +107,14 @@ def quantity_label(statement: str | None) -> str | None:
 
 def sweep_components(sw: dict, at_most: int = MAX_SWEEP_COMPONENTS) -> list[int]:
     """The flat indices of the ``at_most`` components that vary most along the sweep (closed form and estimate
-    together), in index order."""
-    rows = [list(map(_num, c)) + list(map(_num, e)) for c, e in zip(sw["closed_form"], sw["estimate"])]
-    k = len(sw["closed_form"][0])
-
-    def spread(j):
-        vals = [r[j] for r in rows] + [r[k + j] for r in rows]
-        vals = [v for v in vals if math.isfinite(v)]
+    together), in index order; components whose closed form is constant are left out where some are not."""
+    def spread(rows, j):
+        vals = [v for v in (_num(r[j]) for r in rows) if math.isfinite(v)]
         return max(vals) - min(vals) if vals else 0.0
-    return sorted(sorted(range(k), key=lambda j: -spread(j))[:at_most])
+    k = len(sw["closed_form"][0])
+    varying = [j for j in range(k) if spread(sw["closed_form"], j) > 0] or list(range(k))
+    ranked = sorted(varying, key=lambda j: -max(spread(sw["closed_form"], j), spread(sw["estimate"], j)))
+    return sorted(ranked[:at_most])
 
 
 def _index(j: int, shape) -> str:
@@ -148,7 +147,8 @@ def _sweep_png(claim: dict, path: Path) -> bool:
         ax.set_xscale("log")
     ax.set_xlabel(sw["label"])
     ax.set_ylabel(quantity_label(claim.get("statement")) or f"{claim['name']} (closed form and estimate)")
-    shown = f"{len(comps)} of {k} components, largest variation" if len(comps) < k else f"all {k} components"
+    why = "the others constant" if len(sweep_components(sw, at_most=k)) == len(comps) else "largest variation"
+    shown = f"{len(comps)} of {k} components ({why})" if len(comps) < k else f"all {k} components"
     return _save(fig, ax, path, f"{claim['name']}: closed form vs estimate", handles=handles, title=shown,
                  loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
