@@ -302,7 +302,7 @@ def test_verdict_classes_tell_expected_from_unexpected_refutations(report, tmp_p
 
 def test_figures_name_few_components_and_look_where_things_happen():
     # sweep: the components that vary most, at most four, in index order
-    sw = {"closed_form": [[0, 5, 1, 0.1, 3, 2], [0, -5, 1, 0.2, 0, 2]], "estimate": [[0, 5, 1, 0.1, 3, 0], [0, -5, 1, 0.2, 0, 2]]}
+    sw = {"closed_form": [[0, 5, 1, 0.1, 3, 1], [0, -5, 1, 0.2, 0, 2]], "estimate": [[0, 5, 1, 0.1, 3, 0], [0, -5, 1, 0.2, 0, 2]]}
     assert sweep_components(sw) == [1, 3, 4, 5]
     noisy = {"closed_form": [[1, 0, 0], [2, 0, 0]], "estimate": [[1, 0.01, 0], [2, -0.01, 0]]}
     assert sweep_components(noisy) == [0]                            # constant closed forms: left out, noise or not
