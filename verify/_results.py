@@ -66,6 +66,12 @@ class ClaimResult:
     def to_json(self) -> dict:
         return _finite(asdict(self))
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rendering: the report's section for this claim, figures inline (``_notebook.py``)."""
+        from ._notebook import result_html
+
+        return result_html(self.to_json())
+
 
 def _finite(obj: Any) -> Any:
     if isinstance(obj, float):
