@@ -24,7 +24,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["batchnorm_grad", "batchnorm_formula_grad", "backward_operator_grad", "normalization_grad"]
+__all__ = ["batchnorm_grad", "batchnorm_formula_grad", "backward_operator_grad", "normalization_grad", "normalize",
+           "BatchComponents"]
 
 _MODES = ("none", "batch", "detached")
 
@@ -75,22 +76,41 @@ def backward_operator_grad(f: Tensor, g: Tensor, eps, *, times: int = 1) -> Tens
     return g
 
 
-def normalization_grad(f: Tensor, g: Tensor, *, center: str, scale: str) -> Tensor:
-    """J^T g of BYOL's x = x - x.mean(0)[.detach()]; x = x / x.std(0)[.detach()] (seed 000), by autograd.
+def normalize(x: Tensor, *, center: str, scale: str, dim: int = 0) -> Tensor:
+    """BYOL's normalisation variants (seed 000): x - x.mean(dim)[.detach()], then / x.std(dim)[.detach()].
 
-    center / scale: "none", "batch" (live statistic) or "detached" (``.detach()``); ``x.std(0)`` is
-    torch's default, unbiased (Bessel-corrected) standard deviation, as in the seed's code.
+    center / scale: "none", "batch" (live statistic) or "detached" (``.detach()``); ``dim`` is the batch dimension;
+    ``x.std`` is torch's default, unbiased (Bessel-corrected) standard deviation, as in the seed's code. The one
+    implementation: the claims differentiate it (``normalization_grad``) and the ssl-ablations experiment trains
+    it (``BatchComponents``).
     """
-    _check(f, g)
     if center not in _MODES or scale not in _MODES:
         raise ValueError(f"center={center!r}, scale={scale!r}: each must be one of {_MODES}.")
-    x0 = f.detach().T.clone().requires_grad_(True)  # (F, m) -> (m, F): batch first, as in the seed's code
-    x = x0
     if center != "none":
-        mu = x.mean(0)  # (m, F) -> (F,)
+        mu = x.mean(dim, keepdim=True)
         x = x - (mu.detach() if center == "detached" else mu)
     if scale != "none":
-        s = x.std(0)  # (m, F) -> (F,)
+        s = x.std(dim, keepdim=True)
         x = x / (s.detach() if scale == "detached" else s)
-    (x * g.T).sum().backward()
+    return x
+
+
+class BatchComponents(nn.Module):
+    """``normalize`` as a layer over a batch of rows, (..., B, n) -> (..., B, n) (the batch is dimension -2)."""
+
+    def __init__(self, center: str = "batch", scale: str = "batch"):
+        super().__init__()
+        if center not in _MODES or scale not in _MODES:
+            raise ValueError(f"BatchComponents(center={center!r}, scale={scale!r}): each must be one of {_MODES}")
+        self.center, self.scale = center, scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        return normalize(x, center=self.center, scale=self.scale, dim=-2)
+
+
+def normalization_grad(f: Tensor, g: Tensor, *, center: str, scale: str) -> Tensor:
+    """J^T g of BYOL's normalisation variants (``normalize`` over the batch), by autograd; (F, m) -> (F, m)."""
+    _check(f, g)
+    x0 = f.detach().T.clone().requires_grad_(True)  # (F, m) -> (m, F): batch first, as in the seed's code
+    (normalize(x0, center=center, scale=scale, dim=0) * g.T).sum().backward()
     return x0.grad.T  # (m, F) -> (F, m)

@@ -61,19 +61,22 @@ def _isotropic_bound(z: torch.Tensor, rate: float) -> float:
 
 
 @pytest.mark.roundoff
-@pytest.mark.parametrize("mu", ["", "live", "detached"])
-@pytest.mark.parametrize("sigma", ["", "live", "detached"])
+@pytest.mark.parametrize("mu", ["none", "batch", "detached"])
+@pytest.mark.parametrize("sigma", ["none", "batch", "detached"])
 def test_batch_components_are_the_table_code_lines(mu, sigma):
+    """The trained layer is numerics._batchnorm's (the batchnorm claims' code) and is the seed's code lines."""
+    from numerics import _batchnorm
+    assert ssl.BatchComponents is _batchnorm.BatchComponents
     g = torch.Generator().manual_seed(1)
     x = torch.randn(32, 5, generator=g, dtype=F64) * 3 + 2
     w = torch.randn(32, 5, generator=g, dtype=F64)
     a = x.clone().requires_grad_(True)
     ref = a
-    if mu == "live":
+    if mu == "batch":
         ref = ref - ref.mean(0)
     elif mu == "detached":
         ref = ref - ref.mean(0).detach()
-    if sigma == "live":
+    if sigma == "batch":
         ref = ref / ref.std(0)
     elif sigma == "detached":
         ref = ref / ref.std(0).detach()
@@ -84,22 +87,22 @@ def test_batch_components_are_the_table_code_lines(mu, sigma):
     # the same formula twice: forward on (|x| + mean|x|) / s, backward on the BatchNorm-style magnitude
     # (|w| + mean|w| + |x_hat| sum|w x_hat| / (m - 1)) / s (s = 1 without sigma); k: 4 reductions of 5m + 20
     m = x.shape[0]
-    s = x.std(0) if sigma else torch.ones(5, dtype=F64)
-    xc = x - x.mean(0) if mu else x
+    s = x.std(0) if sigma != "none" else torch.ones(5, dtype=F64)
+    xc = x - x.mean(0) if mu != "none" else x
     xh = xc / s
     k = 20 * m + 20
     out_mag = (x.abs() + x.abs().mean(0)) / s
     g_mag = (w.abs() + w.abs().mean(0) + xh.abs() * (w * xh).abs().sum(0) / (m - 1)) / s
     assert_within(out, ref, 2 * roundoff(F64, k, out_mag), "BatchComponents forward")
     assert_within(g_out, g_ref, 2 * roundoff(F64, k, g_mag), "BatchComponents backward")
-    if mu == "live":  # seed 000's zero-mean property: the gradient through live centring has zero batch mean
+    if mu == "batch":  # seed 000's zero-mean property: the gradient through live centring has zero batch mean
         bound = roundoff(F64, k, g_mag).mean(0) + gamma(m) * g_out.abs().mean(0)  # entries' errors, then the mean of m
         assert_within(g_out.mean(0), torch.zeros(5, dtype=F64), bound, "zero batch mean")
 
 
 def test_batch_components_reject_unknown_mode():
-    with pytest.raises(ValueError, match="'live' or 'detached'"):
-        ssl.BatchComponents(mu="yes")
+    with pytest.raises(ValueError, match=r"center='yes'.*one of \('none', 'batch', 'detached'\)"):
+        ssl.BatchComponents(center="yes")
 
 
 @pytest.mark.roundoff
