@@ -42,6 +42,7 @@ __all__ = [
     "Experiment",
     "Run",
     "Verdict",
+    "init_linear_",
     "mean_ci",
     "spearman",
     "loglog_slope",
@@ -124,6 +125,25 @@ class Verdict:
         return {"name": self.name, "statement": self.statement, "status": self.status, "asserted": self.asserted,
                 "threshold": self.threshold, "direction": self.direction, "estimate": jsonable(self.estimate),
                 "detail": self.detail}
+
+
+# --------------------------------------------------------------------------------------------- initialisation
+def init_linear_(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Redraw every ``nn.Linear`` in ``module`` (weight, then bias, in module order) from PyTorch's default init,
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), in place; returns ``module``.
+
+    The numbers are drawn on the CPU from ``generator`` (a CPU generator) and copied into the parameters wherever
+    they live: an in-place ``uniform_`` on a CUDA parameter would refuse a CPU generator, and this way a seed gives
+    the same weights on every device. (The same numbers, bit for bit, as ``(2 * torch.rand(...) - 1) * bound``.)
+    """
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / math.sqrt(layer.in_features)
+                for p in (layer.weight, layer.bias):
+                    if p is not None:
+                        p.copy_(torch.empty(p.shape, dtype=p.dtype).uniform_(-bound, bound, generator=generator))
+    return module
 
 
 # --------------------------------------------------------------------------------------------- experiments

@@ -85,7 +85,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._distillation import dkpp_targets, kd_loss
-from .._experiment import Experiment, Verdict, mean_ci, read_metrics, save_figure
+from .._experiment import Experiment, Verdict, init_linear_, mean_ci, read_metrics, save_figure
 
 __all__ = ["EXPERIMENTS", "cwtm_label_loss", "gradient_split", "make_data", "mlp", "reinitialize"]
 
@@ -150,20 +150,7 @@ def mlp(d_in: int, width: int, depth: int, classes: int, generator: torch.Genera
     return reinitialize(nn.Sequential(*layers[:-1]), generator)
 
 
-def reinitialize(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Redraw every ``nn.Linear``'s weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in place (torch's default).
-
-    The numbers are drawn on the CPU from ``generator`` (a CPU generator) and copied into the parameters, wherever
-    they live: an in-place ``uniform_`` on a CUDA parameter would refuse a CPU generator, and this way the same
-    seed gives the same weights on every device.
-    """
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)
-                for p in (layer.weight, layer.bias):
-                    p.copy_(torch.empty(p.shape, dtype=p.dtype).uniform_(-bound, bound, generator=generator))
-    return model
+reinitialize = init_linear_  # the kit's helper (numerics/_experiment.py), kept under its old name here
 
 
 # --------------------------------------------------------------------------------------------- losses and the split

@@ -113,7 +113,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._batchnorm import BatchComponents
-from .._experiment import Experiment, Run, Verdict, mean_ci, save_figure
+from .._experiment import Experiment, Run, Verdict, init_linear_, mean_ci, save_figure
 
 __all__ = ["BN_TABLE", "EXPERIMENTS", "BatchComponents", "collapse_metric", "covariance_operator_trace",
            "digits_shifts", "digits_views", "hltm_bayes_root", "hltm_sample", "kendall_tau", "linear_probe"]
@@ -238,16 +238,6 @@ def _mlp(n_in: int, n_hidden: int, n_out: int, bn: BatchComponents | None, last_
     return nn.Sequential(*layers, *([nn.ReLU()] if last_relu else []))
 
 
-def _init_(module: nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator``."""
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.Linear):
-                bound = 1.0 / math.sqrt(m.in_features)
-                for p in (m.weight, m.bias):
-                    p.copy_((2 * torch.rand(p.shape, generator=generator) - 1) * bound)
-
-
 def _networks(config: dict, d_in: int, bn: str, generator: torch.Generator) -> nn.ModuleDict:
     mu, sigma = BN_TABLE[bn][:2]
     net = nn.ModuleDict({
@@ -255,7 +245,7 @@ def _networks(config: dict, d_in: int, bn: str, generator: torch.Generator) -> n
         "projector": _mlp(config["rep"], config["hidden"], config["out"], BatchComponents(mu, sigma)),
         "predictor": _mlp(config["out"], config["hidden"], config["out"], BatchComponents(mu, sigma)),
     })
-    _init_(net, generator)  # always all three, so every arm of a seed starts from the same weights
+    init_linear_(net, generator)  # always all three, so every arm of a seed starts from the same weights
     return net
 
 
@@ -417,7 +407,7 @@ def _train(run: Run) -> dict:
                 for t, o in zip(state["target"].parameters(), online_tp):
                     t.lerp_(o, 1 - tau)
         if arm["reinit"] and (step + 1) % reinit_every == 0 and step + 1 < total:
-            _init_(net["predictor"], state["reinit_gen"])
+            init_linear_(net["predictor"], state["reinit_gen"])
             for p in net["predictor"].parameters():
                 state["opt"].state.pop(p, None)  # the momentum of the old predictor goes with it
         if step % config["log_every"] == 0 or step + 1 == total:
