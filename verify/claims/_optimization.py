@@ -115,11 +115,21 @@ PL_RATE_SEED_CONSTANT = Claim(
           "(1 - alpha/(2L))^t (pl-rate).",
 )
 
+def _seed_condition(mu, L, s, x):
+    """alpha f(x) with alpha = 2 mu, the quadratic's best constant in the seed's ||grad f||^2 >= alpha f."""
+    return pl_condition(2 * mu, x, _lam(mu, L, s))
+
+
+def _gradient_norm_sq(mu, L, s, x):
+    """||grad f(x)||^2 by autograd."""
+    return gradient_norm_sq(x, _lam(mu, L, s))
+
+
 PL_CONDITION = Claim(
     name="pl-condition",
     params={**SPECTRUM, "x": Vector(3)},
-    closed_form=lambda mu, L, s, x: pl_condition(2 * mu, x, _lam(mu, L, s)),
-    exact=lambda mu, L, s, x: gradient_norm_sq(x, _lam(mu, L, s)),
+    closed_form=_seed_condition,
+    exact=_gradient_norm_sq,
     relation=">=",
     derivation=derivation_pl_constant,
     statement=pl_condition_statement() + r",\ \alpha = 2\mu",
