@@ -43,7 +43,10 @@ __all__ = [
     "weight_jacobian",
     "simclr_loss",
     "simclr_gradient",
+    "augment_mean_connections",
     "covariance_operator_samples",
+    "second_moment_forms",
+    "negative_squared_distance",
     "pair_gradient_samples",
     "pair_gradients_samples",
     "theorem4_data",
@@ -147,13 +150,35 @@ def simclr_gradient(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layer: int, slop
     return -vec(grad(loss)(Ws[layer - 1]))
 
 
+def augment_mean_connections(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layer: int, slope: float = 0.0) -> Tensor:
+    """K_bar_l(x_i) = mean_a K_l(x_i + D_a) for every sample i, K from autograd; (N, p, n_L)."""
+    pts = _augmented(X, D)  # (N, A, d)
+    K = vmap(vmap(lambda p: connection(p, Ws, layer, slope)))(pts)  # (N, A, p, n_L)
+    return K.mean(1)  # (N, p, n_L)
+
+
 def covariance_operator_samples(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layer: int, slope: float = 0.0) -> Tensor:
     """V_x[K_bar_l(x)] (p, p), K from autograd, exact enumeration; for the PSD property and cross-checks."""
-    pts = _augmented(X, D)  # (N, A, d)
-    K = torch.stack([torch.stack([connection(p, Ws, layer, slope) for p in row]) for row in pts])  # (N, A, p, n_L)
-    K_bar = K.mean(1)  # (N, p, n_L)
+    K_bar = augment_mean_connections(Ws, X, D, layer, slope)  # (N, p, n_L)
     mean = K_bar.mean(0)  # (p, n_L)
     return torch.einsum("npo,nqo->pq", K_bar, K_bar) / K_bar.shape[0] - mean @ mean.T  # (p, p)
+
+
+def second_moment_forms(Ws: Sequence[Tensor], X: Tensor, D: Tensor, vs: Sequence[Tensor], slope: float = 0.0) -> Tensor:
+    """v_l^T E_x[K_bar_l K_bar_l^T] v_l = mean_i |K_bar_l(x_i)^T v_l|^2 for l = 1..len(vs), autograd K; (len(vs),).
+
+    A mean of squares: nothing cancels, so its float64 error is relative (the PSD claim's left side)."""
+    forms = []
+    for layer, v in enumerate(vs, start=1):
+        K_bar = augment_mean_connections(Ws, X, D, layer, slope)  # (N, p, n_L)
+        forms.append(((K_bar.transpose(1, 2) @ v) ** 2).sum(1).mean())  # (N, n_L, p) @ (p,) -> (N, n_L) -> ()
+    return torch.stack(forms)
+
+
+def negative_squared_distance(a: Tensor, b: Tensor) -> Tensor:
+    """-|u - v|^2 for u = a/|a|, v = b/|b| (InfoNCE's -r on the unit sphere); a 0-d tensor."""
+    u, v = a / torch.linalg.vector_norm(a), b / torch.linalg.vector_norm(b)
+    return -((u - v) ** 2).sum()
 
 
 def pair_gradients_samples(Ws: Sequence[Tensor], X: Tensor, D: Tensor, layers: Sequence[int], n: int,

@@ -33,6 +33,7 @@ F64 = torch.float64
 @pytest.mark.parametrize("derivation", [
     tco.derivation_connection, tco.derivation_weight_jacobian, tco.derivation_gradient_identity, tco.derivation_theorem4,
     tco.derivation_conservation, tco.derivation_one_neuron_linear, tco.derivation_one_neuron_relu,
+    tco.derivation_infonce_l2, tco.derivation_psd,
 ], ids=lambda f: f.__name__)
 def test_derivation_is_proven(derivation):
     result = derivation()
@@ -321,3 +322,55 @@ def test_gradient_mc_with_more_samples():
     claim = dataclasses.replace(claims.GRADIENT_MC, samples=100_000, examples=20)
     r = check(claim, seed=7)
     assert r.verdict == "verified" and r.detectable_relative < 0.03
+
+
+# --------------------------------------------------------------------------- InfoNCE l2 identity, PSD operator
+
+
+@pytest.mark.parametrize("claim, seed", [(claims.INFONCE_L2, 17), (claims.OPERATOR_PSD, 18)], ids=lambda c: getattr(c, "name", c))
+def test_seed_000_claim_verified_at_its_own_seed(claim, seed):
+    r = check(claim, seed=seed)
+    assert r.verdict == "verified", (r.error, r.counterexample)
+
+
+def test_infonce_l2_slips_are_refuted():
+    """A 1% slip of the printed 2 sim - 2, its sign (2 sim + 2), and the identity without the normalisation."""
+    base = dataclasses.replace(claims.INFONCE_L2, derivation=None, examples=3)
+    slip = dataclasses.replace(base, name="infonce-slip", closed_form=lambda a, b: 1.01 * claims._infonce_l2(a, b))
+    sign = dataclasses.replace(base, name="infonce-sign",
+                               closed_form=lambda a, b: tco.infonce_l2(tco.cosine_similarity(a, b)) + 4)
+    raw = dataclasses.replace(base, name="infonce-unnormalised",
+                              exact=lambda a, b: -((a - b) ** 2).sum())  # -|a - b|^2: |a|, |b| != 1
+    for wrong in (slip, sign, raw):
+        assert check(wrong, seed=0, shrink=False).verdict == "refuted", wrong.name
+
+
+def test_psd_flipped_is_refuted_and_a_one_percent_slip_is_refuted_where_the_operator_vanishes():
+    """V <= 0 (the bound's sign) is refuted at any example; the bound is tight where V = 0 -- one sample repeated
+    three times (x' then has the distribution of x_2) -- so a 1% larger right side is refuted there."""
+    flipped = dataclasses.replace(claims.OPERATOR_PSD, name="psd-flipped", derivation=None, examples=3, relation="<=")
+    assert check(flipped, seed=0, shrink=False).verdict == "refuted"
+
+    def repeated(x):
+        return sp.Matrix.vstack(x.T, x.T, x.T) if isinstance(x, sp.MatrixBase) else x.expand(3, -1)  # (3, 2)
+
+    from verify._params import Vector
+    tight = {k: v for k, v in claims.PSD.items() if k != "X"} | {"x": Vector(2)}
+    exact_tight = dataclasses.replace(
+        claims.OPERATOR_PSD, name="psd-tight", derivation=None, examples=3, params=tight,
+        closed_form=lambda x, D, W1, W2, v1, v2: claims._mean_forms(repeated(x), D, W1, W2, v1, v2),
+        exact=lambda x, D, W1, W2, v1, v2: claims._second_moment_forms(repeated(x), D, W1, W2, v1, v2))
+    assert check(exact_tight, seed=0, shrink=False).verdict == "verified"
+    slip = dataclasses.replace(exact_tight, name="psd-slip",
+                               closed_form=lambda x, D, W1, W2, v1, v2: 1.01 * claims._mean_forms(repeated(x), D, W1, W2, v1, v2))
+    assert check(slip, seed=0, shrink=False).verdict == "refuted"
+
+
+def test_augment_mean_connections_vmapped_match_the_loop():
+    g = torch.Generator().manual_seed(4)
+    Ws = [torch.randn(2, 2, generator=g, dtype=F64) for _ in range(2)]
+    X, D = torch.randn(3, 2, generator=g, dtype=F64), torch.randn(2, 2, generator=g, dtype=F64) / 2
+    for layer in (1, 2):
+        loop = torch.stack([torch.stack([nco.connection(X[i] + D[a], Ws, layer) for a in range(2)]).mean(0)
+                            for i in range(3)])  # (N, p, n_L)
+        torch.testing.assert_close(nco.augment_mean_connections(Ws, X, D, layer), loop, rtol=0, atol=0)

@@ -66,6 +66,7 @@ import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
 from ._derivation import Derivation, compare, statement_latex
+from ._vectors import dot, norm
 
 __all__ = [
     "LeakyRelu",
@@ -99,6 +100,12 @@ __all__ = [
     "derivation_conservation",
     "derivation_one_neuron_linear",
     "derivation_one_neuron_relu",
+    "cosine_similarity",
+    "infonce_l2",
+    "infonce_statement",
+    "derivation_infonce_l2",
+    "psd_quadratic_forms",
+    "derivation_psd",
 ]
 
 
@@ -492,3 +499,60 @@ def derivation_one_neuron_relu() -> Derivation:
     return compare("one neuron, ReLU: V_{z0}[K_bar(z0)] = 1/(4 d^2) u_w u_w^T, u_w = sum_ab c_ab 1(w^T x_ab > 0) x_ab, "
                    "c = (+1, -1, -1, +1) for (00, 01, 10, 11)",
                    one_neuron_covariance(w, X, d, slope=0), gated_one_neuron_covariance(w, X, d, slope=0), simplify=sp.expand)
+
+
+# --------------------------------------------------------------------------- InfoNCE and the l2 distance
+
+
+def cosine_similarity(a: sp.Matrix, b: sp.Matrix) -> sp.Expr:
+    """sim(u, v) = u^T v for u = a/|a|, v = b/|b|: the cosine of a and b."""
+    return dot(a, b) / (norm(a) * norm(b))
+
+
+def infonce_l2(sim):
+    """The slide's -r = -|u - v|^2 = 2 sim(u, v) - 2 for |u| = |v| = 1, right side (typed once)."""
+    return 2 * sim - 2
+
+
+def infonce_statement() -> str:
+    sim = sp.Symbol("sim")
+    return (statement_latex(r"-\|\mathbf{u} - \mathbf{v}\|^2", infonce_l2, sim,
+                            symbol_names={sim: r"\mathrm{sim}(\mathbf{u}, \mathbf{v})"})
+            + r",\ \|\mathbf{u}\| = \|\mathbf{v}\| = 1")
+
+
+def derivation_infonce_l2() -> Derivation:
+    """-|a/|a| - b/|b||^2, expanded and simplified by SymPy, is the printed 2 sim(u, v) - 2 (d = 3, generic a, b)."""
+    a, b = _matrix("a", 3, 1), _matrix("b", 3, 1)
+    u, v = a / norm(a), b / norm(b)
+    derived = sp.simplify(-dot(u - v, u - v))
+    return compare("InfoNCE distance r = |u - v|^2 on the unit sphere: -r = 2 sim(u, v) - 2", derived,
+                   infonce_l2(cosine_similarity(a, b)))
+
+
+# --------------------------------------------------------------------------- the operator is PSD
+
+
+def psd_quadratic_forms(Ws, X, D, vs, slope=0) -> sp.Matrix:
+    """|E_x[K_bar_l(x)]^T v_l|^2 for each layer l = 1..len(vs): v_l^T (mean mean^T) v_l, len(vs) x 1.
+
+    V_x[K_bar_l] >= 0 (PSD) is v^T E[K_bar K_bar^T] v >= this for every v: the mean's part, the right side of
+    the bound whose left side the claim estimates by autograd."""
+    out = []
+    for l, v in enumerate(vs, start=1):
+        K_bar = augment_mean_connection(Ws, X, D, l, slope)  # [p x n_L]
+        mean = sum(K_bar, sp.zeros(*K_bar[0].shape)) / len(K_bar)
+        m = mean.T * v  # (n_L x p)(p x 1)
+        out.append((m.T * m)[0])
+    return sp.Matrix(out)
+
+
+def derivation_psd() -> Derivation:
+    """v^T V[K] v = E[|(K - E K)^T v|^2], a mean of squares (>= 0), for 3 generic equally likely K (2 x 2)."""
+    Ks = [_matrix(f"K{i}", 2, 2) for i in range(3)]
+    v = _matrix("v", 2, 1)
+    mean = sum(Ks, sp.zeros(2, 2)) / 3
+    derived = (v.T * _variance(Ks) * v)[0]
+    printed = sum((dot((K - mean).T * v, (K - mean).T * v) for K in Ks), sp.S.Zero) / 3
+    return compare("the covariance operator is PSD: v^T V_x[K] v = E_x |(K - E K)^T v|^2 >= 0", derived, printed,
+                   simplify=sp.expand)

@@ -92,7 +92,10 @@ K_l = f_{l−1} ⊗ J_lᵀ, J_l = ∂f_L/∂z_l, and K_l is also the weight Jaco
 L_simp = E½‖f(x₁) − f(x₂)‖² − E½‖f(x₁) − f(x′)‖² this gives −∂L/∂vec(W_l) = 2 V_x[K̄_l(x)] vec(W_l).
 By Euler's identity for 1-homogeneous activations this holds exactly for the actual loss, with gates
 moving with W (no "gates held fixed" approximation is needed at a point); it fails for softplus/tanh or
-with biases (tested). V is PSD (hypothesis over depths, widths, slopes). `theory/_covariance_operator.py`
+with biases (tested). V is PSD (hypothesis over depths, widths, slopes; as a claim,
+`covariance-operator-psd`: vᵀE[K̄K̄ᵀ]v ≥ ‖E[K̄]ᵀv‖² at any weights, i.e. at any stage of training, stated
+without a cancelling difference so that round-off stays relative). The InfoNCE slide's
+−‖u − v‖² = 2 sim(u, v) − 2 for unit u, v is derived by SymPy (`covariance-operator-infonce-l2`). `theory/_covariance_operator.py`
 derives J_l and ∂f/∂vec(W_l) by SymPy's chain rule, the gradient identity for generic K, Theorem 4
 (ẇ₂ⱼ = w₂ⱼ w₁ⱼᵀAⱼw₁ⱼ, ẇ₁ⱼ = w₂ⱼ²Aⱼw₁ⱼ when Cov[uⱼ, uₖ] = 0) and its first integral w₂ⱼ² − ‖w₁ⱼ‖².
 
@@ -209,6 +212,30 @@ Findings:
 - `torch.linalg.matrix_exp` (float64, torch 2.13, CPU) is off by up to ~4e-12 relative for 1-norms of
   about 0.01–0.07, so the flow uses a 30-digit mpmath exponential.
 """),
+    'optimization': (
+        'Optimisation: the PL rate and rescale conservation laws (seed 003; Karimi et al. 2016, Kunin et al. 2021)',
+        """\
+**PL condition.** For an L-smooth f with ½‖∇f‖² ≥ μ(f − f*), gradient descent with step 1/L gives
+f(x_t) − f* ≤ (1 − μ/L)ᵗ(f(x₀) − f*) (Karimi et al., Theorem 1). `theory/_optimization.py` solves the
+recursion e_{t+1} = (1 − μ/L)e_t (descent lemma + PL) with `sp.rsolve`; the bound is checked on
+f = ½xᵀdiag(μ, m, L)x, where μ and L are exact, with t = 0…25 autograd GD steps (`relation="<="`). On a
+quadratic each eigencomponent contracts by (1 − λ/L)² ≤ 1 − μ/L (derived), so the bound is tight only at
+t = 0. The seed's printed condition ‖∇f‖² ≥ αf is checked as printed with α = 2μ (tight along the μ
+eigenvector, `relation=">="`).
+
+**Rescale symmetry.** For f(x) = W₂ relu(W₁x), scaling row i of W₁ by s > 0 and column i of W₂ by 1/s
+leaves the loss unchanged, so gradient flow conserves Qᵢ = ‖w₁ᵢ‖² − ‖w₂ᵢ‖² (Kunin et al.): SymPy
+differentiates the loss and proves dQᵢ/dt = 0; the claim sets d/dt‖w₁ᵢ‖² by autograd against
+d/dt‖w₂ᵢ‖² from SymPy. One GD step of size η changes Qᵢ by exactly η²(‖g₁ᵢ‖² − ‖g₂ᵢ‖²) (the seed's
+"modeling discretization", derived); "GD conserves Qᵢ" is refuted (tests).
+
+Findings:
+- The seed's PL constant has no ½: α = 2μ. The textbook rate read with it, (1 − α/L)ᵗ, is false
+  (`pl-rate-seed-constant`, expected refuted: along the μ eigenvector GD gives (1 − μ/L)²ᵗ > (1 − 2μ/L)ᵗ);
+  with the seed's α the rate is (1 − α/(2L))ᵗ.
+- The printed ‖∇f‖² ≥ αf ≥ 0 presumes f* = 0 (f stands for f − f*): f + c, c > 0, violates it at its
+  minimiser for every α > 0. And the seed's "global convergence" needs L-smoothness besides PL.
+"""),
 }
 
 # claim name -> a one-line summary in Markdown (optional; a name that is not a built-in claim is an error).
@@ -255,6 +282,13 @@ SUMMARIES: dict[str, str] = {
     "covariance-operator-one-neuron": "objects 11 / 101 translating in a circular world of d pixels",
     "covariance-operator-one-neuron-linear": "objects 11 / 101 translating in a circular world of d pixels",
     "covariance-operator-one-neuron-printed-relu": "objects 11 / 101 translating in a circular world of d pixels",
+    "covariance-operator-infonce-l2": "−‖u − v‖² = 2 sim(u, v) − 2 for u = a/‖a‖, v = b/‖b‖",
+    "covariance-operator-psd": "vᵀE[K̄K̄ᵀ]v ≥ ‖E[K̄]ᵀv‖² at any weights and direction, both layers",
+    "pl-rate": "GD at step 1/L on ½xᵀdiag(μ, m, L)x, t = 0…25; derivation: rsolve",
+    "pl-rate-seed-constant": "the rate with the seed's α = 2μ in place of μ (refuted)",
+    "pl-condition": "the seed's ‖∇f‖² ≥ αf on the quadratic, α = 2μ",
+    "rescale-conservation-flow": "d/dt‖w₁ᵢ‖² (autograd) = d/dt‖w₂ᵢ‖² (SymPy), 3 ReLU units",
+    "rescale-conservation-step": "Qᵢ after one GD step = Qᵢ + η²(‖g₁ᵢ‖² − ‖g₂ᵢ‖²)",
     "nngp-relu-mc": "K¹(x, x') of a one-hidden-layer ReLU net vs f(x)f(x') of one-unit random nets; derivation: "
                     "arc-cosine step",
     "nngp-erf-mc": "Williams' erf kernel (Σ = AAᵀ, 3×3) vs erf(uᵀx̃) erf(uᵀx̃'); derivation: Price + SymPy integrals",

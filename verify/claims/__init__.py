@@ -16,10 +16,11 @@ def builtin_claims() -> dict[str, Claim]:
     from ._kernels import CLAIMS as kernels
     from ._linear_dynamics import CLAIMS as linear_dynamics
     from ._locally_connected import CLAIMS as locally_connected
+    from ._optimization import CLAIMS as optimization
     from ._population_gradient import CLAIMS as population_gradient
     from ._recursive_gradient import CLAIMS as recursive_gradient
     from ._simsiam import CLAIMS as simsiam
 
     claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator, *recursive_gradient,
-              *locally_connected, *simsiam, *committee, *kernels, *linear_dynamics]
+              *locally_connected, *simsiam, *committee, *kernels, *linear_dynamics, *optimization]
     return {c.name: c for c in claims}

@@ -15,6 +15,8 @@ import torch
 
 from numerics._covariance_operator import (
     connection as connection_autograd,
+    negative_squared_distance,
+    second_moment_forms,
     one_neuron_covariance_enumerated,
     pair_gradients_samples,
     simclr_gradient,
@@ -23,7 +25,13 @@ from numerics._covariance_operator import (
     vec,
 )
 from theory._covariance_operator import (
+    cosine_similarity,
     covariance_gradient,
+    derivation_infonce_l2,
+    derivation_psd,
+    infonce_l2,
+    infonce_statement,
+    psd_quadratic_forms,
     derivation_connection,
     derivation_gradient_identity,
     derivation_one_neuron_linear,
@@ -48,6 +56,8 @@ __all__ = [
     "ONE_NEURON_RELU",
     "ONE_NEURON_LINEAR",
     "ONE_NEURON_PRINTED_RELU",
+    "INFONCE_L2",
+    "OPERATOR_PSD",
     "CLAIMS",
 ]
 
@@ -263,5 +273,68 @@ ONE_NEURON_PRINTED_RELU = Claim(
           "(covariance-operator-one-neuron). Refuted wherever some w^T x_ab <= 0.",
 )
 
+# --------------------------------------------------------------------------- InfoNCE on the unit sphere
+
+
+def _infonce_l2(a, b):
+    """2 sim(u, v) - 2 with sim the cosine of a and b (u = a/|a|, v = b/|b|)."""
+    return infonce_l2(cosine_similarity(a, b))
+
+
+INFONCE_L2 = Claim(
+    name="covariance-operator-infonce-l2",
+    params={"a": Vector(4), "b": Vector(4)},
+    closed_form=_infonce_l2,
+    exact=negative_squared_distance,
+    derivation=derivation_infonce_l2,
+    statement=infonce_statement(),  # rendered from the printed SymPy form
+    reference=f"{SEED}: 'InfoNCE', 'If |u| = |v| = 1 ... -r = -|u - v|^2 = 2 sim(u, v) - 2' (Chen et al. 2020, SimCLR)",
+    family=FAMILY,
+    examples=30,
+    notes="Why InfoNCE on the distance r = |u - v|^2 is SimCLR's loss on the cosine: for unit vectors u = a/|a|, "
+          "v = b/|b| (a, b any nonzero 4-vectors, norms 0.1-10), -|u - v|^2 computed in torch equals 2 sim(u, v) - 2 "
+          "with sim the cosine of a and b; the derivation expands the squared distance in SymPy. Exact: within the "
+          "float64 round-off of 2 cos - 2. Without the normalisation the identity fails (tests).",
+)
+
+
+# --------------------------------------------------------------------------- the operator is PSD
+
+PSD = {**SIMCLR, "v1": Vector(4), "v2": Vector(4)}  # any weights (any stage of training) and any direction per layer
+
+
+def _mean_forms(X, D, W1, W2, v1, v2):
+    """|E_x[K_bar_l]^T v_l|^2 for l = 1, 2 by SymPy: 2 x 1."""
+    return psd_quadratic_forms([W1, W2], X, D, [v1, v2])
+
+
+def _second_moment_forms(X, D, W1, W2, v1, v2):
+    """v_l^T E_x[K_bar_l K_bar_l^T] v_l for l = 1, 2 with autograd K: (2,)."""
+    return second_moment_forms([W1, W2], X, D, [v1, v2])
+
+
+OPERATOR_PSD = Claim(
+    name="covariance-operator-psd",
+    params=PSD,
+    closed_form=_mean_forms,
+    exact=_second_moment_forms,
+    relation=">=",
+    derivation=derivation_psd,
+    # typed: a quadratic-form inequality over expectations (notation, not one SymPy form)
+    statement=(r"\mathbb{V}_{\mathbf{x}}[\bar K_l(\mathbf{x}; \mathcal{W})] \succeq 0:\ \mathbf{v}^\top"
+               r" \mathbb{E}_{\mathbf{x}}[\bar K_l \bar K_l^\top] \mathbf{v} \ge \|\mathbb{E}_{\mathbf{x}}[\bar K_l]^\top"
+               r" \mathbf{v}\|^2\ \forall \mathbf{v},\ l = 1, 2"),
+    reference=f"{SEED}: 'The Covariance Operator', 'V_x[K_bar_l(x; W(t))]: always PSD at any stage of training'",
+    family=FAMILY,
+    examples=12,
+    notes="The operator of covariance-operator-gradient (two-layer ReLU net 2-2-2, 3 samples x 2 augmentations, "
+          "enumerated) at arbitrary weights W1, W2, i.e. at whatever point training has reached, gates included, and an "
+          "arbitrary direction v_l per layer: v^T V v >= 0 stated as the second moment (estimand: mean_i "
+          "|K_bar_l(x_i)^T v|^2 with K_l from autograd) >= the mean's part (closed form: SymPy's K_bar). Stated this "
+          "way, not as lambda_min(V) >= 0, so that neither side is a cancelling difference: where V is singular "
+          "(dead units, repeated samples) a computed lambda_min is +-1e-16 |V| and an exact bound against 0 has no "
+          "round-off allowance. The derivation proves v^T V v = E|(K_bar - E K_bar)^T v|^2.",
+)
+
 CLAIMS = (CONNECTION_JACOBIAN, CONNECTION_OUTPUT, GRADIENT_EXACT, GRADIENT_MC, THEOREM4_FIELD,
-          ONE_NEURON_RELU, ONE_NEURON_LINEAR, ONE_NEURON_PRINTED_RELU)
+          ONE_NEURON_RELU, ONE_NEURON_LINEAR, ONE_NEURON_PRINTED_RELU, INFONCE_L2, OPERATOR_PSD)

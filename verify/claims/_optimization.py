@@ -1,0 +1,188 @@
+"""Built-in claims: optimisation guarantees from the map of deep-learning theory (seed 003_fa032fc7f3085293.txt).
+
+Family ``optimization``: derivation ``theory._optimization`` (the paper's equation, derived) ·
+estimators ``numerics._optimization`` · claims ``verify.claims._optimization`` · tests ``tests/test_optimization.py``.
+
+Closed forms come from ``theory._optimization`` (SymPy solves the PL recursion and differentiates the network
+loss), estimators from ``numerics._optimization`` (gradient descent and gradients by autograd).
+
+* PL (Karimi, Nutini & Schmidt 2016, Theorem 1): on f(x) = 1/2 x^T diag(lam) x with lam = (mu, m, L), the
+  constants are exact (f is L-smooth and PL with mu, f* = 0), and the bound is checked as stated,
+  f(x_t) - f* <= (1 - mu/L)^t (f(x_0) - f*), with x_t from t gradient-descent steps of size 1/L. On a quadratic
+  the true contraction is (1 - mu/L)^2 per step at worst, so the bound is tight only at t = 0 (an end of t, tested
+  on purpose) and as mu/L -> 0: a rate that is too fast is refuted, a slightly loose one is not.
+* The seed prints the condition as ||grad f||^2 >= alpha f (no 1/2, f for f - f*): checked as printed with
+  alpha = 2 mu, the best constant of the quadratic (tight along the mu eigenvector). Finding: with the seed's
+  alpha in the textbook rate, (1 - alpha/L)^t, the bound is false (pl-rate-seed-constant, refuted: it claims
+  (1 - 2 mu/L)^t where GD gives (1 - mu/L)^(2t) along the mu eigenvector); with alpha the rate is
+  (1 - alpha/(2L))^t, i.e. pl-rate. The printed condition also presumes f* = 0: f + c with c > 0 violates it
+  at the minimiser although the guarantee is unchanged.
+* Rescale symmetry (Kunin et al. 2021): for f(x) = W2 relu(W1 x) and a data batch, d/dt ||w_{1,i}||^2 (autograd)
+  equals d/dt ||w_{2,i}||^2 (SymPy) for every hidden unit i, i.e. Q_i = ||w_{1,i}||^2 - ||w_{2,i}||^2 is conserved
+  by gradient flow; and one gradient-descent step breaks it by exactly eta^2 (||g_{1,i}||^2 - ||g_{2,i}||^2),
+  the seed's "modeling discretization". Both are stated as equalities between non-zero sides, so each has the
+  round-off allowance of its terms (a claim "dQ/dt = 0" would be a cancelling difference against a closed form
+  with no size).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+import torch
+
+from numerics._optimization import gradient_descent_gap, gradient_norm_sq, rescale_step, unit_norm_rates
+from theory._optimization import (
+    derivation_pl_constant,
+    derivation_pl_rate,
+    derivation_rescale_flow,
+    derivation_rescale_step,
+    pl_condition,
+    pl_condition_statement,
+    pl_rate,
+    pl_rate_seed_constant,
+    pl_rate_statement,
+    quadratic,
+    rescale_step as rescale_step_form,
+    rescale_step_statement,
+    unit_norm_rates as unit_norm_rates_form,
+)
+from verify._claim import Claim
+from verify._params import Int, Matrix, Real, Vector
+
+__all__ = ["PL_RATE", "PL_RATE_SEED_CONSTANT", "PL_CONDITION", "RESCALE_FLOW", "RESCALE_STEP", "CLAIMS"]
+
+SEED = "seed 003_fa032fc7f3085293.txt"
+FAMILY = "optimization"
+PL_REFERENCE = (f"{SEED}: 'PL condition = Polyak-Lojasiewicz condition guarantees global convergence', "
+                "||grad f(x)||^2 >= alpha f(x) >= 0; Karimi, Nutini & Schmidt 2016 (arXiv:1608.04636), Theorem 1")
+KUNIN_REFERENCE = (f"{SEED}: 'Neural Mechanics: Symmetry and Broken Conservation Laws' (Kunin et al. 2020, "
+                   "arXiv:2012.04728), 'rescale symmetry' and 'modeling discretization'")
+
+# the quadratic's spectrum: mu <= m = mu + s (L - mu) <= L, so mu and L are its exact PL and smoothness constants
+SPECTRUM = {"mu": Real(0.05, 1.0), "L": Real(1.0, 4.0), "s": Real(0.0, 1.0)}
+PL = {**SPECTRUM, "x0": Vector(3), "t": Int(0, 25)}
+NET = {"W1": Matrix(3, 2), "W2": Matrix(2, 3), "X": Matrix(3, 2), "Y": Matrix(3, 2)}  # 3 ReLU units, 3 data points
+
+
+def _lam(mu, L, s):
+    """(mu, mu + s (L - mu), L): SymPy column for the closed forms, (3,) tensor for the estimators."""
+    entries = (mu, mu + s * (L - mu), L)
+    return sp.Matrix(entries) if isinstance(mu, sp.Basic) else torch.stack(entries)
+
+
+def _pl_rate(mu, L, s, x0, t):
+    return pl_rate(mu, L, t, quadratic(x0, _lam(mu, L, s)))
+
+
+def _pl_rate_seed_constant(mu, L, s, x0, t):
+    return pl_rate_seed_constant(2 * mu, L, t, quadratic(x0, _lam(mu, L, s)))  # alpha = 2 mu
+
+
+def _gap(mu, L, s, x0, t):
+    """f(x_t) - f* after t steps of size 1/L, autograd gradients."""
+    return gradient_descent_gap(x0, _lam(mu, L, s), L, t)
+
+
+PL_RATE = Claim(
+    name="pl-rate",
+    params=PL,
+    closed_form=_pl_rate,
+    exact=_gap,
+    relation="<=",
+    derivation=derivation_pl_rate,
+    statement=pl_rate_statement(),  # rendered from the printed SymPy form
+    reference=PL_REFERENCE,
+    family=FAMILY,
+    examples=30,
+    notes="f(x) = 1/2 x^T diag(mu, m, L) x (L-smooth, PL with 1/2 ||grad f||^2 >= mu f, f* = 0), x_0 any 3-vector, "
+          "t = 0..25 steps of size 1/L with autograd gradients. The derivation solves e_{t+1} = (1 - mu/L) e_t (descent "
+          "lemma + PL) with rsolve; derivation_pl_step shows each eigencomponent contracts faster.",
+)
+
+PL_RATE_SEED_CONSTANT = Claim(
+    name="pl-rate-seed-constant",
+    params=PL,
+    closed_form=_pl_rate_seed_constant,
+    exact=_gap,
+    relation="<=",
+    statement=pl_rate_statement(pl_rate_seed_constant, "alpha") + r",\ \|\nabla f\|^2 \ge \alpha (f - f^*)",
+    reference=PL_REFERENCE,
+    family=FAMILY,
+    examples=30,
+    expected="refuted",
+    notes="The textbook rate read with the seed's constant alpha (||grad f||^2 >= alpha f, so alpha = 2 mu): refuted, "
+          "e.g. along the mu eigenvector GD gives (1 - mu/L)^(2t) > (1 - 2 mu/L)^t. With alpha the rate is "
+          "(1 - alpha/(2L))^t (pl-rate).",
+)
+
+def _seed_condition(mu, L, s, x):
+    """alpha f(x) with alpha = 2 mu, the quadratic's best constant in the seed's ||grad f||^2 >= alpha f."""
+    return pl_condition(2 * mu, x, _lam(mu, L, s))
+
+
+def _gradient_norm_sq(mu, L, s, x):
+    """||grad f(x)||^2 by autograd."""
+    return gradient_norm_sq(x, _lam(mu, L, s))
+
+
+PL_CONDITION = Claim(
+    name="pl-condition",
+    params={**SPECTRUM, "x": Vector(3)},
+    closed_form=_seed_condition,
+    exact=_gradient_norm_sq,
+    relation=">=",
+    derivation=derivation_pl_constant,
+    statement=pl_condition_statement() + r",\ \alpha = 2\mu",
+    reference=PL_REFERENCE,
+    family=FAMILY,
+    examples=30,
+    notes="The seed's condition as printed, on the quadratic with alpha = 2 mu (its best constant, equality along the "
+          "mu eigenvector): ||grad f(x)||^2 by autograd >= alpha f(x) from SymPy, f* = 0.",
+)
+
+
+def _out_rates(W1, W2, X, Y):
+    """d/dt ||w_{2,i}||^2 along theta' = -grad L, SymPy-differentiated loss: 3 x 1."""
+    return unit_norm_rates_form(W1, W2, X, Y)[1]
+
+
+def _in_rates(W1, W2, X, Y):
+    """d/dt ||w_{1,i}||^2 along theta' = -grad L by autograd: (3,)."""
+    return unit_norm_rates(W1, W2, X, Y)[0]
+
+
+RESCALE_FLOW = Claim(
+    name="rescale-conservation-flow",
+    params=NET,
+    closed_form=_out_rates,
+    exact=_in_rates,
+    derivation=derivation_rescale_flow,
+    # typed: per-unit rates along the flow (an indexed family, not one SymPy form)
+    statement=(r"\frac{d}{dt}\|\mathbf{w}_{1,i}\|^2 = \frac{d}{dt}\|\mathbf{w}_{2,i}\|^2"
+               r" = -2\,\mathbf{w}_{2,i}^\top \nabla_{\mathbf{w}_{2,i}} L\ \text{along}\ \dot\theta = -\nabla L,"
+               r"\ \text{so}\ \|\mathbf{w}_{1,i}\|^2 - \|\mathbf{w}_{2,i}\|^2\ \text{is conserved}"),
+    reference=KUNIN_REFERENCE + ", Theorem 1 (rescale symmetry)",
+    family=FAMILY,
+    examples=20,
+    notes="f(x) = W2 relu(W1 x), 2 inputs, 3 ReLU units, 2 outputs, L = 1/(2N) sum_n ||f(x_n) - y_n||^2 over N = 3 "
+          "data points; w_{1,i} = row i of W1, w_{2,i} = column i of W2 (rescaled by s and 1/s, s > 0, the loss is "
+          "unchanged). Estimate: -2 w_{1,i}^T grad_{w_{1,i}} L by autograd; closed form: -2 w_{2,i}^T grad_{w_{2,i}} L "
+          "with SymPy's gradient. The derivation proves their difference is 0 for generic weights.",
+)
+
+RESCALE_STEP = Claim(
+    name="rescale-conservation-step",
+    params={**NET, "eta": Real(0.01, 0.5)},
+    closed_form=rescale_step_form,
+    exact=rescale_step,
+    derivation=derivation_rescale_step,
+    statement=rescale_step_statement(),  # rendered from the printed SymPy form
+    reference=KUNIN_REFERENCE + ", the broken conservation law of gradient descent",
+    family=FAMILY,
+    examples=10,
+    notes="The same network: Q_i after one gradient-descent step of size eta (torch, autograd gradients) equals "
+          "Q_i before plus eta^2 (||g_{1,i}||^2 - ||g_{2,i}||^2) with SymPy's gradients: discrete steps break the "
+          "conservation at second order in eta; the law read as exact for GD (no eta^2 term) is refuted (tests).",
+)
+
+CLAIMS = (PL_RATE, PL_RATE_SEED_CONSTANT, PL_CONDITION, RESCALE_FLOW, RESCALE_STEP)
