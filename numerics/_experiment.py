@@ -175,7 +175,7 @@ class Run:
     """What ``Experiment.train`` gets: the task's settings, its generator, logging and checkpointed steps."""
 
     def __init__(self, *, experiment: str, arm: dict, seed: int, config: dict, directory: str, device: str,
-                 progress: Callable[[str, int, int], None] | None = None, stop_after: int | None = None):
+                 progress: Callable[[str, int, int], None] | None = None):
         self.experiment = experiment
         self.arm = dict(arm)
         self.seed = int(seed)
@@ -184,8 +184,6 @@ class Run:
         self.device = torch.device(device)
         self.generator = torch.Generator().manual_seed(self.seed)
         self._progress = progress
-        self._stop_after = stop_after  # test hook: raise after this many steps of this process (a simulated kill)
-        self._steps_done = 0
         os.makedirs(directory, exist_ok=True)
         self.metrics_path = os.path.join(directory, "metrics.jsonl")
         self._journal = os.path.join(directory, "checkpoint-latest.json")
@@ -236,18 +234,9 @@ class Run:
             if self._progress is not None:
                 self._progress(phase, step, total)
             yield step
-            self._steps_done += 1
             done = step + 1
             if done % every == 0 or done == total:
                 self._save(path, state, done, phase)
-            if self._stop_after is not None:  # an int (this task's steps) or a shared [steps left] budget
-                if isinstance(self._stop_after, list):
-                    self._stop_after[0] -= 1
-                    left = self._stop_after[0]
-                else:
-                    left = self._stop_after - self._steps_done
-                if left <= 0:
-                    raise _SimulatedKill(f"stopped after {self._steps_done} steps of this task (test hook)")
         if self._progress is not None:
             self._progress(phase, total, total)
 
@@ -279,10 +268,6 @@ def write_atomic(path: str, content: str | Callable[[str], object]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-class _SimulatedKill(BaseException):
-    """Raised by the ``stop_after`` test hook; a BaseException so experiment code cannot swallow it."""
 
 
 def read_metrics(directory: str) -> list[dict]:

@@ -31,6 +31,8 @@ def pytest_configure(config):
         if n < 1:
             raise ValueError(f"THEORYCHECK_TEST_THREADS={threads!r}: must be a positive integer")
         torch.set_num_threads(n)
+    from tests import _smoke
+    _smoke.install()        # the experiments' smoke presets live in the tests, not in production code
 
 
 @pytest.hookimpl(trylast=True)

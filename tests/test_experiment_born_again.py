@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 
 from numerics._distillation import cwtm_loss
-from numerics._experiment import _SimulatedKill
 from numerics.experiments import _born_again as ba
 from numerics.experiments._born_again import PRESETS, cwtm_label_loss, gradient_split, make_data, mlp
 from tests._draw_audit import run_audited
 from tests._roundoff import FUNCTION_OPS, gamma
 from verify._experiments import run_experiment
+from tests._kill import SimulatedKill, killed_after
 
 # the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
 # session-scoped since a module-scoped one is rebuilt whenever the worker runs another module's tests in between
@@ -86,9 +86,10 @@ def test_kill_and_resume_reproduce_the_uninterrupted_run(tmp_path):
     killed, kills = str(tmp_path / "killed"), 0
     for attempt in range(100):
         try:
-            run_experiment(NAME, out=killed, resume=attempt > 0, stop_after=7, **kwargs)
+            with killed_after(7):
+                run_experiment(NAME, out=killed, resume=attempt > 0, **kwargs)
             break
-        except _SimulatedKill:
+        except SimulatedKill:
             kills += 1
     assert kills >= 2 * 9  # seed 0 alone is killed after 7, 11, ..., 39 of its steps
     for seed in range(PRESETS["smoke"]["seeds"]):

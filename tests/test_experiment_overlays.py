@@ -19,6 +19,7 @@ from tests._roundoff import assert_within, roundoff, sympy_ops, unit_roundoff
 from tests.test_population_gradient_properties import _float64_bound
 from verify._experiments import run_experiment
 from verify._stats import critical_z
+from tests._kill import SimulatedKill, killed_after
 
 F64 = torch.float64
 NAMES = ("overlay-theorem4", "overlay-population-flow")
@@ -55,8 +56,8 @@ def test_smoke_run_writes_files_and_summary(tmp_path, name):
 def test_kill_and_resume_reproduces_the_uninterrupted_run(tmp_path, name, overrides, kill):
     kw = dict(preset="smoke", seeds=1, overrides=overrides, scheduler="serial", progress=False)
     run_experiment(name, out=str(tmp_path / "ref"), **kw)
-    with pytest.raises(BaseException, match="stopped after"):
-        run_experiment(name, out=str(tmp_path / "run"), stop_after=kill, **kw)
+    with pytest.raises(SimulatedKill), killed_after(kill):
+        run_experiment(name, out=str(tmp_path / "run"), **kw)
     run_experiment(name, out=str(tmp_path / "run"), resume=True, **kw)
     ref, run = _tasks(str(tmp_path / "ref")), _tasks(str(tmp_path / "run"))
     assert [os.path.relpath(t, tmp_path / "ref") for t in ref] == [os.path.relpath(t, tmp_path / "run") for t in run]

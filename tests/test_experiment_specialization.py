@@ -21,6 +21,7 @@ from numerics.experiments._specialization import (
 from tests._draw_audit import run_audited
 from tests._roundoff import assert_within, cosine_error, gamma, unit_roundoff
 from verify._experiments import run_experiment
+from tests._kill import SimulatedKill, killed_after
 
 NAME = "student-specialization"
 
@@ -133,9 +134,8 @@ def test_killed_and_resumed_run_is_identical(tmp_path):
     straight = str(tmp_path / "straight")
     run_experiment(NAME, out=straight, **common)
     resumed = str(tmp_path / "resumed")
-    with pytest.raises(BaseException) as info:
-        run_experiment(NAME, out=resumed, stop_after=93, **common)  # between checkpoints (every 20 steps)
-    assert type(info.value).__name__ == "_SimulatedKill"
+    with pytest.raises(SimulatedKill), killed_after(93):       # between checkpoints (every 20 steps)
+        run_experiment(NAME, out=resumed, **common)
     assert not os.path.exists(os.path.join(resumed, "tasks", "p1", "seed-0", "result.json"))
     run_experiment(NAME, out=resumed, resume=True, **common)
     for seed in (0, 1):

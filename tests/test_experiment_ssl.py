@@ -19,6 +19,7 @@ from tests._draw_audit import run_audited
 from tests._roundoff import assert_within, gamma, roundoff
 from verify._experiments import run_experiment
 from verify._stats import critical_z
+from tests._kill import SimulatedKill, killed_after
 
 F64 = torch.float64
 
@@ -263,9 +264,8 @@ def test_kill_and_resume_reproduces_an_uninterrupted_run(tmp_path):
     kw = {"preset": "smoke", "scheduler": "serial", "progress": False, "overrides": overrides}
     straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
     run_experiment("ssl-ablations", out=straight, **kw)
-    with pytest.raises(BaseException) as info:
-        run_experiment("ssl-ablations", out=killed, stop_after=7, **kw)
-    assert type(info.value).__name__ == "_SimulatedKill"
+    with pytest.raises(SimulatedKill), killed_after(7):
+        run_experiment("ssl-ablations", out=killed, **kw)
     run_experiment("ssl-ablations", out=killed, resume=True, **kw)
     a, b = _task_files(straight), _task_files(killed)
     assert set(a) == set(b) and len(a) == 8

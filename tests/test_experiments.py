@@ -20,12 +20,13 @@ import pytest
 import torch
 from torch import nn
 
-from numerics._experiment import Run, Verdict, _dump, _load_into, _SimulatedKill, mean_ci, read_metrics, spearman
+from numerics._experiment import Run, Verdict, _dump, _load_into, mean_ci, read_metrics, spearman
 from tests._draw_audit import DrawAudit, run_audited
 from tests._roundoff import FUNCTION_OPS, cosine_error, gamma, unit_roundoff
 from verify._cli import main
 from verify._errors import UsageError
 from verify._experiments import execute_task, experiment_names, run_experiment
+from tests._kill import SimulatedKill, killed_after
 
 # the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
 # session-scoped since a module-scoped one is rebuilt whenever the worker runs another module's tests in between.
@@ -83,8 +84,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path,
     byte-identical metrics.jsonl and identical results."""
     ref_out, _ = uninterrupted
     out = str(tmp_path / "run")
-    with pytest.raises(_SimulatedKill):
-        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, stop_after=stop_after)
+    with pytest.raises(SimulatedKill), killed_after(stop_after):
+        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False)
     assert not os.path.exists(os.path.join(out, "summary.json"))
     run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, resume=True)
     assert _task_files(out) == _task_files(str(ref_out))
@@ -249,7 +250,7 @@ def test_run_steps_truncates_metrics_logged_after_the_checkpoint(tmp_path):
 @pytest.mark.slow
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     """SIGKILL a CLI-equivalent run in a subprocess once its first checkpoints exist, resume, compare."""
-    script = ("import sys; from verify._experiments import run_experiment; "
+    script = ("import sys; from tests import _smoke; _smoke.install(); from verify._experiments import run_experiment; "
               "run_experiment('overlay-committee-ode', preset='smoke', out=sys.argv[1], scheduler='serial', "
               "progress=False, overrides={'Ns': [2048], 'alpha_max': 3.0}, resume=len(sys.argv) > 2)")
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -276,10 +277,9 @@ def test_committee_ode_quick_preset_gap_shrinks_like_inverse_sqrt_n(tmp_path):
     assert all((tmp_path / "q" / f).exists() for f in doc["figures"])
 
 
-def _two_phase_task(directory, stop_after=None) -> list[float]:
+def _two_phase_task(directory) -> list[float]:
     """Phase 'a', a line logged between phases, phase 'b', a line logged after: the shape of a multi-phase task."""
-    run = Run(experiment="t", arm={"name": "x"}, seed=3, config={}, directory=str(directory), device="cpu",
-              stop_after=stop_after)
+    run = Run(experiment="t", arm={"name": "x"}, seed=3, config={}, directory=str(directory), device="cpu")
     state = {"w": torch.zeros(2), "g": run.generator}
     for step in run.steps("a", 6, state, checkpoint_every=2):
         state["w"] += torch.randn(2, generator=state["g"])
@@ -295,8 +295,8 @@ def _two_phase_task(directory, stop_after=None) -> list[float]:
 @pytest.mark.parametrize("kill_at", range(1, 12))
 def test_multi_phase_resume_keeps_every_phase_and_logs_nothing_twice(tmp_path, kill_at):
     reference = _two_phase_task(tmp_path / "ref")
-    with pytest.raises(_SimulatedKill):
-        _two_phase_task(tmp_path / "run", stop_after=kill_at)
+    with pytest.raises(SimulatedKill), killed_after(kill_at):
+        _two_phase_task(tmp_path / "run")
     assert _two_phase_task(tmp_path / "run") == reference
     assert (tmp_path / "run" / "metrics.jsonl").read_bytes() == (tmp_path / "ref" / "metrics.jsonl").read_bytes()
     assert [r["phase"] for r in read_metrics(str(tmp_path / "ref"))] == ["a"] * 6 + ["between"] + ["b"] * 5 + ["after"]
@@ -345,9 +345,8 @@ def test_every_experiment_runs_and_resumes_on_cuda(tmp_path, name):
                            scheduler="serial", progress=False)
     assert whole["device"] == "cuda" and whole["tasks"] >= 1
     out = str(tmp_path / "killed")
-    with pytest.raises(_SimulatedKill):
-        run_experiment(name, preset="smoke", seeds=1, device="cuda", out=out, scheduler="serial", progress=False,
-                       stop_after=3)
+    with pytest.raises(SimulatedKill), killed_after(3):
+        run_experiment(name, preset="smoke", seeds=1, device="cuda", out=out, scheduler="serial", progress=False)
     resumed = run_experiment(name, preset="smoke", seeds=1, device="cuda", out=out, scheduler="serial",
                              progress=False, resume=True)
     assert [v["name"] for v in resumed["verdicts"]] == [v["name"] for v in whole["verdicts"]]
@@ -361,9 +360,8 @@ def test_resume_refuses_a_checkpoint_holding_other_objects(tmp_path, capsys, mon
     """Checkpoints are loaded with weights_only=True: unpickling runs no code. One that holds another object (a
     file from elsewhere, or tampered with) is refused in one line (exit 2) saying what to do."""
     out = str(tmp_path / "x")
-    with pytest.raises(BaseException) as info:
-        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False, stop_after=1)
-    assert type(info.value).__name__ == "_SimulatedKill"
+    with pytest.raises(SimulatedKill), killed_after(1):
+        run_experiment(NAME, preset="smoke", out=out, scheduler="serial", progress=False)
     found = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs if f.startswith("checkpoint-") and f.endswith(".pt")]
     assert found
     for path in found:

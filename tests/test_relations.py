@@ -17,7 +17,7 @@ from verify import Claim, ClaimDefinitionError, Gaussian, Real, Vector, check, n
 from verify._cli import _details
 from verify._stats import critical_z
 
-from conftest import normal_claim
+from tests.conftest import normal_claim
 
 TRIALS, RATE = 150, 0.2
 

@@ -75,8 +75,7 @@ def execute_task(spec: dict) -> dict:
     start = time.perf_counter()
     try:
         run = Run(experiment=spec["experiment"], arm=spec["arm"], seed=spec["seed"], config=spec["config"],
-                  directory=spec["directory"], device=spec["device"], progress=spec.get("progress"),
-                  stop_after=spec.get("stop_after"))
+                  directory=spec["directory"], device=spec["device"], progress=spec.get("progress"))
         result = experiment.train(run)
     finally:
         torch.set_num_threads(threads)
@@ -167,10 +166,7 @@ def _prepare_directory(out: str, doc: dict, resume: bool) -> None:
 
 
 def _run_serial(specs: list[dict], bar: _Progress) -> None:
-    budget = [specs[0]["stop_after"]] if specs and specs[0].get("stop_after") is not None else None
     for i, spec in enumerate(specs):
-        if budget is not None:
-            spec = dict(spec, stop_after=budget)  # one step budget for the whole invocation (test hook)
         label = f"{spec['arm']['name']} seed {spec['seed']}"
 
         def progress(phase, step, total, i=i, label=label):
@@ -263,7 +259,7 @@ def _run_dask(specs: list[dict], bar: _Progress, scheduler: str, workers: int | 
 
 def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None, device: str = "auto",
                    out: str | None = None, resume: bool = False, scheduler: str = "local", workers: int | None = None,
-                   overrides: dict | None = None, progress: bool = True, stop_after: int | None = None) -> dict:
+                   overrides: dict | None = None, progress: bool = True) -> dict:
     """Run (or resume) experiment ``name``; return its summary (also written to ``OUT/summary.json``)."""
     from numerics import resolve_device
     from numerics._experiment import jsonable, read_metrics, write_atomic
@@ -286,7 +282,7 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
     _prepare_directory(out, doc, resume)
 
     specs = [{"experiment": name, "arm": arm, "seed": seed, "config": config, "device": resolved,
-              "directory": os.path.join(out, "tasks", slug, f"seed-{seed}"), "stop_after": stop_after}
+              "directory": os.path.join(out, "tasks", slug, f"seed-{seed}")}
              for arm, slug in zip(arms, slugs) for seed in range(config["seeds"])]
     pending = [s for s in specs if not os.path.exists(os.path.join(s["directory"], "result.json"))]
     bar = _Progress(f"{name} ({preset}, {len(specs)} tasks, {len(pending)} to run)", len(pending), enabled=progress)

@@ -97,8 +97,6 @@ _COMMON = {"temperature": 1.0, "lr": 3e-3, "weight_decay": 0.0, "batch_size": 64
            "digits_val": 300, "digits_test": 400,
            "synthetic_d": 16, "synthetic_hidden": 32, "synthetic_classes": 10, "synthetic_scale": 6.0}
 PRESETS = {
-    "smoke": dict(_COMMON, seeds=2, datasets=["digits", "synthetic"], methods=["kd", "cwtm", "dkpp"], generations=1,
-                  epochs=2, width=16, synthetic_train=200, synthetic_val=100, synthetic_test=200),
     "quick": dict(_COMMON, seeds=5, datasets=["digits", "synthetic"], methods=["kd", "cwtm", "dkpp"], generations=2,
                   epochs=30, width=64, synthetic_train=1000, synthetic_val=500, synthetic_test=2000),
     "full": dict(_COMMON, seeds=10, datasets=["digits", "synthetic"], methods=["kd", "cwtm", "dkpp"], generations=5,

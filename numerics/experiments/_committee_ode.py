@@ -33,7 +33,6 @@ from .._experiment import Experiment, Verdict, loglog_slope, mean_ci, save_figur
 
 _BASE = {"K": 2, "M": 2, "eta": 0.5, "init": 0.5, "log_every": 0.25, "replicas": 8}
 PRESETS = {
-    "smoke": dict(_BASE, K=1, M=1, replicas=2, Ns=[64, 128], alpha_max=0.5, seeds=2),
     "quick": dict(_BASE, Ns=[128, 256, 512, 1024], alpha_max=4.0, seeds=8),
     "full": dict(_BASE, Ns=[512, 1024, 2048, 4096, 8192, 16384], alpha_max=8.0, seeds=20),
 }

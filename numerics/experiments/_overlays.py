@@ -411,7 +411,6 @@ EXPERIMENTS = [
         title="Theorem 4's ODE vs GD / SGD on the two-layer SSL network",
         source="seed 000_111be25265ff9c8a.txt, Theorem 4; Tian, Yu, Chen & Ganguli 2020 (arXiv:2010.00578)",
         presets={
-            "smoke": dict(_T4, steps={"gd": [10, 20], "sgd": [10, 20]}, grid=10, horizon=3.0, seeds=2),
             "quick": dict(_T4, steps={"gd": [100, 200, 400, 800], "sgd": [400, 800, 1600, 3200]}, grid=25,
                           horizon=30.0, seeds=6),
             "full": dict(_T4, steps={"gd": [200, 400, 800, 1600, 3200, 6400],
@@ -426,7 +425,6 @@ EXPERIMENTS = [
         title="Population gradient flow vs SGD on N samples for one ReLU neuron",
         source="seed 000_111be25265ff9c8a.txt, 'Close-form Population Gradient'; Tian, ICML 2017 (arXiv:1703.00560)",
         presets={
-            "smoke": dict(_PF, d=4, Ns=[32, 128], batch=16, eta=0.02, T=2.0, grid=10, seeds=2),
             "quick": dict(_PF, d=10, Ns=[64, 256, 1024, 4096], batch=128, eta=0.01, T=12.0, grid=48, seeds=6),
             "full": dict(_PF, d=100, Ns=[2000, 20000, 200000, 2000000], batch=8192, eta=0.002, T=12.0, grid=60,
                          seeds=10),

@@ -351,8 +351,6 @@ PRESETS = {
     "full": {**_COMMON, "seeds": 8, "decays": [0.5, 1.0, 1.5, 2.0], "d": 50, "m": 20, "multiple": 10, "c": 50,
              "n_train": 20000, "n_eval": 10000, "batch": 64, "lr": 0.05, "steps": 300000, "eval_every": 1000},
     # a few seconds: plumbing only (the verdicts need not hold).
-    "smoke": {**_COMMON, "seeds": 2, "decays": [1.0, 2.0], "d": 8, "m": 4, "multiple": 3, "c": 6,
-              "n_train": 256, "n_eval": 256, "batch": 32, "lr": 0.15, "steps": 200, "eval_every": 40},
 }
 
 EXPERIMENTS = [

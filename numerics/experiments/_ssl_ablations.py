@@ -626,11 +626,6 @@ PRESETS = {
              "width": 512, "rep": 256, "hidden": 512, "out": 128, "batch": 256, "tau": 0.996, "reinit_every_epochs": 125,
              "hltm": {"n": 20000, "depth": 5, "keep": 2, "leaves": 4, "flip": 0.1, "noise": 1.0},
              "eval_batch": 512, "op_items": 64, "op_views": 16, "checkpoint_every": 1000},
-    "smoke": {**_COMMON, "seeds": 2, "steps": {"hltm": 12}, "log_every": 4, "ablations": {"hltm": ["base", "nosg"]},
-              "bn_dataset": None, "width": 16, "rep": 8, "hidden": 16, "out": 8, "batch": 32,
-              "hltm": {"n": 300, "depth": 2, "keep": 1, "leaves": 2, "flip": 0.1, "noise": 1.0},
-              "probe_Cs": [1.0], "probe_init": False, "eval_batch": 32, "op_items": 4, "op_views": 2,
-              "checkpoint_every": None},
 }
 
 EXPERIMENTS = [Experiment(
