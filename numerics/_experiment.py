@@ -1,6 +1,12 @@
 """Training experiments as library code: one task = one (arm, seed) training run that logs, checkpoints and
 resumes; verdicts are confidence intervals over seeds.
 
+This module is the kit an experiment is written with (everything it imports): ``Experiment``, ``Run`` (its
+checkpointed ``steps``, ``log``, and ``seeds(*names)`` for named random streams), ``init_linear_`` (PyTorch's default
+init drawn from a generator), ``per_seed``, ``mean_ci`` and the other statistics, ``Verdict`` (a declaration) and the
+atomic writers. The runner, ``verify._experiments``, schedules the tasks and decides the verdicts with
+``verify._stats.decide_interval`` (the module that decides the claims); numerics never imports verify.
+
 An experiment module defines an :class:`Experiment`: its presets (``quick`` for 2 CPU cores, ``full`` for a
 GPU), its arms (the ablation / sweep axis), ``train(run)`` for one task and ``summarize`` / ``figures`` over
 all tasks. ``verify._experiments`` schedules the tasks (serially or through Dask) and writes the files.
@@ -44,6 +50,7 @@ __all__ = [
     "Verdict",
     "init_linear_",
     "mean_ci",
+    "per_seed",
     "spearman",
     "loglog_slope",
     "read_metrics",
@@ -93,12 +100,14 @@ def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
 
 @dataclass
 class Verdict:
-    """One empirical statement decided by a confidence interval over seeds.
+    """One empirical statement to be decided by a confidence interval over seeds: the interval of ``estimate``
+    (``mean_ci``'s output) against ``threshold`` on the claimed side (``direction`` "above" or "below").
 
-    ``status`` is ``holds`` when the interval lies on the claimed side of ``threshold``, ``fails`` when it lies
-    on the other side, ``inconclusive`` when it contains the threshold. ``asserted`` verdicts make
-    ``theorycheck experiment`` exit 1 when they fail; the others are comparisons reported as findings (e.g.
-    where a small-scale run disagrees with a paper's table).
+    The experiment declares it; the decision -- ``holds`` when the interval lies on the claimed side, ``fails`` on
+    the other, ``inconclusive`` when it contains the threshold -- is made by the runner with ``verify._stats``
+    (``decide_interval``), the module that decides the claims. ``asserted`` verdicts make ``theorycheck
+    experiment`` exit 1 when they fail; the others are comparisons reported as findings (e.g. where a
+    small-scale run disagrees with a paper's table).
     """
 
     name: str
@@ -108,21 +117,14 @@ class Verdict:
     direction: str  # "above" or "below"
     asserted: bool = True
     detail: str = ""
-    status: str = field(init=False)
 
     def __post_init__(self):
-        lo, hi = self.estimate["lo"], self.estimate["hi"]
-        if not (math.isfinite(self.estimate["mean"]) and not math.isnan(lo) and not math.isnan(hi)):
-            self.status = "fails"
-        elif self.direction == "above":
-            self.status = "holds" if lo > self.threshold else "fails" if hi < self.threshold else "inconclusive"
-        elif self.direction == "below":
-            self.status = "holds" if hi < self.threshold else "fails" if lo > self.threshold else "inconclusive"
-        else:
+        if self.direction not in ("above", "below"):
             raise ValueError(f"Verdict direction {self.direction!r}: use 'above' or 'below'")
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "statement": self.statement, "status": self.status, "asserted": self.asserted,
+        """The declaration as JSON (the runner adds ``status``)."""
+        return {"name": self.name, "statement": self.statement, "asserted": self.asserted,
                 "threshold": self.threshold, "direction": self.direction, "estimate": jsonable(self.estimate),
                 "detail": self.detail}
 
@@ -196,6 +198,17 @@ class Run:
             saved = _read_checkpoint(self._checkpoint_path(self._replaying))
             _truncate(self.metrics_path, int(saved["metrics_bytes"]))
 
+    # ------------------------------------------------------------------ random streams
+    def seeds(self, *names: str) -> dict[str, int]:
+        """Independent seeds for the task's named random streams (data, init, augmentations, ...), drawn in order
+        from ``run.generator``: a stream's seed depends only on the task seed and its position in ``names``, so
+        every arm of one seed gets the same data and initial weights, and appending a name moves no earlier one.
+        Call it once, before ``run.generator`` is used for anything else."""
+        if len(set(names)) != len(names) or not names:
+            raise ValueError(f"Run.seeds{names!r}: give distinct stream names")
+        values = torch.randint(0, 2**62, (len(names),), generator=self.generator).tolist()
+        return dict(zip(names, values))
+
     # ------------------------------------------------------------------ logging
     def log(self, step: int, phase: str = "train", **values) -> None:
         """Append one line to ``metrics.jsonl`` (flushed; ``schema``, ``phase``, ``step`` plus the values)."""
@@ -247,6 +260,13 @@ class Run:
         # then the journal: which phase holds the newest checkpoint (a kill in between leaves the previous
         # phase named, whose end is consistent with the new phase's step-0 checkpoint; see __init__)
         write_atomic(self._journal, json.dumps({"phase": phase}))
+
+
+def per_seed(results: Mapping, arm: str, key: str | Callable[[dict], Any], seeds: int) -> np.ndarray:
+    """``results[(arm, s)][key]`` (or ``key(result)``) over seeds s = 0..seeds-1, as a float array (seeds, ...);
+    a null (a non-finite value of a diverged run) is nan, which ``mean_ci`` reports as nan rather than dropping."""
+    get = key if callable(key) else (lambda r: r[key])
+    return np.array([get(results[(arm, s)]) for s in range(seeds)], dtype=float)
 
 
 def write_atomic(path: str, content: str | Callable[[str], object]) -> None:

@@ -26,6 +26,7 @@ from tests._roundoff import FUNCTION_OPS, cosine_error, gamma, unit_roundoff
 from verify._cli import main
 from verify._errors import UsageError
 from verify._experiments import execute_task, experiment_names, run_experiment
+from verify._stats import decide_interval
 from tests._kill import SimulatedKill, killed_after
 
 # the expensive fixture runs once: pytest-xdist keeps this module on one worker (--dist loadgroup), and it is
@@ -198,11 +199,11 @@ def test_mean_ci_is_the_student_t_interval():
 
 def test_verdict_status_follows_the_interval():
     est = lambda lo, hi: {"mean": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 5, "level": 0.95}  # noqa: E731
-    assert Verdict("a", "", est(-3, -1), 0.0, "below").status == "holds"
-    assert Verdict("a", "", est(1, 3), 0.0, "below").status == "fails"
-    assert Verdict("a", "", est(-1, 1), 0.0, "below").status == "inconclusive"
-    assert Verdict("a", "", est(1, 3), 0.0, "above").status == "holds"
-    assert Verdict("a", "", est(math.nan, math.nan), 0.0, "above").status == "fails"
+    assert decide_interval(est(-3, -1), 0.0, "below") == "holds"
+    assert decide_interval(est(1, 3), 0.0, "below") == "fails"
+    assert decide_interval(est(-1, 1), 0.0, "below") == "inconclusive"
+    assert decide_interval(est(1, 3), 0.0, "above") == "holds"
+    assert decide_interval(est(math.nan, math.nan), 0.0, "above") == "fails"
 
 
 @pytest.mark.roundoff
@@ -380,3 +381,17 @@ def test_resume_refuses_a_checkpoint_holding_other_objects(tmp_path, capsys, mon
     code = main(["experiment", NAME, "--out", out, "--scheduler", "serial", "--resume"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "cannot be loaded as tensors and state dicts" in err[-1], err
+
+
+def test_run_seeds_are_named_streams_and_appending_one_moves_none(tmp_path):
+    """Run.seeds: a stream's seed depends on the task seed and its position only (so an experiment can add a stream
+    without moving the others), and the names must be distinct."""
+    def seeds(directory, *names):
+        return Run(experiment="t", arm={"name": "x"}, seed=5, config={}, directory=str(directory), device="cpu").seeds(*names)
+
+    a = seeds(tmp_path / "a", "data", "init")
+    b = seeds(tmp_path / "b", "data", "init", "reinit")
+    assert a == {k: b[k] for k in a} and len(set(b.values())) == 3
+    assert all(0 <= v < 2**62 for v in b.values())
+    with pytest.raises(ValueError, match="distinct stream names"):
+        seeds(tmp_path / "c", "data", "data")

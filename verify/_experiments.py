@@ -1,5 +1,9 @@
 """``theorycheck experiment``: run a training experiment's tasks (serially or through Dask), write its files.
 
+The runner of the experiment kit (``numerics._experiment``, what experiments are written with): it resolves the
+preset, schedules the tasks, collects their results, has the experiment summarise them, and decides each declared
+``Verdict`` with ``_stats.decide_interval``.
+
 Layout of a run (``--out``, default ``reports/experiments/NAME``)::
 
     config.json                       what was run (schema theorycheck.experiment/1); checked by --resume
@@ -301,7 +305,10 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
         results[(spec["arm"]["name"], spec["seed"])] = _floats(task["result"])
         seconds += task["seconds"]
     summary = experiment.summarize(config, results)
-    verdicts = [v.as_dict() for v in summary.pop("verdicts", [])]
+    from ._stats import decide_interval     # experiments' verdicts are decided where the claims' are
+
+    verdicts = [{**v.as_dict(), "status": decide_interval(v.estimate, v.threshold, v.direction)}
+                for v in summary.pop("verdicts", [])]
     figures = []
     if experiment.figures is not None:
         figdir = os.path.join(out, "figures")

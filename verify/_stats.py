@@ -118,7 +118,7 @@ from scipy.stats import t as student_t
 
 from numerics._compile import gamma
 
-__all__ = ["violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
+__all__ = ["decide_interval", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "VANISHING", "predicted_relative", "draws_needed",
            "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold"]
 
@@ -383,3 +383,19 @@ class Moments:
 
     def summation_error(self) -> torch.Tensor:
         return gamma(summation_ops(self.n, self.batches) + self.extra_ops) * self.abs_mean
+
+
+# --------------------------------------------------------------------------------------------- experiments
+def decide_interval(estimate: dict, threshold: float, direction: str) -> str:
+    """An experiment's verdict from a confidence interval over seeds (``estimate``: mean, lo, hi): "holds" when the
+    interval lies strictly on the claimed side of ``threshold`` ("above" / "below"), "fails" when it lies strictly on
+    the other side, "inconclusive" when it contains the threshold; a non-finite mean or interval "fails" (a
+    diverged run is a failure of the experiment, not an undecided one)."""
+    mean, lo, hi = (float(estimate[k]) for k in ("mean", "lo", "hi"))
+    if not math.isfinite(mean) or math.isnan(lo) or math.isnan(hi):
+        return "fails"
+    if direction == "above":
+        return "holds" if lo > threshold else "fails" if hi < threshold else "inconclusive"
+    if direction == "below":
+        return "holds" if hi < threshold else "fails" if lo > threshold else "inconclusive"
+    raise ValueError(f"direction {direction!r}: use 'above' or 'below'")

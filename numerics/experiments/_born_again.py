@@ -85,7 +85,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._distillation import dkpp_targets, kd_loss
-from .._experiment import Experiment, Verdict, init_linear_, mean_ci, read_metrics, save_figure
+from .._experiment import Experiment, Verdict, init_linear_, mean_ci, per_seed, read_metrics, save_figure
 
 __all__ = ["EXPERIMENTS", "cwtm_label_loss", "gradient_split", "make_data", "mlp", "reinitialize"]
 
@@ -203,11 +203,12 @@ def train(run) -> dict:
     """
     config, arm, device = run.config, run.arm, run.device
     G, epochs = config["generations"], config["epochs"]
-    seeds = torch.randint(0, 2**62, (G + 2,), generator=run.generator).tolist()  # data, gen0..genG; same in every arm
-    data = make_data(config, arm["dataset"], torch.Generator().manual_seed(seeds[0]))
+    # data, each generation's initial weights, each generation's DKPP permutation; the same in every arm
+    seeds = run.seeds("data", *(f"gen{g}" for g in range(G + 1)), *(f"permutation{g}" for g in range(G + 1)))
+    data = make_data(config, arm["dataset"], torch.Generator().manual_seed(seeds["data"]))
     (X, y), (Xv, yv), (Xt, yt) = ((a.to(device), b.to(device)) for a, b in (data["train"], data["val"], data["test"]))
     n, bs, T = len(y), config["batch_size"], config["temperature"]
-    generator = torch.Generator().manual_seed(seeds[1])
+    generator = torch.Generator().manual_seed(seeds["gen0"])
     model = mlp(X.shape[1], config["width"], config["depth"], data["classes"], generator).to(device)
     state = {"model": model, "teacher": copy.deepcopy(model), "generator": generator,
              "opt": torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])}
@@ -216,12 +217,12 @@ def train(run) -> dict:
         g, epoch = divmod(step, epochs)
         if g > 0 and epoch == 0:  # born again: the model becomes the teacher, the student starts afresh
             state["teacher"].load_state_dict(model.state_dict())
-            reinitialize(model, state["generator"].manual_seed(seeds[g + 1]))
+            reinitialize(model, state["generator"].manual_seed(seeds[f"gen{g}"]))
             state["opt"] = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
         if loss_generation != g:  # also right after a resume: the teacher is in state
             with torch.no_grad():
                 teacher_logits = state["teacher"](X) if g > 0 else None  # (N, n)
-            loss_fn, loss_generation = _loss_fn(arm["method"], g, teacher_logits, y, T, seeds[g + 1] + 1), g
+            loss_fn, loss_generation = _loss_fn(arm["method"], g, teacher_logits, y, T, seeds[f"permutation{g}"]), g
         perm = torch.randperm(n, generator=state["generator"]).to(device)
         sums, batches, residual = torch.zeros(4, device=device), 0, torch.zeros((), device=device)
         for start in range(0, n, bs):
@@ -275,8 +276,7 @@ def arms(config: dict) -> list[dict]:
 
 def _per_seed(config, results, dataset, method, key="test_acc") -> np.ndarray:
     """(seeds, generations) array of ``key``."""
-    return np.array([[gen[key] for gen in results[(f"{dataset}-{method}", s)]["generations"]]
-                     for s in range(config["seeds"])])
+    return per_seed(results, f"{dataset}-{method}", lambda r: [gen[key] for gen in r["generations"]], config["seeds"])
 
 
 def summarize(config: dict, results: dict) -> dict:

@@ -113,7 +113,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._batchnorm import BatchComponents
-from .._experiment import Experiment, Run, Verdict, init_linear_, mean_ci, save_figure
+from .._experiment import Experiment, Run, Verdict, init_linear_, mean_ci, per_seed, save_figure
 
 __all__ = ["BN_TABLE", "EXPERIMENTS", "BatchComponents", "collapse_metric", "covariance_operator_trace",
            "digits_shifts", "digits_views", "hltm_bayes_root", "hltm_sample", "kendall_tau", "linear_probe"]
@@ -374,11 +374,11 @@ def _loss(net: nn.ModuleDict, target: nn.ModuleDict | None, x: Tensor, arm: dict
 
 def _train(run: Run) -> dict:
     arm, config, device = run.arm, run.config, run.device
-    seeds = torch.randint(2**62, (4,), generator=run.generator).tolist()  # data, init, stream, evaluation
-    data = _Data(arm["data"], config, torch.Generator().manual_seed(seeds[0]))
-    net = _networks(config, data.x.shape[1], arm["bn"], torch.Generator().manual_seed(seeds[1])).to(device)
-    state = {"net": net, "aug_gen": torch.Generator().manual_seed(seeds[2]),
-             "reinit_gen": torch.Generator().manual_seed(seeds[2] + 1)}
+    seeds = run.seeds("data", "init", "stream", "evaluation", "reinit")
+    data = _Data(arm["data"], config, torch.Generator().manual_seed(seeds["data"]))
+    net = _networks(config, data.x.shape[1], arm["bn"], torch.Generator().manual_seed(seeds["init"])).to(device)
+    state = {"net": net, "aug_gen": torch.Generator().manual_seed(seeds["stream"]),
+             "reinit_gen": torch.Generator().manual_seed(seeds["reinit"])}
     if arm["method"] == "byol":
         state["target"] = copy.deepcopy(nn.ModuleDict({k: net[k] for k in ("encoder", "projector")}))
         state["target"].requires_grad_(False)
@@ -414,7 +414,7 @@ def _train(run: Run) -> dict:
             run.log(step, loss=float(loss.detach()), collapse_z=collapse_metric(z[0].detach()))
 
     # ---- evaluation: deterministic given the trained state (its own generator), the same views for every arm
-    eval_gen = torch.Generator().manual_seed(seeds[3])
+    eval_gen = torch.Generator().manual_seed(seeds["evaluation"])
     val = data.split["val"]
     batch = val[:config["eval_batch"]]
     with torch.no_grad():
@@ -446,11 +446,6 @@ def _bn_arm(config: dict, variant: str, arm_names) -> str | None:
     return None
 
 
-def _per_seed(results: dict, arm: str, key: str, seeds: int) -> list[float]:
-    """Per-seed values; a null (non-finite in a diverged run) becomes nan, which mean_ci reports as nan."""
-    return [math.nan if results[(arm, s)][key] is None else float(results[(arm, s)][key]) for s in range(seeds)]
-
-
 def _table_ci(values: list) -> dict | None:
     """mean_ci for the tables, or None where a seed has no value (summary.json is strict JSON)."""
     return None if any(v is None for v in values) else mean_ci(values)
@@ -479,12 +474,12 @@ def _summarize(config: dict, results: dict) -> dict:
         if arm in arm_names:
             threshold = COLLAPSED if below else HEALTHY
             verdicts.append(Verdict(f"{arm}-{'collapses' if below else 'healthy'}", statement,
-                                    mean_ci(_per_seed(results, arm, "collapse_z", n)), threshold,
+                                    mean_ci(per_seed(results, arm, "collapse_z", n)), threshold,
                                     "below" if below else "above", True, detail))
 
     def paired(name, statement, a, b, detail, asserted=False):
         if a in arm_names and b in arm_names:
-            diff = np.subtract(_per_seed(results, a, "probe_acc", n), _per_seed(results, b, "probe_acc", n))
+            diff = np.subtract(per_seed(results, a, "probe_acc", n), per_seed(results, b, "probe_acc", n))
             verdicts.append(Verdict(name, statement, mean_ci(diff), 0.0, "above", asserted, detail))
 
     for data in config["ablations"]:
@@ -511,7 +506,7 @@ def _summarize(config: dict, results: dict) -> dict:
     bn = [v for v in BN_TABLE if config["bn_dataset"] is not None and _bn_arm(config, v, arm_names)]
     bn_table = []
     if bn:
-        acc = {v: _per_seed(results, _bn_arm(config, v, arm_names), "probe_acc", n) for v in bn}
+        acc = {v: per_seed(results, _bn_arm(config, v, arm_names), "probe_acc", n) for v in bn}
         bn_table = [{"variant": v, "label": BN_LABEL[v], "table_mean": BN_TABLE[v][2], "table_pm": BN_TABLE[v][3],
                      "arm": _bn_arm(config, v, arm_names), "probe_acc": mean_ci(acc[v]),
                      "collapse_z": table[_bn_arm(config, v, arm_names)]["collapse_z"]} for v in bn]
