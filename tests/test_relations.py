@@ -97,3 +97,18 @@ def test_exact_bounds_compare_within_round_off():
 def test_an_unknown_relation_is_one_clear_error():
     with pytest.raises(ClaimDefinitionError, match=r"relation must be one of \('==', '<=', '>='\).*got '<'"):
         replace(normal_claim(), relation="<")
+
+
+def test_mutation_certificate_of_a_bound_kills_tightened_mutants_and_marks_looser_ones_implied():
+    """E|w.x| <= |w|: doubling the bound is implied by it (not a defect); halving it or negating it is caught."""
+    from verify._mutants import certify
+
+    cert = certify(_abs_projection(1.0, "<="), check, limit=6)
+    fates = {m["mutation"]: ("killed" if m["killed"] else "implied" if m.get("implied") else "survived")
+             for m in cert["mutants"]}
+    assert fates["double the whole closed form"] == "implied"
+    assert fates["negate the whole closed form"] == "killed"
+    assert cert["survived"] == 0 and cert["implied"] >= 1
+    # the same mutants of an equality: doubling is a defect the check kills, nothing is implied
+    eq = certify(_abs_projection(math.sqrt(2 / math.pi), "=="), check, limit=6)
+    assert eq["implied"] == 0 and eq["survived"] == 0

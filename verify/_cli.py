@@ -152,8 +152,11 @@ def _details(r) -> list[str]:
         out.append(f"    {r.undecidable_examples} example(s) skipped as undecidable in float64 (a jump of the closed form within round-off)")
     m = r.mutants
     if m:
-        out.append(f"    mutants: {m['killed']}/{m['total']} killed, {m['equivalent']} provably equivalent, {m['survived']} survived ({m['seconds']:.1f}s)")
-        out += [f"      SURVIVED: {x['mutation']}" for x in m["mutants"] if not x["killed"] and not x.get("equivalent")]
+        implied = f", {m['implied']} implied by the bound" if m.get("implied") else ""
+        out.append(f"    mutants: {m['killed']}/{m['total']} killed, {m['equivalent']} provably equivalent{implied}, "
+                   f"{m['survived']} survived ({m['seconds']:.1f}s)")
+        out += [f"      SURVIVED: {x['mutation']}" for x in m["mutants"]
+                if not x["killed"] and not x.get("equivalent") and not x.get("implied")]
     if r.error and r.verdict != "error":
         out.append(f"    {r.error}")
     out += [f"    warning: {w}" for w in r.warnings]

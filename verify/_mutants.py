@@ -16,7 +16,11 @@ the same check (same seed, same examples and samples; shrinking off -- only the 
 A mutant is *killed* when the check refutes it (or cannot evaluate it: an error is also a detection).
 A surviving mutant is a defect of the claim -- too few samples, or parameter ranges that miss the
 difference -- unless it is provably equivalent to the original (SymPy simplifies the difference to 0),
-which the certificate records. At most ``limit`` mutants are run, chosen evenly across operators.
+which the certificate records. For a bound (``relation="<="`` / ``">="``) a mutant may also be *implied*: a looser
+bound than the original (mutant >= original for "<=") at every point the certificate evaluates (the claim's
+boundary examples), so a correct estimator cannot violate it there and no check could kill it; the certificate
+records such mutants as ``implied`` and, like equivalent ones, does not count them as survivors. The tightened
+mutants (a constant or term halved where that tightens it, signs flipped) are the ones a bound's check must kill. At most ``limit`` mutants are run, chosen evenly across operators.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import random
 import time
 from typing import Callable
 
+import numpy as np
 import sympy as sp
 
 from ._claim import Claim, declared
@@ -150,8 +155,27 @@ def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit
         row = {"operator": op, "mutation": desc, "verdict": r.verdict, "killed": killed}
         if not killed:
             row["equivalent"] = all(_equivalent(m, o) for m, o in zip(comps, compiled.components))
+            if not row["equivalent"] and claim.relation != "==":
+                row["implied"] = _implied(claim, compiled, closed_form)
         rows.append(row)
     killed = sum(r["killed"] for r in rows)
     equivalent = sum(r.get("equivalent", False) for r in rows)
-    return {"total": len(rows), "killed": killed, "equivalent": equivalent,
-            "survived": len(rows) - killed - equivalent, "mutants": rows, "seconds": round(time.perf_counter() - start, 3)}
+    implied = sum(r.get("implied", False) for r in rows)
+    return {"total": len(rows), "killed": killed, "equivalent": equivalent, "implied": implied,
+            "survived": len(rows) - killed - equivalent - implied, "mutants": rows,
+            "seconds": round(time.perf_counter() - start, 3)}
+
+
+def _implied(claim: Claim, original, mutant_form: Callable) -> bool:
+    """Whether a mutant bound is looser than the original at every boundary example of the claim (so the claim
+    implies it there): mutant >= original componentwise for "<=", <= for ">="."""
+    from ._examples import boundary_examples
+
+    mutant, _ = compile_closed_form(mutant_form, list(claim.params), list(claim.params.values()))
+    sign = 1.0 if claim.relation == "<=" else -1.0
+    for _, params in boundary_examples(claim.params):
+        a, _ = original.evaluate_f64(params)
+        b, _ = mutant.evaluate_f64(params)
+        if not (np.isfinite(a).all() and np.isfinite(b).all()) or (sign * (b - a) < 0).any():
+            return False
+    return True

@@ -279,10 +279,16 @@ def _mutant_lines(c: dict) -> list[str]:
     m = c.get("mutants")
     if not m:
         return []
+    implied = f", {m['implied']} implied by the bound" if m.get("implied") else ""
     head = (f"Mutation certificate: {m['killed']} of {m['total']} mutants of the closed form killed, "
-            f"{m['equivalent']} provably equivalent, {m['survived']} survived")
-    return [head] + [f"{'survived' if not x['killed'] and not x.get('equivalent') else 'equivalent' if x.get('equivalent') else 'killed'}: "
-                     f"{x['mutation']}" for x in m["mutants"]]
+            f"{m['equivalent']} provably equivalent{implied}, {m['survived']} survived")
+    return [head] + [f"{_mutant_fate(x)}: {x['mutation']}" for x in m["mutants"]]
+
+
+def _mutant_fate(x: dict) -> str:
+    if x["killed"]:
+        return "killed"
+    return "equivalent" if x.get("equivalent") else "implied by the bound" if x.get("implied") else "survived"
 
 
 def _provenance(doc: dict) -> list[tuple[str, str]]:
