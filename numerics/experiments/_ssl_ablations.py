@@ -93,8 +93,9 @@ loosely (Kendall tau 0.40 [0.12, 0.68], 25 of 36 pairs): as in the table, (mu, s
 best two, and they are the only variants whose z stays healthy (~0.85; five others end below 0.09, and
 (mu', sigma), (mu', sigma') at ~0.33 with h collapsed to ~0.01 instead); unlike the table, sigma alone and mu
 alone do not beat none, and (mu', sigma) is the worst (probe 0.63; 0.16 in one seed).
-Re-initialising the predictor every 5 epochs costs accuracy on digits (-0.059 [-0.099, -0.019]), the opposite
-of Table 5's small gain. EMA vs none: no detectable difference on either data set. On the HLTM the linear
+Re-initialising the predictor every 5 epochs costs accuracy on digits in the mean (-0.075 [-0.160, 0.011],
+inconclusive; -0.060 [-0.075, -0.045] before the re-init draws got their own named stream), the opposite
+of Table 5's small gain, but 4 seeds do not decide it. EMA vs none: no detectable difference on either data set. On the HLTM the linear
 probe is within 0.02 of the Bayes accuracy (0.857) for every arm, collapsed or not: h stays informative when z
 collapses; on digits, random features already give 0.83, so SSL gains are a few points. Arms collapsed by
 removing the predictor or the stop-gradient end with a smaller covariance-operator trace than healthy ones
