@@ -135,7 +135,9 @@ PL_CONDITION = Claim(
     statement=pl_condition_statement() + r",\ \alpha = 2\mu",
     reference=PL_REFERENCE,
     family=FAMILY,
-    examples=30,
+    # 200 (exact, ~1 s): a bound tightened in the middle eigenvalue's term is false only where mu > L / 2, a corner
+    # of the ranges that 30 draws missed (the mutation certificate's 'drop term -mu' survived with 30)
+    examples=200,
     notes="The seed's condition as printed, on the quadratic with alpha = 2 mu (its best constant, equality along the "
           "mu eigenvector): ||grad f(x)||^2 by autograd >= alpha f(x) from SymPy, f* = 0.",
 )
