@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 
-from ._results import samples_text
+from ._results import samples_text, verdict_class
 
 __all__ = ["escape", "render_tex", "PREAMBLE"]
 
@@ -34,8 +34,7 @@ _FIT = [r"\ifdefined\tcfitbox\else\newsavebox{\tcfitbox}\fi",
         r"\providecommand{\tcfit}[1]{\sbox{\tcfitbox}{$\displaystyle #1$}\ifdim\wd\tcfitbox>\linewidth"
         r"\resizebox{\linewidth}{!}{\usebox{\tcfitbox}}\else\usebox{\tcfitbox}\fi}"]
 
-VERDICT_TEXT = {("verified", "verified"): "verified", ("refuted", "refuted"): "refuted, as expected",
-                ("refuted", "verified"): "REFUTED (unexpected)", ("verified", "refuted"): "verified (expected refuted)"}
+VERDICT_TEXT = {"verified": "verified", "refuted-expected": "refuted, as expected", "error": "ERROR"}
 
 
 def escape(text) -> str:
@@ -80,9 +79,10 @@ def _confidence(c: dict) -> tuple[str, str, str]:
 
 
 def _verdict(c: dict) -> str:
-    if c["verdict"] == "error":
-        return "ERROR"
-    return VERDICT_TEXT.get((c["verdict"], c.get("expected", "verified")), c["verdict"])
+    cls = verdict_class(c)
+    if cls == "unexpected":
+        return "REFUTED (unexpected)" if c["verdict"] == "refuted" else "verified (expected refuted)"
+    return VERDICT_TEXT[cls]
 
 
 def _counterexample(cx: dict) -> list[str]:
@@ -114,7 +114,7 @@ def render_tex(doc: dict) -> str:
         families.setdefault(c.get("family") or "other", []).append(c)
     s = doc.get("summary", {})
     versions = doc.get("versions", {})
-    expected = sum(c["verdict"] == "refuted" and c.get("expected") == "refuted" for c in claims)
+    expected = sum(verdict_class(c) == "refuted-expected" for c in claims)
     out = ["% theorycheck report: \\input this file; the preamble needs", "% " + PREAMBLE, *_FIT, "",
            r"\section*{Theorem checks}",
            f"{len(claims)} claims: {s.get('verified', 0)} verified, {s.get('refuted', 0)} refuted ({expected} of them "

@@ -100,9 +100,12 @@ class Real(ParamSpec):
         return [np.asarray(self.low), np.asarray(self.high)]
 
     def typical(self, index):
-        # a fixed irrational fraction of the range, different per parameter
-        frac = (0.381966 + 0.2360679 * index) % 1.0
-        return np.asarray(self.low + frac * (self.high - self.low))
+        return np.asarray(self.low + _typical_fraction(index) * (self.high - self.low))
+
+
+def _typical_fraction(index: int) -> float:
+    """A fixed irrational fraction of a range, different per parameter (a scalar's typical value)."""
+    return (0.381966 + 0.2360679 * index) % 1.0
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,7 @@ class Int(ParamSpec):
         return [np.asarray(float(self.low)), np.asarray(float(self.high))]
 
     def typical(self, index):
-        frac = (0.381966 + 0.2360679 * index) % 1.0
-        return np.asarray(float(self.low + round(frac * (self.high - self.low))))
+        return np.asarray(float(self.low + round(_typical_fraction(index) * (self.high - self.low))))
 
 
 @dataclass(frozen=True)

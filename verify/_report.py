@@ -38,7 +38,7 @@ from numerics._files import chmod_like_new  # noqa: E402
 
 from ._latex import render_tex  # noqa: E402
 from ._markdown import table  # noqa: E402
-from ._results import component_label, counterexample_reason, samples_text  # noqa: E402
+from ._results import component_label, counterexample_reason, samples_text, verdict_class  # noqa: E402
 
 __all__ = ["render", "claim_html", "mathml", "mathtext_latex", "slug"]
 
@@ -361,15 +361,6 @@ VERDICT_LABEL = {"verified": "verified", "refuted-expected": "refuted as expecte
 
 def _h(s) -> str:
     return html.escape(str(s))
-
-
-def verdict_class(c: dict) -> str:
-    """``verified``, ``refuted-expected`` (a claim meant to fail, refuted), ``unexpected`` or ``error``."""
-    if c["verdict"] == "error":
-        return "error"
-    if c["verdict"] != c.get("expected", "verified"):
-        return "unexpected"
-    return "verified" if c["verdict"] == "verified" else "refuted-expected"
 
 
 def _badge(c: dict) -> str:

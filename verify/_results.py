@@ -153,6 +153,16 @@ def counterexample_reason(cx: dict) -> str:
             "examples: declare sample_bound= for a bounded estimator such as an indicator)")
 
 
+def verdict_class(c: dict) -> str:
+    """``verified``, ``refuted-expected`` (a claim meant to fail, refuted), ``unexpected`` or ``error``: how the
+    report page, the notebook view and the LaTeX appendix class a results.json claim."""
+    if c["verdict"] == "error":
+        return "error"
+    if c["verdict"] != c.get("expected", "verified"):
+        return "unexpected"
+    return "verified" if c["verdict"] == "verified" else "refuted-expected"
+
+
 def component_label(cx: dict) -> str:
     """``component [i, j]: `` for a vector or matrix closed form; nothing for a scalar (index [])."""
     return f"component {cx['index']}: " if cx["index"] else ""
