@@ -48,6 +48,8 @@ __all__ = [
     "Experiment",
     "Run",
     "Verdict",
+    "KINDS",
+    "Disagreement",
     "init_linear_",
     "mean_ci",
     "per_seed",
@@ -98,16 +100,25 @@ def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.polyfit(lx, ly, 1)[0])
 
 
+KINDS = ("finding", "sanity", "reported")
+
+
 @dataclass
 class Verdict:
     """One empirical statement to be decided by a confidence interval over seeds: the interval of ``estimate``
     (``mean_ci``'s output) against ``threshold`` on the claimed side (``direction`` "above" or "below").
 
-    The experiment declares it; the decision -- ``holds`` when the interval lies on the claimed side, ``fails`` on
-    the other, ``inconclusive`` when it contains the threshold -- is made by the runner with ``verify._stats``
-    (``decide_interval``), the module that decides the claims. ``asserted`` verdicts make ``theorycheck
-    experiment`` exit 1 when they fail; the others are comparisons reported as findings (e.g. where a
-    small-scale run disagrees with a paper's table).
+    The experiment declares it; the runner decides it with ``verify._stats.decide_verdicts`` (the module that
+    decides the claims): ``holds`` on the claimed side, ``fails`` on the other, ``inconclusive`` when the seeds
+    cannot tell. Its ``kind``:
+
+    * ``"finding"`` (``asserted=True``, the default): what the experiment asserts of the paper. The findings of a
+      run are one family, decided by Holm-Bonferroni at 5%; a finding that fails *or* is inconclusive makes
+      ``theorycheck experiment`` exit 1, and the preset's seed count is powered for all of them together.
+    * ``"sanity"``: a check that the experiment ran as built (the loss went down, the ODE conserved what it
+      must, the run converged). Must hold (exit 1 otherwise), decided on its own, never counted as a finding.
+    * ``"reported"`` (``asserted=False``): a comparison reported as a finding of the run, uncorrected (e.g. where
+      a small-scale run disagrees with a paper's table); never changes the exit code.
     """
 
     name: str
@@ -117,16 +128,36 @@ class Verdict:
     direction: str  # "above" or "below"
     asserted: bool = True
     detail: str = ""
+    kind: str | None = None  # "finding" / "sanity" / "reported"; default from ``asserted``
 
     def __post_init__(self):
         if self.direction not in ("above", "below"):
             raise ValueError(f"Verdict direction {self.direction!r}: use 'above' or 'below'")
+        if self.kind is None:
+            self.kind = "finding" if self.asserted else "reported"
+        if self.kind not in KINDS:
+            raise ValueError(f"Verdict kind {self.kind!r}: use one of {', '.join(KINDS)}")
+        self.asserted = self.kind != "reported"
 
     def as_dict(self) -> dict:
-        """The declaration as JSON (the runner adds ``status``)."""
-        return {"name": self.name, "statement": self.statement, "asserted": self.asserted,
+        """The declaration as JSON (the runner adds ``status`` and the levels)."""
+        return {"name": self.name, "statement": self.statement, "kind": self.kind, "asserted": self.asserted,
                 "threshold": self.threshold, "direction": self.direction, "estimate": jsonable(self.estimate),
                 "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Where the small-scale run disagrees with a seed's table: the result (``topic``), the paper's numbers
+    (``paper``, quoted with the table's name) and this run's (``ours``, with its interval). ``summarize`` returns
+    them as ``disagreements``; summary.md leads with them."""
+
+    topic: str
+    paper: str
+    ours: str
+
+    def as_dict(self) -> dict:
+        return {"topic": self.topic, "paper": self.paper, "ours": self.ours}
 
 
 # --------------------------------------------------------------------------------------------- initialisation
@@ -156,7 +187,8 @@ class Experiment:
     * ``presets``: ``{"quick": {...}, "full": {...}}``; each config must hold ``seeds`` (default count).
     * ``arms(config) -> list[dict]``: each arm has a unique ``name`` (letters, digits, ``-_.``) and settings.
     * ``train(run) -> dict``: one task (``run.arm``, ``run.seed``, ``run.config``); returns JSON-able results.
-    * ``summarize(config, results) -> dict`` with ``verdicts`` (list of :class:`Verdict`) and any tables;
+    * ``summarize(config, results) -> dict`` with ``verdicts`` (list of :class:`Verdict`), optionally
+      ``disagreements`` (list of :class:`Disagreement`), and any tables;
       ``results`` maps ``(arm name, seed)`` to what ``train`` returned.
     * ``figures(config, results, metrics, directory) -> list[str]``: writes PNGs, returns their file names;
       ``metrics(arm, seed)`` returns that task's logged lines.

@@ -72,7 +72,7 @@ def test_run_writes_config_metrics_checkpoints_summary_and_figures(uninterrupted
             assert [line["step"] for line in lines] == sorted(line["step"] for line in lines)
             assert (task / "checkpoint-sgd.pt").exists() and (task / "result.json").exists()
     summary = json.load(open(out / "summary.json"))
-    assert summary["schema"] == "theorycheck.experiment-summary/1" and summary["tasks"] == 4
+    assert summary["schema"] == "theorycheck.experiment-summary/2" and summary["tasks"] == 4
     assert {v["name"] for v in summary["verdicts"]} == {"gap-shrinks", "gap-rate"}
     assert all(v["status"] in ("holds", "fails", "inconclusive") for v in summary["verdicts"])
     assert all((out / f).exists() for f in summary["figures"]) and summary["figures"]

@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--device", default="auto", help="auto (GPU if present), cpu or cuda (default auto)")
     exp.add_argument("--out", metavar="DIR", help="output directory (default reports/experiments/NAME)")
     exp.add_argument("--resume", action="store_true", help="continue a killed run in --out from its checkpoints")
+    exp.add_argument("--record", action="store_true",
+                     help="write to reports/recorded/NAME/PRESET (committed: config, summary, figures) and regenerate "
+                          "the README's and docs' quotes of it (python -m verify._recorded)")
     scheduling(exp, "local (a Dask cluster sized to this machine, default), serial (no Dask) or a Dask scheduler "
                     "address such as tcp://host:8786", "CPU count")
     val = sub.add_parser("validate", help="check the Claims defined in derivation files")
@@ -352,7 +355,7 @@ def _validate(args) -> int:
 
 
 def _cmd_experiment(args) -> int:
-    from ._experiments import experiment_names, get_experiment, run_experiment, verdict_line
+    from ._experiments import experiment_names, get_experiment, run_experiment, run_failures, verdict_line
 
     if args.list:
         for name in experiment_names():
@@ -363,8 +366,15 @@ def _cmd_experiment(args) -> int:
         raise UsageError("theorycheck experiment: give an experiment NAME or --list")
     from numerics._experiment import CheckpointError
 
+    out = args.out
+    if args.record:
+        from ._recorded import RECORDED
+
+        if out is not None:
+            raise UsageError(f"--record writes to {RECORDED}/NAME/PRESET; drop --out {out!r} or --record")
+        out = str(RECORDED / args.name / args.preset)
     try:
-        doc = run_experiment(args.name, preset=args.preset, seeds=args.seeds, device=args.device, out=args.out,
+        doc = run_experiment(args.name, preset=args.preset, seeds=args.seeds, device=args.device, out=out,
                              resume=args.resume, scheduler=args.scheduler, workers=args.workers)
     except CheckpointError as exc:
         raise UsageError(str(exc)) from None
@@ -372,8 +382,17 @@ def _cmd_experiment(args) -> int:
         print(verdict_line(v))
     print(f"summary: {os.path.join(doc['directory'], 'summary.json')} "
           f"({doc['tasks']} tasks, {doc['timing']['wall_seconds_this_invocation']:.1f} s)")
-    failed = [v for v in doc["verdicts"] if v["asserted"] and v["status"] == "fails"]
-    return EXIT_REFUTED if failed else EXIT_OK
+    failures = run_failures(doc)
+    for line in failures:
+        print(f"run fails: {line}", file=sys.stderr)
+    if args.record:
+        from ._recorded import main as regenerate
+
+        try:
+            regenerate([])
+        except (FileNotFoundError, ValueError) as exc:   # a quote of another run not recorded yet: say so, keep this one
+            print(f"recorded; the documents' quotes were not regenerated: {exc}", file=sys.stderr)
+    return EXIT_REFUTED if failures else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

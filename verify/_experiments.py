@@ -2,7 +2,7 @@
 
 The runner of the experiment kit (``numerics._experiment``, what experiments are written with): it resolves the
 preset, schedules the tasks, collects their results, has the experiment summarise them, and decides each declared
-``Verdict`` with ``_stats.decide_interval``.
+``Verdict`` with ``_stats.decide_verdicts`` (Holm-Bonferroni over the run's findings).
 
 Layout of a run (``--out``, default ``reports/experiments/NAME``)::
 
@@ -33,10 +33,10 @@ from ._errors import UsageError
 from ._markdown import table
 from ._results import _floats, write_json_atomic
 
-__all__ = ["run_experiment", "execute_task", "experiment_names", "get_experiment", "CONFIG_SCHEMA", "SUMMARY_SCHEMA"]
+__all__ = ["run_experiment", "run_failures", "needed_seeds", "power_plan", "standardized_effect", "execute_task", "experiment_names", "get_experiment", "CONFIG_SCHEMA", "SUMMARY_SCHEMA"]
 
 CONFIG_SCHEMA = "theorycheck.experiment/1"
-SUMMARY_SCHEMA = "theorycheck.experiment-summary/1"
+SUMMARY_SCHEMA = "theorycheck.experiment-summary/2"
 PRESETS = ("quick", "full")
 _ARM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -136,11 +136,35 @@ def _config(experiment, preset: str, seeds: int | None, overrides: dict | None) 
         if key not in config:
             raise UsageError(f"override {key!r}: not a setting of {experiment.name!r}; settings: {', '.join(config)}")
         config[key] = value
+    planned = needed_seeds(experiment, preset) if preset in PRESETS else None   # a test's smoke preset is plumbing
     if seeds is not None:
         if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
             raise UsageError(f"--seeds {seeds!r}: must be a positive integer, e.g. --seeds 5")
+        if preset in PRESETS and seeds < planned:
+            raise UsageError(f"--seeds {seeds}: preset {preset!r} of {experiment.name!r} needs at least {planned} seeds "
+                             f"(its power calculation: every asserted finding decided together with probability "
+                             f">= 0.99 at the Holm-adjusted level, docs/experiments.md#power); use --seeds {planned} or more")
         config["seeds"] = seeds
     return config
+
+
+def needed_seeds(experiment, preset: str) -> int:
+    """The fewest seeds the preset's asserted findings need: ``_stats.seeds_for_power`` of the standardised effects
+    the preset declares (``"effects": {finding name: d}``, each d = |mean - threshold| / per-seed sd, at most what
+    the preset's recorded run measured), so that all of them are decided together with probability >= 0.99 at
+    Holm's level. A preset that declares no effects needs its own ``seeds``. A preset whose ``seeds`` is below what
+    its effects need is a bug of the experiment: ValueError."""
+    from ._stats import seeds_for_power
+
+    config = experiment.presets[preset]
+    effects = config.get("effects")
+    if not effects:
+        return int(config["seeds"])
+    needed = seeds_for_power(list(effects.values()))
+    if int(config["seeds"]) < needed:
+        raise ValueError(f"experiment {experiment.name!r} preset {preset!r}: seeds={config['seeds']} but its declared "
+                         f"effects need {needed} (verify._stats.seeds_for_power); raise its seeds")
+    return needed
 
 
 def _prepare_directory(out: str, doc: dict, resume: bool) -> None:
@@ -305,10 +329,10 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
         results[(spec["arm"]["name"], spec["seed"])] = _floats(task["result"])
         seconds += task["seconds"]
     summary = experiment.summarize(config, results)
-    from ._stats import decide_interval     # experiments' verdicts are decided where the claims' are
+    from ._stats import decide_verdicts     # experiments' verdicts are decided where the claims' are
 
-    verdicts = [{**v.as_dict(), "status": decide_interval(v.estimate, v.threshold, v.direction)}
-                for v in summary.pop("verdicts", [])]
+    verdicts = decide_verdicts([_as_reported(v.as_dict(), config) for v in summary.pop("verdicts", [])])
+    disagreements = [d.as_dict() if hasattr(d, "as_dict") else dict(d) for d in summary.pop("disagreements", [])]
     figures = []
     if experiment.figures is not None:
         figdir = os.path.join(out, "figures")
@@ -321,7 +345,8 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
         figures = experiment.figures(config, results, metrics, figdir)
     document = {"schema": SUMMARY_SCHEMA, "experiment": name, "title": experiment.title, "source": experiment.source,
                 "preset": preset, "seeds": config["seeds"], "device": resolved, "tasks": len(specs),
-                "verdicts": verdicts, "tables": summary,
+                "verdicts": verdicts, "power": power_plan(verdicts, config["seeds"], config.get("effects")),
+                "disagreements": disagreements, "tables": summary,
                 "timing": {"wall_seconds_this_invocation": wall, "task_seconds_total": seconds,
                            "tasks_run_this_invocation": len(pending)},
                 "figures": [os.path.join("figures", f) for f in figures]}
@@ -332,33 +357,129 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
     return document
 
 
+_SECTIONS = (("finding", "Findings"), ("sanity", "Sanity checks"), ("reported", "Reported comparisons"))
+
+
+def _as_reported(v: dict, config: dict) -> dict:
+    """A preset may list findings it only reports (``"reported": {name: why}``): e.g. an order that the quick
+    preset's coarse step sizes cannot reach. They become kind ``reported`` (uncorrected, never the exit code),
+    with the reason in their detail."""
+    why = (config.get("reported") or {}).get(v["name"])
+    if why is None or v["kind"] != "finding":
+        return v
+    return dict(v, kind="reported", asserted=False, detail=(v["detail"] + " " if v["detail"] else "")
+                + f"Reported, not asserted, in this preset: {why}")
+
+
+def power_plan(verdicts: list[dict], seeds: int, declared: dict | None = None) -> dict:
+    """The power calculation for the next run, from this run's findings: each finding's standardised effect
+    d = |mean - threshold| / sd over seeds, and the seeds ``_stats.seeds_for_power`` says decide all of them
+    together with probability >= JOINT_POWER at Holm's level (None where an effect is 0 or too small for 1000
+    seeds; ``note`` says which). A plan from a pilot run takes the measured effects as the true ones."""
+    from ._stats import EXPERIMENT_ALPHA, JOINT_POWER, seeds_for_power
+
+    effects = {v["name"]: standardized_effect(v) for v in verdicts if v["kind"] == "finding"}
+    plan = {"alpha": EXPERIMENT_ALPHA, "joint_power": JOINT_POWER, "findings": len(effects), "seeds": seeds,
+            "effects": effects, "seeds_needed": None, "note": "",
+            "declared_effects": dict(declared or {}), "undeclared_findings": sorted(set(effects) - set(declared or {})),
+            "seeds_needed_declared": seeds_for_power(list(declared.values())) if declared else None}
+    try:
+        plan["seeds_needed"] = seeds_for_power(list(effects.values()))
+    except ValueError as exc:
+        plan["note"] = str(exc)
+    return plan
+
+
+def standardized_effect(v: dict) -> float:
+    """|mean - threshold| / (per-seed sd) of a verdict's interval (the sd read back from the interval: se * sqrt(n));
+    inf where every seed gave the same number, nan for a diverged or one-seed run."""
+    import math
+
+    from scipy.stats import t as student_t
+
+    e = v["estimate"]
+    mean, lo, hi, n = float(e["mean"]), float(e["lo"]), float(e["hi"]), int(e["n"])
+    if n < 2 or not all(map(math.isfinite, (mean, lo, hi))):
+        return math.nan
+    sd = (hi - lo) / 2 / float(student_t.ppf(0.5 + float(e.get("level", 0.95)) / 2, n - 1)) * math.sqrt(n)
+    gap = abs(mean - float(v["threshold"]))
+    return gap / sd if sd > 0 else (math.inf if gap > 0 else 0.0)
+
+
 def _fmt(x) -> str:
     if isinstance(x, str):
         return x
+    if x is None:
+        return "-"
     return "nan" if x != x else f"{x:.4g}"
 
 
 def _markdown(doc: dict) -> str:
     lines = [f"# {doc['title']} (`{doc['experiment']}`, preset {doc['preset']}, {doc['seeds']} seeds, {doc['device']})",
              "", f"Source: {doc['source']}", ""]
-    rows = []
-    for v in doc["verdicts"]:
-        e = v["estimate"]
-        side = ">" if v["direction"] == "above" else "<"
-        kind = "" if v["asserted"] else " (reported)"
-        rows.append((v["statement"], f"**{v['status']}**{kind}",
-                     f"{_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}], n={e['n']}", f"{side} {_fmt(v['threshold'])}"))
-    lines += table(("verdict", "status", "estimate (95% CI over seeds)", "claimed"), rows)
-    for v in doc["verdicts"]:
-        if v["detail"]:
-            lines += ["", f"- **{v['name']}**: {v['detail']}"]
-    lines += ["", f"Figures: {', '.join(doc['figures']) or 'none'}", ""]
+    if doc.get("disagreements"):
+        lines += ["## Where this run disagrees with the papers", ""]
+        lines += table(("result", "paper", "this run"), [(d["topic"], d["paper"], d["ours"]) for d in doc["disagreements"]])
+        lines += [""]
+    verdicts = doc["verdicts"]
+    for kind, heading in _SECTIONS:
+        rows = [v for v in verdicts if v.get("kind", "finding" if v["asserted"] else "reported") == kind]
+        if not rows:
+            continue
+        if kind == "finding":
+            lead = (f"Asserted: {len(rows)} findings, one family, Holm-Bonferroni at {_fmt(rows[0].get('alpha', 0.05))} "
+                    "(p: two-sided, of the mean being the threshold; Holm p: adjusted). A finding that fails or is "
+                    "inconclusive fails the run.")
+        elif kind == "sanity":
+            lead = "Checks that the experiment ran as built; each must hold (uncorrected, 95%); not findings."
+        else:
+            lead = "Reported, not asserted; each uncorrected (95%), so read them as one comparison each."
+        lines += [f"## {heading}", "", lead, ""]
+        cells = []
+        for v in rows:
+            e = v["estimate"]
+            side = ">" if v["direction"] == "above" else "<"
+            p = _fmt(v.get("p_value")) + (f" (Holm {_fmt(v['p_adjusted'])})" if v.get("p_adjusted") is not None else "")
+            cells.append((v["statement"], f"**{v['status']}**", f"{_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}], n={e['n']}",
+                          f"{side} {_fmt(v['threshold'])}", p))
+        lines += table(("verdict", "status", "estimate (95% CI over seeds)", "claimed", "p"), cells)
+        for v in rows:
+            if v["detail"]:
+                lines += ["", f"- **{v['name']}**: {v['detail']}"]
+        lines += [""]
+    plan = doc.get("power")
+    if plan and plan["findings"]:
+        need = plan["seeds_needed"]
+        lines += ["## Power", "", f"With the effects this run measured, {plan['findings']} findings need "
+                  + (f"{need} seeds" if need else "more seeds than can be run")
+                  + f" to be decided together with probability >= {plan['joint_power']} at Holm's level; this run had "
+                  f"{plan['seeds']}." + (f" {plan['note']}" if plan["note"] else ""), ""]
+    lines += [f"Figures: {', '.join(doc['figures']) or 'none'}", ""]
     return "\n".join(lines)
 
 
 def verdict_line(v: dict) -> str:
     e = v["estimate"]
     side = ">" if v["direction"] == "above" else "<"
-    tag = v["status"] + ("" if v["asserted"] else " (reported)")
-    return f"{tag:<24} {v['name']}: {_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}] (claimed {side} {_fmt(v['threshold'])})"
+    kind = v.get("kind", "finding" if v["asserted"] else "reported")
+    tag = v["status"] + {"finding": "", "sanity": " (sanity)", "reported": " (reported)"}[kind]
+    holm = f", Holm p {_fmt(v['p_adjusted'])}" if v.get("p_adjusted") is not None else ""
+    return (f"{tag:<24} {v['name']}: {_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}] "
+            f"(claimed {side} {_fmt(v['threshold'])}{holm})")
 
+
+def run_failures(doc: dict) -> list[str]:
+    """Why the run fails, one line per asserted verdict (finding or sanity check) that did not hold."""
+    out = []
+    for v in doc["verdicts"]:
+        if not v["asserted"] or v["status"] == "holds":
+            continue
+        if v["status"] == "fails":
+            why = "its interval lies on the other side of the threshold" if v.get("kind") != "finding" else \
+                "Holm rejects the threshold with the mean on the other side"
+        else:
+            need = (doc.get("power") or {}).get("seeds_needed")
+            why = ("the seeds cannot tell at Holm's level" if v.get("kind") == "finding" else "its interval contains the threshold") + \
+                (f"; the power calculation from this run asks for {need} seeds (--seeds {need})" if need else "")
+        out.append(f"{v.get('kind', 'finding')} {v['name']} is {v['status']}: {why}")
+    return out

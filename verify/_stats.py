@@ -114,11 +114,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy.special import ndtri
+from scipy.stats import nct
 from scipy.stats import t as student_t
 
 from numerics._compile import gamma
 
-__all__ = ["decide_interval", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
+__all__ = ["decide_interval", "interval_pvalue", "decide_verdicts", "seeds_for_power", "holds_power", "EXPERIMENT_ALPHA", "JOINT_POWER", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "VANISHING", "predicted_relative", "draws_needed",
            "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold"]
 
@@ -399,3 +400,110 @@ def decide_interval(estimate: dict, threshold: float, direction: str) -> str:
     if direction == "below":
         return "holds" if hi < threshold else "fails" if lo > threshold else "inconclusive"
     raise ValueError(f"direction {direction!r}: use 'above' or 'below'")
+
+
+# --------------------------------------------------------------------------------------------- experiments
+# An experiment's asserted findings are tested as one family: Holm-Bonferroni at EXPERIMENT_ALPHA over their
+# two-sided p-values, and a preset's seed count is the fewest that give all of them together power JOINT_POWER.
+EXPERIMENT_ALPHA = 0.05
+JOINT_POWER = 0.99
+
+
+def interval_pvalue(estimate: dict, threshold: float) -> float:
+    """Two-sided p-value of "the mean equals ``threshold``" from a Student-t interval over seeds (``mean_ci``'s
+    mean, lo, hi, n, level): t = (mean - threshold) / se with n - 1 degrees of freedom, the standard error read
+    back from the interval's half-width. It is below 1 - level exactly when the interval excludes the threshold
+    (the same decision as ``decide_interval`` at the interval's own level). An interval of zero width (every seed
+    gave the same number) gives 0 unless the mean is the threshold; one seed, or a non-finite interval, gives 1
+    (nothing can be decided)."""
+    mean, lo, hi = (float(estimate[k]) for k in ("mean", "lo", "hi"))
+    n, level = int(estimate.get("n", 0)), float(estimate.get("level", 0.95))
+    if n < 2 or not all(map(math.isfinite, (mean, lo, hi))):
+        return 1.0
+    se = (hi - lo) / 2 / float(student_t.ppf(0.5 + level / 2, n - 1))
+    if se <= 0:
+        return 1.0 if mean == threshold else 0.0
+    return float(min(1.0, 2 * student_t.sf(abs(mean - threshold) / se, n - 1)))
+
+
+def decide_verdicts(verdicts: list[dict], alpha: float = EXPERIMENT_ALPHA) -> list[dict]:
+    """Decide an experiment's declared verdicts (``Verdict.as_dict()``); returns them with ``status`` and the
+    levels used.
+
+    * ``finding`` (asserted): Holm-Bonferroni at ``alpha`` over the findings' two-sided p-values
+      (``interval_pvalue``; statsmodels' ``multipletests(method="holm")``). A rejected null is decided by the
+      side of the mean: ``holds`` on the claimed side, ``fails`` on the other; a null Holm keeps is
+      ``inconclusive``. The family-wise rate of wrong decisions ("holds" where the truth is on the other side or
+      at the threshold) is at most ``alpha`` whatever the number of findings. ``p_adjusted`` is Holm's adjusted
+      p-value, ``holm_level`` the level the step-down compared the raw p with (alpha / (m - rank + 1)).
+    * ``sanity`` and ``reported``: each at ``alpha`` on its own (uncorrected; ``decide_interval`` on the 95%
+      interval, which is the same decision). Sanity checks confirm the experiment ran as built (a loss that went
+      down, an ODE that conserves what it must); they are never findings and never enter the family.
+
+    A diverged run (non-finite mean or interval) ``fails``, whatever its kind.
+    """
+    out = [dict(v, p_value=interval_pvalue(v["estimate"], v["threshold"])) for v in verdicts]
+    findings = [v for v in out if v["kind"] == "finding"]
+    if findings:
+        from statsmodels.stats.multitest import multipletests
+
+        pvals = np.array([v["p_value"] for v in findings])
+        reject, adjusted, _, _ = multipletests(pvals, alpha=alpha, method="holm")
+        order = np.argsort(pvals, kind="stable")
+        rank = np.empty(len(pvals), dtype=int)
+        rank[order] = np.arange(len(pvals))
+        for v, r, adj, k in zip(findings, reject, adjusted, rank):
+            v.update(p_adjusted=float(adj), holm_level=alpha / (len(findings) - int(k)), family_size=len(findings))
+            v["status"] = _side(v) if r else "inconclusive"
+    for v in out:
+        if v["kind"] != "finding":
+            v.update(p_adjusted=None, holm_level=None, family_size=None,
+                     status=decide_interval(v["estimate"], v["threshold"], v["direction"]))
+        e = v["estimate"]
+        if not math.isfinite(float(e["mean"])) or math.isnan(float(e["lo"])) or math.isnan(float(e["hi"])):
+            v["status"] = "fails"
+        v["alpha"] = alpha
+    return out
+
+
+def _side(v: dict) -> str:
+    above = float(v["estimate"]["mean"]) > v["threshold"]
+    return "holds" if above == (v["direction"] == "above") else "fails"
+
+
+def holds_power(effect: float, seeds: int, level: float) -> float:
+    """Probability that a two-sided one-sample t-test at ``level`` (n = ``seeds``, n - 1 degrees of freedom) rejects
+    *on the claimed side* when the true standardised effect is ``effect`` > 0 on that side: P(T' > t_{1-level/2})
+    with T' non-central t, non-centrality effect * sqrt(n) (scipy's ``nct``). Only this side counts, since a
+    rejection on the other side is decided "fails", not "holds". (statsmodels' ``TTestPower`` adds the far tail,
+    which is at most level/2, and returns nan for some large non-centralities.)"""
+    df = seeds - 1
+    if math.isinf(effect):
+        return 1.0
+    return float(nct.sf(student_t.isf(level / 2, df), df, effect * math.sqrt(seeds)))
+
+
+def seeds_for_power(effects: list[float], alpha: float = EXPERIMENT_ALPHA, joint_power: float = JOINT_POWER,
+                    most: int = 1000) -> int:
+    """The fewest seeds n >= 2 at which every finding, of standardised effect d = |mean - threshold| / sd (per
+    seed), is decided "holds" by ``decide_verdicts`` with joint probability >= ``joint_power``.
+
+    Each finding is a two-sided one-sample t-test at alpha / m, the first and strictest level of Holm's step-down,
+    so the power computed (``holds_power``) is a lower bound on Holm's; each gets power 1 - (1 - joint_power) / m,
+    so by the union bound all m are decided together with probability >= joint_power. The calculation assumes
+    normal per-seed statistics (the t-interval's own assumption). An effect of ``inf`` (a per-seed spread of 0)
+    needs 2 seeds. Raises ValueError where ``most`` seeds are not enough (an effect too small for the experiment
+    to assert)."""
+    effects = [float(d) for d in effects]
+    if not effects:
+        return 2
+    if any(not d > 0 for d in effects):
+        raise ValueError(f"seeds_for_power: every effect must be > 0 (got {effects}); an effect of 0 cannot be asserted")
+    m = len(effects)
+    level, power = alpha / m, 1 - (1 - joint_power) / m
+    d = min(effects)
+    for n in range(2, most + 1):
+        if holds_power(d, n, level) >= power:
+            return n
+    raise ValueError(f"seeds_for_power: a standardised effect of {d:.3g} needs more than {most} seeds at level "
+                     f"{level:.3g} and power {power:.4f}; do not assert it (report it), or make the effect larger")

@@ -272,7 +272,7 @@ def _summarize(config: dict, results: dict) -> dict:
                            f"made by training. Per seed: {_fmt(ratio)}."),
             Verdict(f"{name}/loss-small",
                     f"p={p:g}: final / initial training loss < {LOSS_MAX:g}", mean_ci(loss), LOSS_MAX, "below",
-                    detail=f"Training converges while the students specialize. Per seed: {_fmt(loss)}; "
+                    kind="sanity", detail=f"Training converges while the students specialize. Per seed: {_fmt(loss)}; "
                            f"teacher nodes recovered (best corr >= {thr:g}) at the end: "
                            f"{[sum(c >= thr for c in r['best_corr_final']) for r in rs]} of {config['m']}."),
         ]
@@ -343,12 +343,26 @@ def _figures(config: dict, results: dict, metrics, directory: str) -> list[str]:
 
 # --------------------------------------------------------------------------------------------- presets
 _COMMON = {"threshold": THRESHOLD, "bias_scale": 0.5}
+
+
+def _effects(decays, by_decay: dict, default=None) -> dict:
+    """{finding name: effect} for the arms' strong-first and l-shape findings, from {p: (strong-first, l-shape)}."""
+    out = {}
+    for p in decays:
+        first, lshape = by_decay.get(p, default)
+        out[f"p{p:g}/strong-first"], out[f"p{p:g}/l-shape"] = first, lshape
+    return out
 PRESETS = {
     # 2 arms x 4 seeds x 30k SGD steps: about 2.5 minutes of single-thread CPU time (measured under load).
-    "quick": {**_COMMON, "seeds": 4, "decays": [1.0, 2.0], "d": 20, "m": 10, "multiple": 5, "c": 20,
+    # effects: the standardised effects |mean - threshold| / per-seed sd the findings are powered for
+    # (verify._experiments.needed_seeds): 0.75 x the 4-seed pilot of 2026-12-07, 2 significant digits, at most 10.
+    "quick": {**_COMMON, "seeds": 4, "effects": _effects([1.0, 2.0], {1.0: (7.2, 10.0), 2.0: (10.0, 10.0)}),
+              "decays": [1.0, 2.0], "d": 20, "m": 10, "multiple": 5, "c": 20,
               "n_train": 2000, "n_eval": 2000, "batch": 64, "lr": 0.15, "steps": 30000, "eval_every": 250},
     # closer to the paper's scale (reference code: d=30, m=10, 10x student, c=50, 10k samples); for a GPU.
-    "full": {**_COMMON, "seeds": 8, "decays": [0.5, 1.0, 1.5, 2.0], "d": 50, "m": 20, "multiple": 10, "c": 50,
+    # effects assumed from the quick pilot (the full preset has not been run), the smallest for the new arms
+    "full": {**_COMMON, "seeds": 8, "effects": _effects([0.5, 1.0, 1.5, 2.0], {}, default=(7.2, 10.0)),
+             "decays": [0.5, 1.0, 1.5, 2.0], "d": 50, "m": 20, "multiple": 10, "c": 50,
              "n_train": 20000, "n_eval": 10000, "batch": 64, "lr": 0.05, "steps": 300000, "eval_every": 1000},
     # a few seconds: plumbing only (the verdicts need not hold).
 }

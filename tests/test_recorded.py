@@ -1,0 +1,132 @@
+"""Recorded experiment runs (reports/recorded/) are committed data, and the documents quote them through generated
+blocks (verify._recorded): the quotes are current, every quick preset is recorded with the configuration the code
+has now, each recorded run passes, and the presets' power declarations cover its findings."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from verify._experiments import PRESETS, experiment_names, get_experiment, needed_seeds
+from verify._recorded import DOCUMENTS, RECORDED, ROOT, load_run, recorded_runs, render, update
+
+
+def _summary(tmp_path, name="toy", preset="quick", **extra):
+    doc = {"experiment": name, "preset": preset, "seeds": 3, "device": "cpu", "disagreements": [],
+           "verdicts": [
+               {"name": "a", "kind": "finding", "asserted": True, "status": "holds", "direction": "above",
+                "threshold": 0.0, "p_adjusted": 0.012, "estimate": {"mean": 1.0, "lo": 0.5, "hi": 1.5, "n": 3}},
+               {"name": "b", "kind": "sanity", "asserted": True, "status": "holds", "direction": "below",
+                "threshold": 0.01, "p_adjusted": None, "estimate": {"mean": 1e-7, "lo": 0.0, "hi": 2e-7, "n": 3}},
+               {"name": "c", "kind": "reported", "asserted": False, "status": "inconclusive", "direction": "above",
+                "threshold": 0.0, "p_adjusted": None, "estimate": {"mean": 0.1, "lo": -0.2, "hi": 0.4, "n": 3}}]}
+    doc.update(extra)
+    path = tmp_path / name / preset
+    path.mkdir(parents=True)
+    (path / "summary.json").write_text(json.dumps(doc))
+    return doc
+
+
+def test_blocks_are_rendered_from_the_summary_and_stale_ones_are_found(tmp_path):
+    _summary(tmp_path, disagreements=[{"topic": "collapse", "paper": "Table 1: 0.1%", "ours": "0.85 [0.84, 0.86]"}])
+    assert recorded_runs(tmp_path) == [("toy", "quick")]
+    overview = render(["overview"], tmp_path)
+    assert overview[2].startswith("| `toy` | quick | 3 | 1 of 1 hold | 1 of 1 hold | 0 of 1 hold | 1 |")
+    verdicts = "\n".join(render(["toy", "quick", "verdicts"], tmp_path))
+    assert "| `a` | finding | **holds** | 1 [0.5, 1.5] | > 0 | 0.012 |" in verdicts
+    assert "| `c` | reported | **inconclusive** | 0.1 [-0.2, 0.4] | > 0 | - |" in verdicts
+    assert "| collapse | Table 1: 0.1% | 0.85 [0.84, 0.86] |" in "\n".join(render(["toy", "quick", "disagreements"], tmp_path))
+    text = "intro\n<!-- recorded toy quick verdicts -->\nold numbers\n<!-- /recorded -->\nend"
+    new, changed = update(text, tmp_path)
+    assert changed == ["toy quick verdicts"] and "old numbers" not in new and new.endswith("<!-- /recorded -->\nend")
+    assert update(new, tmp_path) == (new, [])                      # regenerating a current block changes nothing
+    with pytest.raises(ValueError, match="no closing"):
+        update("<!-- recorded overview -->\n", tmp_path)
+    with pytest.raises(ValueError, match="use 'overview'"):
+        render(["toy", "quick", "tables"], tmp_path)
+    with pytest.raises(FileNotFoundError, match="--record"):
+        render(["other", "quick", "verdicts"], tmp_path)
+
+
+def test_the_documents_quote_the_recorded_runs_as_they_are():
+    """Fails when a recorded run changed and its quotes were not regenerated: run `python -m verify._recorded`."""
+    for rel in DOCUMENTS:
+        text = (ROOT / rel).read_text(encoding="utf-8")
+        assert "<!-- recorded" in text, rel
+        new, changed = update(text)
+        assert not changed, f"{rel}: stale recorded blocks {changed}; run `python -m verify._recorded`"
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_every_quick_preset_is_recorded_with_the_configuration_it_has_now(name):
+    experiment = get_experiment(name)
+    path = RECORDED / name / "quick"
+    with open(path / "config.json", encoding="utf-8") as fh:
+        config = json.load(fh)
+    assert config["config"] == json.loads(json.dumps(experiment.presets["quick"])), \
+        f"{name}: the quick preset changed since it was recorded; rerun `theorycheck experiment {name} --record`"
+    doc = load_run(name, "quick")
+    assert (path / "summary.md").exists() and doc["figures"]
+    assert all((path / f).exists() for f in doc["figures"])
+
+
+@pytest.mark.parametrize("name, preset", recorded_runs())
+def test_a_recorded_run_passes_and_its_preset_is_powered_for_its_findings(name, preset):
+    doc = load_run(name, preset)
+    failed = [v["name"] for v in doc["verdicts"] if v["kind"] != "reported" and v["status"] != "holds"]
+    assert not failed, f"{name} {preset}: asserted verdicts that did not hold: {failed}"
+    assert not doc["power"]["undeclared_findings"], f"{name} {preset}: findings without a declared effect"
+    experiment = get_experiment(name)
+    assert preset in PRESETS and experiment.presets[preset]["seeds"] >= needed_seeds(experiment, preset)
+    assert doc["seeds"] >= needed_seeds(experiment, preset)
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_every_preset_declares_the_effects_of_its_findings_and_enough_seeds(name):
+    experiment = get_experiment(name)
+    for preset in PRESETS:
+        config = experiment.presets[preset]
+        assert config["seeds"] >= needed_seeds(experiment, preset)
+        assert all(0 < d <= 10 for d in config.get("effects", {}).values()), (name, preset)
+
+
+def test_recorded_runs_are_tracked_but_their_tasks_are_not():
+    import subprocess
+
+    out = subprocess.run(["git", "check-ignore", "-q", "reports/recorded/x/quick/summary.json"], cwd=ROOT)
+    assert out.returncode == 1                                           # not ignored
+    out = subprocess.run(["git", "check-ignore", "-q", "reports/recorded/x/quick/tasks/a/seed-0/result.json"],
+                         cwd=ROOT)
+    assert out.returncode == 0                                           # ignored
+    assert os.path.isdir(RECORDED)
+
+
+def test_record_writes_to_the_recorded_folder_and_regenerates_the_quotes(tmp_path, monkeypatch, capsys):
+    import verify._experiments as experiments
+    import verify._recorded as recorded
+    from verify._cli import main
+
+    seen = {}
+
+    def fake_run(name, **kw):
+        seen.update(kw, name=name)
+        out = kw["out"]
+        os.makedirs(out, exist_ok=True)
+        doc = {"experiment": name, "preset": "quick", "seeds": 3, "device": "cpu", "verdicts": [], "disagreements": [],
+               "power": {}, "tasks": 0, "timing": {"wall_seconds_this_invocation": 0.0}, "directory": out}
+        with open(os.path.join(out, "summary.json"), "w") as fh:
+            json.dump(doc, fh)
+        return doc
+
+    monkeypatch.setattr(experiments, "run_experiment", fake_run)
+    monkeypatch.setattr(recorded, "RECORDED", tmp_path / "recorded")
+    monkeypatch.setattr(recorded, "ROOT", tmp_path)
+    monkeypatch.setattr(recorded, "DOCUMENTS", ("README.md",))
+    (tmp_path / "README.md").write_text("<!-- recorded overview -->\n<!-- /recorded -->\n")
+    assert main(["experiment", "born-again", "--record", "--scheduler", "serial"]) == 0
+    assert seen["out"] == str(tmp_path / "recorded" / "born-again" / "quick")
+    assert "| `born-again` | quick | 3 |" in (tmp_path / "README.md").read_text()
+    assert main(["experiment", "born-again", "--record", "--out", str(tmp_path / "x")]) == 2
+    assert "--record writes to" in capsys.readouterr().err
