@@ -15,7 +15,7 @@ from scipy.stats import binom
 
 from numerics._experiment import Verdict, mean_ci
 from verify._experiments import power_plan, run_failures, standardized_effect, verdict_line, _markdown
-from verify._stats import decide_interval, decide_verdicts, holds_power, interval_pvalue, seeds_for_power
+from verify._stats import decide_interval, decide_verdicts, holds_power, interval_pvalue, joint_miss, seeds_for_power
 
 
 @pytest.fixture
@@ -96,19 +96,29 @@ def test_holm_family_wise_rate_under_the_null(no_gc_collect):
 
 
 def test_seeds_for_power_gives_the_joint_power_and_no_more_seeds_than_needed(no_gc_collect):
-    """At the seeds it names, three findings of effect d = 1.5 are all decided "holds" in >= 99% of seeded runs
-    (the union bound makes the true rate higher); one seed fewer misses the per-test power it was sized for.
+    """At the seeds it names, three findings of effects 1.5, 1.5 and 4 are all decided "holds" in >= 99% of seeded
+    runs of decide_verdicts (the union bound makes the true rate higher); one seed fewer, the bound exceeds 1%.
     3000 runs; the lower bound fails w.p. < 1e-6 if the joint power is exactly 0.99."""
-    d, m = 1.5, 3
-    n = seeds_for_power([d] * m)
-    assert holds_power(d, n, 0.05 / m) >= 1 - 0.01 / m
-    assert holds_power(d, n - 1, 0.05 / m) < 1 - 0.01 / m
+    effects = [1.5, 4.0, 1.5]
+    n = seeds_for_power(effects)
+    assert joint_miss(effects, n) <= 0.01 < joint_miss(effects, n - 1)
     rng = np.random.default_rng(2)
     runs, all_hold = 3000, 0
     for _ in range(runs):
-        found = [_finding(f"f{i}", rng.normal(d, 1.0, n)) for i in range(m)]
+        found = [_finding(f"f{i}", rng.normal(d, 1.0, n)) for i, d in enumerate(effects)]
         all_hold += all(v["status"] == "holds" for v in decide_verdicts(found))
     assert all_hold >= binom.ppf(1e-6, runs, 0.99), (all_hold, n)
+
+
+def test_holm_plan_tests_the_smallest_effect_at_alpha_not_alpha_over_m():
+    """With one weak finding among strong ones, Holm's step-down reaches the weak one last, at level alpha: the
+    plan needs fewer seeds than Bonferroni's alpha / m would, and no fewer than the weak finding alone at alpha."""
+    weak, strong = 1.4, 10.0
+    alone = seeds_for_power([weak])
+    family = seeds_for_power([weak] + [strong] * 10)
+    bonferroni = next(n for n in range(2, 200) if 11 * (1 - holds_power(weak, n, 0.05 / 11)) <= 0.01)
+    assert alone <= family < bonferroni
+    assert joint_miss([weak], alone) == pytest.approx(1 - holds_power(weak, alone, 0.05))
 
 
 def test_holds_power_agrees_with_statsmodels_and_a_simulation():
@@ -131,11 +141,12 @@ def test_holds_power_agrees_with_statsmodels_and_a_simulation():
 
 def test_seeds_for_power_edges():
     assert seeds_for_power([]) == 2 and seeds_for_power([math.inf, math.inf]) == 2
-    assert seeds_for_power([math.inf, 3.0]) == seeds_for_power([3.0, 3.0])   # the smallest finite effect decides
+    assert seeds_for_power([math.inf, 3.0]) == seeds_for_power([3.0])         # an exact finding costs no power
+    assert seeds_for_power([3.0, 3.0]) >= seeds_for_power([3.0])
     assert seeds_for_power([1.0] * 10) > seeds_for_power([1.0])               # more findings, stricter level
     with pytest.raises(ValueError, match="effect of 0 cannot be asserted"):
         seeds_for_power([0.0])
-    with pytest.raises(ValueError, match="needs more than 1000 seeds"):
+    with pytest.raises(ValueError, match="need more than 1000 seeds"):
         seeds_for_power([0.01])
 
 

@@ -39,9 +39,12 @@ def test_blocks_are_rendered_from_the_summary_and_stale_ones_are_found(tmp_path)
     assert "| `c` | reported | **inconclusive** | 0.1 [-0.2, 0.4] | > 0 | - |" in verdicts
     assert "| collapse | Table 1: 0.1% | 0.85 [0.84, 0.86] |" in "\n".join(render(["toy", "quick", "disagreements"], tmp_path))
     text = "intro\n<!-- recorded toy quick verdicts -->\nold numbers\n<!-- /recorded -->\nend"
-    new, changed = update(text, tmp_path)
-    assert changed == ["toy quick verdicts"] and "old numbers" not in new and new.endswith("<!-- /recorded -->\nend")
-    assert update(new, tmp_path) == (new, [])                      # regenerating a current block changes nothing
+    new, changed, missing = update(text, tmp_path)
+    assert changed == ["toy quick verdicts"] and not missing
+    assert "old numbers" not in new and new.endswith("<!-- /recorded -->\nend")
+    assert update(new, tmp_path) == (new, [], [])                  # regenerating a current block changes nothing
+    absent = "<!-- recorded other quick verdicts -->\nkept\n<!-- /recorded -->"
+    assert update(absent, tmp_path) == (absent, [], ["other quick verdicts"])   # not recorded: left, and said
     with pytest.raises(ValueError, match="no closing"):
         update("<!-- recorded overview -->\n", tmp_path)
     with pytest.raises(ValueError, match="use 'overview'"):
@@ -55,7 +58,8 @@ def test_the_documents_quote_the_recorded_runs_as_they_are():
     for rel in DOCUMENTS:
         text = (ROOT / rel).read_text(encoding="utf-8")
         assert "<!-- recorded" in text, rel
-        new, changed = update(text)
+        new, changed, missing = update(text)
+        assert not missing, f"{rel}: blocks quoting runs that are not recorded: {missing}"
         assert not changed, f"{rel}: stale recorded blocks {changed}; run `python -m verify._recorded`"
 
 

@@ -102,9 +102,10 @@ def render(args: list[str], root: Path | None = None) -> list[str]:
     raise ValueError(f"recorded block {' '.join(args)!r}: use 'overview' or 'NAME PRESET verdicts|disagreements'")
 
 
-def update(text: str, root: Path | None = None) -> tuple[str, list[str]]:
-    """``text`` with every recorded block regenerated, and the arguments of the blocks that changed."""
-    lines, out, changed, i = text.split("\n"), [], [], 0
+def update(text: str, root: Path | None = None) -> tuple[str, list[str], list[str]]:
+    """``text`` with every recorded block regenerated; the arguments of the blocks that changed, and of those whose
+    run is not recorded (left as they are)."""
+    lines, out, changed, missing, i = text.split("\n"), [], [], [], 0
     while i < len(lines):
         match = _OPEN.match(lines[i])
         out.append(lines[i])
@@ -115,12 +116,16 @@ def update(text: str, root: Path | None = None) -> tuple[str, list[str]]:
             end = lines.index(_CLOSE, i)
         except ValueError:
             raise ValueError(f"recorded block {match['args']!r} has no closing {_CLOSE}") from None
-        body = render(match["args"].split(), root)
+        try:
+            body = render(match["args"].split(), root)
+        except FileNotFoundError:
+            missing.append(match["args"])
+            body = lines[i:end]
         if lines[i:end] != body:
             changed.append(match["args"])
         out += body + [_CLOSE]
         i = end + 1
-    return "\n".join(out), changed
+    return "\n".join(out), changed, missing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,17 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m verify._recorded", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a block is stale")
     args = parser.parse_args(argv)
-    stale = []
+    stale, missing = [], []
     for rel in DOCUMENTS:
         path = ROOT / rel
         text = path.read_text(encoding="utf-8")
-        new, changed = update(text)
+        new, changed, absent = update(text)
         stale += [f"{rel}: {c}" for c in changed]
+        missing += [f"{rel}: {c}" for c in absent]
         if changed and not args.check:
             write_text_atomic(path, new)
     for s in stale:
         print(f"{'stale' if args.check else 'updated'}: {s}", file=sys.stderr if args.check else sys.stdout)
-    return 1 if stale and args.check else 0
+    for s in missing:
+        print(f"not recorded (block left as it is): {s}; record it with theorycheck experiment NAME --record",
+              file=sys.stderr)
+    return 1 if (stale or missing) and args.check else 0
 
 
 if __name__ == "__main__":

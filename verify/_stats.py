@@ -119,7 +119,7 @@ from scipy.stats import t as student_t
 
 from numerics._compile import gamma
 
-__all__ = ["decide_interval", "interval_pvalue", "decide_verdicts", "seeds_for_power", "holds_power", "EXPERIMENT_ALPHA", "JOINT_POWER", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
+__all__ = ["decide_interval", "interval_pvalue", "decide_verdicts", "seeds_for_power", "holds_power", "joint_miss", "EXPERIMENT_ALPHA", "JOINT_POWER", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "VANISHING", "predicted_relative", "draws_needed",
            "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold"]
 
@@ -483,27 +483,38 @@ def holds_power(effect: float, seeds: int, level: float) -> float:
     return float(nct.sf(student_t.isf(level / 2, df), df, effect * math.sqrt(seeds)))
 
 
+def joint_miss(effects: list[float], seeds: int, alpha: float = EXPERIMENT_ALPHA) -> float:
+    """A bound on the probability that Holm's step-down at ``alpha`` leaves some finding of these standardised
+    effects undecided (or decides it on the wrong side), at ``seeds`` seeds.
+
+    Sort the findings from the largest effect to the smallest, and give the i-th (i = 1..m) the level
+    alpha / (m - i + 1): the largest effect is tested at alpha / m, the smallest at alpha. If every finding's
+    t-statistic passes the critical value of its level on the claimed side, then for every j at least j p-values
+    are <= alpha / (m - j + 1), so the j-th smallest p-value is too, and Holm rejects all m, each on its claimed
+    side: all hold. The bound is the union bound over the complements, sum_i (1 - holds_power(d_i, n,
+    alpha / (m - i + 1))). (A plain Bonferroni plan would test every finding at alpha / m.)"""
+    ordered = sorted((float(d) for d in effects), reverse=True)
+    m = len(ordered)
+    return float(sum(1.0 - holds_power(d, seeds, alpha / (m - i)) for i, d in enumerate(ordered)))
+
+
 def seeds_for_power(effects: list[float], alpha: float = EXPERIMENT_ALPHA, joint_power: float = JOINT_POWER,
                     most: int = 1000) -> int:
     """The fewest seeds n >= 2 at which every finding, of standardised effect d = |mean - threshold| / sd (per
-    seed), is decided "holds" by ``decide_verdicts`` with joint probability >= ``joint_power``.
-
-    Each finding is a two-sided one-sample t-test at alpha / m, the first and strictest level of Holm's step-down,
-    so the power computed (``holds_power``) is a lower bound on Holm's; each gets power 1 - (1 - joint_power) / m,
-    so by the union bound all m are decided together with probability >= joint_power. The calculation assumes
-    normal per-seed statistics (the t-interval's own assumption). An effect of ``inf`` (a per-seed spread of 0)
-    needs 2 seeds. Raises ValueError where ``most`` seeds are not enough (an effect too small for the experiment
-    to assert)."""
+    seed), is decided "holds" by ``decide_verdicts`` (Holm at ``alpha``) with joint probability >= ``joint_power``:
+    the fewest n with ``joint_miss`` <= 1 - joint_power. Each finding is a two-sided one-sample t-test, its power to
+    decide "holds" computed from the non-central t (``holds_power``); the calculation assumes normal per-seed
+    statistics (the t-interval's own assumption). An effect of ``inf`` (a per-seed spread of 0) is decided at any
+    n >= 2. Raises ValueError where ``most`` seeds are not enough (an effect too small for the experiment to
+    assert)."""
     effects = [float(d) for d in effects]
     if not effects:
         return 2
     if any(not d > 0 for d in effects):
         raise ValueError(f"seeds_for_power: every effect must be > 0 (got {effects}); an effect of 0 cannot be asserted")
-    m = len(effects)
-    level, power = alpha / m, 1 - (1 - joint_power) / m
-    d = min(effects)
     for n in range(2, most + 1):
-        if holds_power(d, n, level) >= power:
+        if joint_miss(effects, n, alpha) <= 1 - joint_power:
             return n
-    raise ValueError(f"seeds_for_power: a standardised effect of {d:.3g} needs more than {most} seeds at level "
-                     f"{level:.3g} and power {power:.4f}; do not assert it (report it), or make the effect larger")
+    raise ValueError(f"seeds_for_power: standardised effects down to {min(effects):.3g} need more than {most} seeds "
+                     f"to be decided together with probability {joint_power} at Holm's level {alpha}; do not assert "
+                     "the smallest (report it), or make the effect larger")

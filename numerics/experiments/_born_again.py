@@ -2,8 +2,8 @@
 
 Source: seed ``004_e20defa2be8d861e.txt`` (blog post on *Born Again Neural Networks*, Furlanello et al., ICML 2018,
 arXiv:1805.04770, Section 3; the post complains that the paper's tables come from one seed). Losses from
-``numerics._distillation`` (``kd_loss``, ``dkpp_targets``); the algebra of the gradient split from
-``theory._distillation`` (its docstring, items 4-6).
+``numerics._distillation`` (``kd_loss``, ``cwtm_loss``'s weights and ``teacher_argmax``, ``dkpp_targets``); the
+algebra of the gradient split from ``theory._distillation`` (its docstring, items 4-6).
 
 What is trained (one task = one dataset x method x seed):
 
@@ -15,21 +15,25 @@ What is trained (one task = one dataset x method x seed):
 * generations 1..G: an identically parameterised MLP trained from a fresh initialisation on the previous
   generation's outputs on the training set only (BAN), by
 
-  =========  ========================================================================================================
-  ``kd``     CE(softmax(z/T), softmax(t/T)): the teacher's soft targets only (``kd_loss``; the BAN paper uses T = 1)
-  ``cwtm``   sum_s w_s CE(z_s, y_s) with w_s = max_i p_{i,s} / sum_u max_i p_{i,u}: the ground-truth labels
-             weighted by the teacher's confidence (BAN Section 3.1). ``numerics._distillation.cwtm_loss`` is the
-             seed's reading (target = the teacher's argmax, a further 1/b); the two agree where the teacher is right
-             and differ by the constant factor b, to which Adam is insensitive
-  ``dkpp``   CE(softmax(z/T), dkpp_targets(t/T)): the teacher's soft targets with the non-argmax probabilities
-             permuted by an independent random permutation per training sample, drawn once per generation (as
-             in the BAN paper; ``theory._distillation`` uses a fixed cyclic shift, which has the same algebraic
-             properties but is a learnable structure, so it is not used for training)
-  =========  ========================================================================================================
+  ===========  ======================================================================================================
+  ``kd``       CE(softmax(z/T), softmax(t/T)): the teacher's soft targets only (``kd_loss``; the BAN paper uses T = 1)
+  ``cwtm``     sum_s w_s CE(z_s, argmax t_s) with w_s = max_i p_{i,s} / sum_u max_i p_{i,u}: the teacher's argmax as a
+               hard target, each sample weighted by the teacher's confidence -- the seed's reading of BAN's CWTM ("these
+               techniques apply the argmax of the teacher, not the ground-truth label"); b times
+               ``numerics._distillation.cwtm_loss``, whose further 1/b would only rescale the gradient
+  ``cwtm-gt``  the same weights on the ground-truth labels, sum_s w_s CE(z_s, y_s) (an ablation, the BAN paper's
+               Section 3.1 algebra). It differs from ``cwtm`` only on the training samples the teacher gets wrong: none
+               on ``digits`` at this scale (the teacher fits its training set, so the two arms train the same network),
+               about a fifth on ``synthetic``, whose labels are noisy (``tables["teacher_train_error"]``)
+  ``dkpp``     CE(softmax(z/T), dkpp_targets(t/T)): the teacher's soft targets with the non-argmax probabilities
+               permuted by an independent random permutation per training sample, drawn once per generation (as
+               in the BAN paper; ``theory._distillation`` uses a fixed cyclic shift, which has the same algebraic
+               properties but is a learnable structure, so it is not used for training)
+  ===========  ======================================================================================================
 
 Every task of a seed draws its data split, every generation's initialisation and every minibatch order from
-generators seeded by ``run.generator`` alone, so the teacher (the lines of phase ``gen0``) is the same network in the
-``kd``, ``cwtm`` and ``dkpp`` arms of a seed (it is retrained identically in each; ``summary["tables"]["teacher_spread"]``
+generators seeded by ``run.generator`` alone, so the teacher (the lines of phase ``gen0``) is the same network in
+every method arm of a seed (it is retrained identically in each; ``summary["tables"]["teacher_spread"]``
 checks it) and the method comparisons are paired with common random numbers.
 
 Metrics, one line per epoch and generation (phase ``gen{g}``): ``loss``, ``train_acc``, ``val_acc``, ``test_acc`` and
@@ -48,29 +52,49 @@ sums to 0). It cannot measure the "relative contribution" the seed asks for; thi
 term alone is about -0.8 in the first epoch of each generation) and measures the column *norms* instead.
 
 A bound that makes the column norms readable: each row g of G sums to 0, so g_true = -sum_{i != *} g_i. When the
-dark entries share a sign -- any hard-label loss: the teacher's CE, ``cwtm`` (g_i = w q_i >= 0) -- then
-sum_{i != *} g_i^2 <= (sum_{i != *} g_i)^2 = g_true^2, so ``dark_share`` <= 1/2 exactly. A share above 1/2 needs
-dark entries of both signs, i.e. a soft target that pulls some wrong classes up and others down: the teacher's dark
-knowledge at work (``kd``, ``dkpp``). The ``kd-dark-share`` verdict compares with this 1/2.
+dark entries share a sign -- a hard-label loss whose target is the true label: the teacher's CE, ``cwtm-gt``
+(g_i = w q_i >= 0 for i != *) -- then sum_{i != *} g_i^2 <= (sum_{i != *} g_i)^2 = g_true^2, so ``dark_share`` <= 1/2
+exactly. A share above 1/2 needs dark entries of both signs, i.e. a target that pulls some wrong classes up and others
+down: the teacher's dark knowledge at work (``kd``, ``dkpp``). ``cwtm``'s target is the teacher's argmax a, and the
+split stays at the ground-truth column * (the seed's *): on a sample with a = * the bound holds as above; on one with
+a != * the row is w (q - e_a), so the true column is +w q_* >= 0 (the label is pushed *down*) and the dark columns hold
+-w (1 - q_a) <= 0 at a and +w q_i elsewhere, both signs, and its share can reach 1. For ``cwtm`` the dark share
+therefore measures, beside the usual hard-label part, how much of the gradient goes to the teacher's disagreements with
+the labels (a fraction 1 - the teacher's training accuracy of the samples, logged as the previous generation's
+``train_acc``). The ``kd-dark-share`` verdict compares with this 1/2.
 
-Verdicts (95% Student-t intervals over seeds; per-seed statistics are paired where two arms are compared):
+Verdicts (95% Student-t intervals over seeds; per-seed statistics are paired where two arms are compared). The
+experiment asserts no finding of the paper: its verdicts are sanity checks, which must hold, and reported comparisons,
+each decided alone at 5% (uncorrected, one comparison each, not a family), which never change the exit code.
 
-* ``{dataset}-teacher-trained`` (asserted): the teacher closes more than half of the gap from chance (1/n) to the
+* ``{dataset}-teacher-trained`` (sanity): the teacher closes more than half of the gap from chance (1/n) to the
   Bayes accuracy (the Bayes rule's test accuracy on ``synthetic``; taken as 1 on ``digits``);
-* ``scalar-split-cancels`` (asserted): the largest |true-label term + dark-knowledge term| over all arms, generations
+* ``scalar-split-cancels`` (sanity): the largest |true-label term + dark-knowledge term| over all arms, generations
   and minibatches of a seed is below 1e-5. Each row of G is c_s (q_s - p_s) with sum_s c_s <= 1 for every loss here
   (mean losses, T >= 1; CWTM's weights sum to 1), so float32 rounding leaves |sum G| of order n * 1.2e-7 at most. (A
   residual relative to sum |G| would not do: sum |G| -> 0 as the student fits, while the rounding error does not.)
 * ``{dataset}-{method}-born-again`` (reported): generation-1 student minus teacher test accuracy > 0 -- the BAN
-  claim, a comparison with the paper's (single-seed, CIFAR/DenseNet) tables;
+  claim, which the paper shows with single-seed CIFAR/DenseNet tables;
 * ``{dataset}-cwtm-vs-kd``, ``{dataset}-dkpp-vs-kd`` (reported): generation-1 CWTM (DKPP) minus KD student test
-  accuracy < 0, i.e. importance weighting alone (the dark knowledge with its class identities scrambled) does worse
-  than the full soft targets, the reading the paper draws from its CWTM/DKPP tables;
+  accuracy < 0, i.e. the teacher's argmax with its confidence as an importance weight (the dark knowledge with its
+  class identities scrambled) does worse than the full soft targets -- the seed's rule for reading the CWTM/DKPP
+  tables ("if not, then it is the information in the non-argmax labels that is critical");
+* ``{dataset}-cwtm-gt-vs-cwtm`` (reported): generation-1 ``cwtm-gt`` minus ``cwtm`` student test accuracy > 0, i.e.
+  the ground-truth labels, which the seed's reading replaces by the teacher's argmax, are the better hard target
+  (exactly 0 where the teacher fits its training set);
 * ``{dataset}-kd-dark-share`` (reported): the dark-knowledge columns carry more than half of the squared norm of
   dL/dz, averaged over the generation-1 KD student's training.
 
+Disagreements (``summary["disagreements"]``, built from the estimates): every ``{dataset}-{method}-born-again``
+interval of a setup of the paper (``kd``, ``cwtm``, ``dkpp``; not the ``cwtm-gt`` ablation) that does not lie above 0,
+against the seed's report that the paper tests "identical teacher and student architectures, ..., applying CWTM and
+DKPP, etc." and "claim[s] improvements across different setups". The seed quotes none of the paper's table entries,
+only that "all the values reported in the various tables appear to have been run with *one random seed*", so none is
+quoted here.
+
 The tables hold the mean and CI of test accuracy for every dataset, method and generation, every generation's
-paired difference from the teacher, and the dark-knowledge share for every generation and method.
+paired difference from the teacher, the dark-knowledge share for every generation and method, the teacher's training
+error (the fraction of training samples where ``cwtm``'s target is not the label) and ``teacher_spread``.
 """
 
 from __future__ import annotations
@@ -84,22 +108,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._distillation import dkpp_targets, kd_loss
-from .._experiment import Experiment, Verdict, init_linear_, mean_ci, per_seed, read_metrics, save_figure
+from .._distillation import dkpp_targets, kd_loss, teacher_argmax
+from .._experiment import Disagreement, Experiment, Verdict, init_linear_, mean_ci, per_seed, read_metrics, save_figure
 
 __all__ = ["EXPERIMENTS", "cwtm_label_loss", "gradient_split", "make_data", "mlp", "reinitialize"]
 
 DATASETS = ("digits", "synthetic")
-METHODS = ("kd", "cwtm", "dkpp")
+METHODS = ("kd", "cwtm", "cwtm-gt", "dkpp")
 SCALAR_TOLERANCE = 1e-5
 
 _COMMON = {"temperature": 1.0, "lr": 3e-3, "weight_decay": 0.0, "batch_size": 64, "depth": 1,
            "digits_val": 300, "digits_test": 400,
            "synthetic_d": 16, "synthetic_hidden": 32, "synthetic_classes": 10, "synthetic_scale": 6.0}
 PRESETS = {
-    "quick": dict(_COMMON, seeds=5, datasets=["digits", "synthetic"], methods=["kd", "cwtm", "dkpp"], generations=2,
+    "quick": dict(_COMMON, seeds=5, datasets=["digits", "synthetic"], methods=list(METHODS), generations=2,
                   epochs=30, width=64, synthetic_train=1000, synthetic_val=500, synthetic_test=2000),
-    "full": dict(_COMMON, seeds=10, datasets=["digits", "synthetic"], methods=["kd", "cwtm", "dkpp"], generations=5,
+    "full": dict(_COMMON, seeds=10, datasets=["digits", "synthetic"], methods=list(METHODS), generations=5,
                  epochs=100, width=512, depth=2, lr=1e-3, batch_size=128, synthetic_train=10000, synthetic_val=5000,
                  synthetic_test=20000),
 }
@@ -152,12 +176,14 @@ reinitialize = init_linear_  # the kit's helper (numerics/_experiment.py), kept 
 
 
 # --------------------------------------------------------------------------------------------- losses and the split
-def cwtm_label_loss(Z: Tensor, Tt: Tensor, y: Tensor) -> Tensor:
-    """BAN's CWTM: sum_s w_s CE(z_s, y_s), w_s = max_i p_{i,s} / sum_u max_i p_{i,u}, p = softmax(Tt); w constant."""
+def cwtm_label_loss(Z: Tensor, Tt: Tensor, target: Tensor) -> Tensor:
+    """CWTM's weighted CE on a hard target: sum_s w_s CE(z_s, target_s), w_s = max_i p_{i,s} / sum_u max_i p_{i,u},
+    p = softmax(Tt), w constant. ``target`` = the teacher's argmax is the seed's CWTM (method ``cwtm``; b times
+    ``numerics._distillation.cwtm_loss``), ``target`` = the labels the ``cwtm-gt`` ablation."""
     with torch.no_grad():
         top = torch.softmax(Tt, dim=-1).amax(dim=-1)  # (b, n) -> (b,)
         w = top / top.sum()  # (b,)
-    return (w * F.cross_entropy(Z, y, reduction="none")).sum()  # (b,) -> ()
+    return (w * F.cross_entropy(Z, target, reduction="none")).sum()  # (b,) -> ()
 
 
 def gradient_split(G: Tensor, y: Tensor) -> Tensor:
@@ -178,8 +204,9 @@ def _loss_fn(method: str, generation: int, teacher_logits: Tensor | None, y_trai
         return lambda z, idx: F.cross_entropy(z, y_train[idx])
     if method == "kd":
         return lambda z, idx: kd_loss(z, teacher_logits[idx], T)
-    if method == "cwtm":
-        return lambda z, idx: cwtm_label_loss(z, teacher_logits[idx], y_train[idx])
+    if method in ("cwtm", "cwtm-gt"):  # the teacher's argmax (the seed's reading) or the labels (the ablation)
+        target = teacher_argmax(teacher_logits) if method == "cwtm" else y_train  # (N,)
+        return lambda z, idx: cwtm_label_loss(z, teacher_logits[idx], target[idx])
     if method == "dkpp":
         # (N, n), once per generation (the teacher is frozen): a random permutation of each sample's non-argmax
         # probabilities, as in the BAN paper, from a generator seeded per generation (the same after a resume)
@@ -280,78 +307,122 @@ def _per_seed(config, results, dataset, method, key="test_acc") -> np.ndarray:
 
 
 def summarize(config: dict, results: dict) -> dict:
-    verdicts, accuracy, vs_teacher, share, spread = [], {}, {}, {}, {}
+    verdicts, disagreements, accuracy, vs_teacher, share, spread, teacher_error = [], [], {}, {}, {}, {}, {}
     residual, first_terms = np.zeros(config["seeds"]), []
     for d in config["datasets"]:
         accuracy[d], vs_teacher[d], share[d] = {}, {}, {}
         acc = {m: _per_seed(config, results, d, m) for m in config["methods"]}  # (seeds, G + 1) each
         teachers = np.stack([a[:, 0] for a in acc.values()])  # (methods, seeds): the shared teacher
         spread[d] = float(np.max(teachers.max(0) - teachers.min(0)))
+        first_method = config["methods"][0]
+        teacher_error[d] = mean_ci(1.0 - _per_seed(config, results, d, first_method, "train_acc")[:, 0])
         for m, a in acc.items():
             accuracy[d][m] = [mean_ci(a[:, g]) for g in range(a.shape[1])]
             vs_teacher[d][m] = [mean_ci(a[:, g] - a[:, 0]) for g in range(1, a.shape[1])]
             share[d][m] = [mean_ci(col) for col in _per_seed(config, results, d, m, "dark_share").T]
             residual = np.maximum(residual, _per_seed(config, results, d, m, "scalar_residual").max(1))
             first_terms.append(np.abs(_per_seed(config, results, d, m, "scalar_true_first")).ravel())
-        first = results[(f"{d}-{config['methods'][0]}", 0)]
-        bayes = np.array([results[(f"{d}-{config['methods'][0]}", s)]["bayes_acc"] for s in range(config["seeds"])])
+        first = results[(f"{d}-{first_method}", 0)]
+        bayes = np.array([results[(f"{d}-{first_method}", s)]["bayes_acc"] for s in range(config["seeds"])])
         closed = (teachers[0] - first["chance"]) / (bayes - first["chance"])
         verdicts.append(Verdict(
             f"{d}-teacher-trained", f"{d}: the teacher closes > 1/2 of the gap from chance to the Bayes accuracy",
-            mean_ci(closed), 0.5, "above",
+            mean_ci(closed), 0.5, "above", kind="sanity",
             detail="Per seed (teacher test acc - 1/n) / (Bayes acc - 1/n); Bayes acc is the Bayes rule's test accuracy "
                    "on synthetic and 1 (assumed) on digits. A check that the teacher trains, not a claim of the "
                    "paper."))
+        if acc[first_method].shape[1] < 2:
+            continue
         for m, a in acc.items():
-            if a.shape[1] > 1:
+            estimate = mean_ci(a[:, 1] - a[:, 0])
+            verdicts.append(Verdict(
+                f"{d}-{m}-born-again", f"{d}, {m}: generation-1 student minus teacher test accuracy > 0",
+                estimate, 0.0, "above", kind="reported",
+                detail=("An ablation, not a setup of the paper; " if m not in _SETUPS else
+                        "BAN's claim (students outperform identically parameterised teachers), which the paper shows "
+                        "with single-seed CIFAR/DenseNet tables; ")
+                + "here a paired per-seed difference on a small MLP. " + _UNCORRECTED))
+            if m in _SETUPS and not estimate["lo"] > 0.0:  # the 95% interval does not lie above 0
+                disagreements.append(Disagreement(
+                    f"{d}: the {m} student beats its teacher ({_SETUPS[m]})", _SEED_CLAIM,
+                    f"generation-1 {m} student minus teacher: {_points(estimate)}, "
+                    + ("below 0" if estimate["hi"] < 0.0 else "not resolved from 0")))
+        pairs = {"cwtm-vs-kd": ("cwtm", "kd", "below"), "dkpp-vs-kd": ("dkpp", "kd", "below"),
+                 "cwtm-gt-vs-cwtm": ("cwtm-gt", "cwtm", "above")}
+        for name, (m, base, direction) in pairs.items():
+            if m in acc and base in acc:
                 verdicts.append(Verdict(
-                    f"{d}-{m}-born-again", f"{d}, {m}: generation-1 student minus teacher test accuracy > 0",
-                    mean_ci(a[:, 1] - a[:, 0]), 0.0, "above", asserted=False,
-                    detail="BAN's claim (students outperform identically parameterised teachers), which the paper "
-                           "shows with single-seed CIFAR/DenseNet tables; here a paired per-seed difference on a "
-                           "small MLP."))
-        for m in ("cwtm", "dkpp"):
-            if m in acc and "kd" in acc and acc["kd"].shape[1] > 1:
-                verdicts.append(Verdict(
-                    f"{d}-{m}-vs-kd", f"{d}: generation-1 {m.upper()} minus KD student test accuracy < 0",
-                    mean_ci(acc[m][:, 1] - acc["kd"][:, 1]), 0.0, "below", asserted=False,
-                    detail={"cwtm": "CWTM keeps only the teacher's confidence as an importance weight on the true "
-                                    "labels; < 0 means the dark knowledge adds to it.",
-                            "dkpp": "DKPP scrambles which wrong class gets which teacher probability; < 0 means the "
-                                    "identities of the dark-knowledge classes matter."}[m]
-                    + " Reported: the paper draws this comparison from single-seed tables."))
-        if "kd" in acc and acc["kd"].shape[1] > 1:
+                    f"{d}-{name}", f"{d}: generation-1 {m.upper()} minus {base.upper()} student test accuracy "
+                                   f"{'<' if direction == 'below' else '>'} 0",
+                    mean_ci(acc[m][:, 1] - acc[base][:, 1]), 0.0, direction, kind="reported",
+                    detail=_PAIR_DETAIL[name].format(error=_percent(teacher_error[d])) + " " + _UNCORRECTED))
+        if "kd" in acc:
             verdicts.append(Verdict(
                 f"{d}-kd-dark-share", f"{d}: the dark-knowledge columns carry > 1/2 of ||dL/dz||^2 while the "
                                       "generation-1 KD student trains",
-                mean_ci(_per_seed(config, results, d, "kd", "dark_share")[:, 1]), 0.5, "above", asserted=False,
+                mean_ci(_per_seed(config, results, d, "kd", "dark_share")[:, 1]), 0.5, "above", kind="reported",
                 detail="Per seed, the training average of mean ||G_dark||^2 / mean ||G||^2 (G = dL/dz, split at the "
-                       "ground-truth column). 1/2 is the exact bound for hard-label losses (teacher, CWTM); above it "
-                       "the soft targets push wrong classes both ways. The seed's summed scalar split is identically "
-                       "0 and cannot measure this."))
+                       "ground-truth column). 1/2 is the exact bound for a hard-label loss on the true label (the "
+                       "teacher's CE, cwtm-gt, and cwtm wherever the teacher's argmax is the label); above it the "
+                       "soft targets push wrong classes both ways. The seed's summed scalar split is identically 0 "
+                       "and cannot measure this. " + _UNCORRECTED))
     true_term = float(np.mean(np.concatenate(first_terms)))
     verdicts.append(Verdict(
         "scalar-split-cancels", f"the seed's summed true-label + dark-knowledge term is 0 (|.| < {SCALAR_TOLERANCE:g})",
-        mean_ci(residual), SCALAR_TOLERANCE, "below",
+        mean_ci(residual), SCALAR_TOLERANCE, "below", kind="sanity",
         detail="Per seed, the largest |sum_{s,i} G_{s,i}| over all arms, generations and minibatches "
                "(theory._distillation item 4: each row of G sums to 0), while the true-label term alone, "
                f"sum_s G_(s,*), averages {true_term:.3g} in absolute value over the first epoch of each generation: "
-               "the seed's scalar split is 0 by construction, so the column norms are measured instead."))
-    return {"verdicts": verdicts, "test_accuracy": accuracy, "minus_teacher": vs_teacher, "dark_share": share,
-            "teacher_spread": spread}
+               "the seed's scalar split is 0 by construction, so the column norms are measured instead. An identity "
+               "checked during training, not a claim of the paper."))
+    return {"verdicts": verdicts, "disagreements": disagreements, "test_accuracy": accuracy,
+            "minus_teacher": vs_teacher, "dark_share": share, "teacher_spread": spread,
+            "teacher_train_error": teacher_error}
+
+
+_UNCORRECTED = "Uncorrected: one comparison at 5% on its own, not one of a family."
+# the paper's setups a method arm stands for, and what seed 004 reports of them (it quotes no table entries)
+_SETUPS = {"kd": "BAN, identical teacher and student architectures", "cwtm": "BAN's CWTM, by the teacher's argmax",
+           "dkpp": "BAN's DKPP"}
+_SEED_CLAIM = ("seed 004: the BAN authors \"claim improvements across different setups\" (\"identical teacher and "
+               "student architectures, ..., applying CWTM and DKPP\"); it quotes no table entry, only that \"all the "
+               "values reported in the various tables appear to have been run with *one random seed*\"")
+_PAIR_DETAIL = {
+    "cwtm-vs-kd": "CWTM keeps only the teacher's argmax, weighted by its confidence; by the seed's rule, < 0 means "
+                  "\"it is the information in the non-argmax labels that is critical\", and CWTM doing as well as KD "
+                  "would put the gains on the importance weighting.",
+    "dkpp-vs-kd": "DKPP scrambles which wrong class gets which teacher probability; < 0 means the identities of the "
+                  "dark-knowledge classes matter.",
+    "cwtm-gt-vs-cwtm": "The same importance weights on the ground-truth labels (the ablation) rather than the "
+                       "teacher's argmax (the seed's reading); the two targets differ on the training samples the "
+                       "teacher gets wrong, {error} of them here; and the two arms train the same network where there "
+                       "are none.",
+}
+
+
+def _percent(e: dict) -> str:
+    """A fraction (``mean_ci``'s output) in percent: '21.0% [18.5%, 23.6%] (95% CI, n seeds)'."""
+    return f"{100 * e['mean']:.1f}% [{100 * e['lo']:.1f}%, {100 * e['hi']:.1f}%] (95% CI, {e['n']} seeds)"
+
+
+def _points(e: dict) -> str:
+    """A difference of accuracies (``mean_ci``'s output) in percentage points: '+0.46 [+0.20, +0.72] points of test
+    accuracy (95% CI, n seeds)'."""
+    return (f"{100 * e['mean']:+.2f} [{100 * e['lo']:+.2f}, {100 * e['hi']:+.2f}] points of test accuracy "
+            f"(95% CI, {e['n']} seeds)")
 
 
 def figures(config: dict, results: dict, metrics, directory: str) -> list[str]:
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
 
     datasets, methods, seeds = config["datasets"], config["methods"], range(config["seeds"])
-    colors = dict(zip(METHODS, ("C0", "C1", "C2")))
+    colors = dict(zip(METHODS, ("C0", "C1", "C3", "C2")))
     fig = Figure(figsize=(5.5 * len(datasets), 6.5), layout="constrained")
     axes = fig.subplots(2, len(datasets), squeeze=False, sharex=True)
     for j, d in enumerate(datasets):
         for k, m in enumerate(methods):
             acc = _per_seed(config, results, d, m)  # (seeds, G + 1)
-            gens = np.arange(acc.shape[1]) + 0.08 * (k - 1)
+            gens = np.arange(acc.shape[1]) + 0.08 * (k - (len(methods) - 1) / 2)
             for ax, values in ((axes[0, j], acc), (axes[1, j], acc - acc[:, :1])):
                 ci = [mean_ci(col) for col in values.T]
                 mean = np.array([c["mean"] for c in ci])
@@ -388,7 +459,7 @@ def figures(config: dict, results: dict, metrics, directory: str) -> list[str]:
 
 EXPERIMENTS = [Experiment(
     name="born-again",
-    title="Born-again networks: KD, CWTM and DKPP students, generation by generation",
+    title="Born-again networks: KD, CWTM, CWTM-GT and DKPP students, generation by generation",
     source="seed 004_e20defa2be8d861e.txt (blog on Furlanello et al., Born Again Neural Networks, ICML 2018)",
     presets=PRESETS, arms=arms, train=train, summarize=summarize, figures=figures,
     description=__doc__.split("\n\n")[0])]
