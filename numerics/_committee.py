@@ -218,11 +218,18 @@ def _compiled_error(K: int, M: int, naive: bool):
 
 
 def generalization_error_value(Q: Tensor, R: Tensor, T: Tensor, *, naive: bool = False) -> Tensor:
-    """epsilon_g(Q, R, T) = 1/2 sum_ik I2 + 1/2 sum_nm I2 - sum_in I2, from ``theory._committee``; a 0-d tensor."""
-    K, M = R.shape
-    if Q.shape != (K, K) or T.shape != (M, M):
-        raise ValueError(f"Q, R, T must be (K, K), (K, M), (M, M), got {tuple(Q.shape)}, {tuple(R.shape)}, {tuple(T.shape)}.")
-    return _compiled_error(K, M, naive)(*_upper(Q), *R.reshape(-1), *_upper(T))[..., 0]  # (1,) -> ()
+    """epsilon_g(Q, R, T) = 1/2 sum_ik I2 + 1/2 sum_nm I2 - sum_in I2, from ``theory._committee``.
+
+    Q (..., K, K), R (..., K, M) with the same leading (batch) shape, T (M, M); returns a tensor of that batch
+    shape (0-d for unbatched Q, R)."""
+    if R.ndim < 2:
+        raise ValueError(f"R must be (..., K, M), got shape {tuple(R.shape)}.")
+    K, M = R.shape[-2:]
+    if Q.shape != (*R.shape[:-2], K, K) or T.shape != (M, M):
+        raise ValueError(f"Q, R, T must be (..., K, K), (..., K, M), (M, M), got {tuple(Q.shape)}, {tuple(R.shape)}, "
+                         f"{tuple(T.shape)}.")
+    entries = R.flatten(-2).unbind(-1)  # (..., K, M) -> K M tensors (...)
+    return _compiled_error(K, M, naive)(*_upper(Q), *entries, *_upper(T))[..., 0]  # (..., 1) -> (...)
 
 
 # --------------------------------------------------------------------------- Saad & Solla's ODE

@@ -207,19 +207,18 @@ def test_sup_of_a_diverged_run_is_nan():
 
 
 # --------------------------------------------------------------------------------------------- quick preset
-# Known at quick scale (module docstring, docs/experiments.md): SGD's drift exponent is inconclusive (slope 1.22, 95% CI
-# [0.87, 1.56]) -- near the finite-time blow-up a few replicas run ahead at the coarsest steps. It must not fail.
-QUICK_INCONCLUSIVE = {"sgd-conservation-order-upper"}
-
-
+# Known at quick scale (docs/experiments.md): SGD's drift exponent is not pinned at the quick preset's coarse steps
+# (near the finite-time blow-up a few replicas run ahead), so that preset reports it instead of asserting it.
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_quick_preset_verdicts_hold(tmp_path, name):
+    from verify._experiments import run_failures
+
     doc = run_experiment(name, preset="quick", scheduler="serial", progress=False, out=str(tmp_path))
-    asserted = [v for v in doc["verdicts"] if v["asserted"]]
-    wrong = [(v["name"], v["status"], v["estimate"]) for v in asserted
-             if v["status"] != ("inconclusive" if v["name"] in QUICK_INCONCLUSIVE else "holds")]
-    assert not wrong, wrong
+    assert run_failures(doc) == [], run_failures(doc)       # every finding and sanity check holds (Holm, power)
+    reported = {v["name"] for v in doc["verdicts"] if v["kind"] == "reported"}
+    if name == "overlay-theorem4":
+        assert reported == {"sgd-conservation-order-lower", "sgd-conservation-order-upper"}
     assert len(doc["figures"]) == 2 and all(os.path.exists(tmp_path / f) for f in doc["figures"])
 
 

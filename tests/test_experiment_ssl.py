@@ -199,9 +199,11 @@ def test_kendall_tau_and_ordering_detail():
     # tau-b from integer pair counts: two square roots and two divisions
     assert ssl.kendall_tau([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0, rel=gamma(4), abs=0)
     assert ssl.kendall_tau([3, 2, 1], [10, 20, 30]) == pytest.approx(-1.0, rel=gamma(4), abs=0)
-    acc = {"none": [0.5, 0.5], "mu": [0.4, 0.45], "mu-sigma": [0.9, 0.8]}  # mu below none: one disagreement
-    detail = ssl._ordering_detail(["none", "mu", "mu-sigma"], acc)
-    assert detail.startswith("2 of 3 pairs") and "μ > none in the table" in detail
+    acc = {"none": [0.5, 0.5, 0.5], "mu": [0.40, 0.41, 0.42], "mu-sigma": [0.9, 0.8, 0.85]}  # mu below none
+    head, bad = ssl._ordering(["none", "mu", "mu-sigma"], acc)
+    assert head.startswith("2 of 3 pairs") and [(b["hi"], b["lo"]) for b in bad] == [("mu", "none")]
+    assert bad[0]["separated"] and "μ > none in the table" in bad[0]["text"] and "64.8 +- 0.6" in bad[0]["paper"]
+    assert "-0.090 [" in bad[0]["ours"] and "CI excludes 0" in bad[0]["ours"]  # paired: -0.1, -0.09, -0.08
 
 
 def test_quick_arms_cover_the_ablations_and_the_bn_table():
@@ -215,6 +217,99 @@ def test_quick_arms_cover_the_ablations_and_the_bn_table():
     for preset in ("quick", "full", "smoke"):
         assert "seeds" in ssl.PRESETS[preset]
     assert ssl.PRESETS["smoke"]["seeds"] == 2
+
+
+def test_presets_declare_the_effect_of_every_finding_and_enough_seeds():
+    """The quick and full presets declare an effect for exactly the findings a run of them declares (read off a
+    summary of made-up results), and have the seeds those effects need."""
+    from verify._experiments import get_experiment, needed_seeds
+
+    for preset in ("quick", "full"):
+        config = ssl.PRESETS[preset]
+        fake = _fake_results(config, {"base": [0.9, 0.8]}, {"base": [0.8, 0.7]}, 2)
+        findings = {v.name for v in ssl._summarize({**config, "seeds": 2}, fake)["verdicts"] if v.kind == "finding"}
+        assert findings == set(config["effects"]), preset
+        assert config["seeds"] >= needed_seeds(get_experiment("ssl-ablations"), preset)
+
+
+def test_byol_with_tau_zero_is_simsiam_bit_for_bit(tmp_path):
+    """The docstring's claim that makes EMA on/off the BYOL-vs-SimSiam pair: with tau = 0 the EMA target is the
+    online encoder + projector after every step (lerp with weight 1 returns its end point exactly), so BYOL's
+    target projection is SimSiam's detached one, the same numbers from the same forward. Same seed, smoke config,
+    30 steps: weights, optimizer state, logged losses and results are identical, not close."""
+    from numerics._experiment import _read_checkpoint, read_metrics
+    from verify._experiments import execute_task
+
+    config = {**ssl.PRESETS["smoke"], "ablations": {"hltm": ["base"]}, "tau": 0.0, "steps": {"hltm": 30}, "log_every": 1}
+    arms = {a["name"]: a for a in ssl._arms(config)}
+    runs = {}
+    for name in ("byol-hltm-base", "simsiam-hltm-base"):
+        task = str(tmp_path / name)
+        result = execute_task({"experiment": "ssl-ablations", "arm": arms[name], "seed": 0, "config": config,
+                               "device": "cpu", "directory": task})["result"]
+        runs[name] = (result, _read_checkpoint(os.path.join(task, "checkpoint-train.pt"))["state"], read_metrics(task))
+    (byol, byol_state, byol_log), (simsiam, simsiam_state, simsiam_log) = runs["byol-hltm-base"], runs["simsiam-hltm-base"]
+    assert byol == simsiam and byol_log == simsiam_log and len(byol_log) == 31
+    online, target = byol_state["net"]["value"], byol_state["target"]["value"]
+    assert online.keys() == simsiam_state["net"]["value"].keys()
+    for key, value in simsiam_state["net"]["value"].items():
+        assert torch.equal(online[key], value), key
+    for key, value in target.items():  # the target after the last step is the online encoder + projector
+        assert torch.equal(value, online[key]), key
+    opt_b, opt_s = byol_state["opt"]["value"]["state"], simsiam_state["opt"]["value"]["state"]
+    assert opt_b.keys() == opt_s.keys() and all(torch.equal(opt_b[k]["momentum_buffer"], opt_s[k]["momentum_buffer"])
+                                                for k in opt_s)
+
+
+def _fake_results(config: dict, acc: dict, collapse: dict, seeds: int) -> dict:
+    """Results as ``_train`` returns them, with the probe accuracy and collapse metric of each arm given per seed."""
+    results = {}
+    for arm in ssl._arms(config):
+        for s in range(seeds):
+            results[(arm["name"], s)] = {
+                "probe_acc": acc.get(arm["ablation"], acc["base"])[s], "probe_val_acc": 0.8, "probe_C": 1.0,
+                "diverged": False, "collapse_z": collapse.get(arm["ablation"], collapse["base"])[s], "collapse_h": 0.5, "op_trace": [1.0, 2.0],
+                "probe_acc_init": 0.6, "bayes_acc": 0.86, "classes": 2, "steps_per_epoch": 5, "epochs": 4.0,
+                "reinit_every_steps": 10 if arm["reinit"] else None}
+    return results
+
+
+def test_summary_reports_probe_accuracy_of_collapse_arms_and_disagreements():
+    """The probe accuracy beside the collapse metric, the reported comparisons with the base arm and chance, and
+    the Disagreements, all built from the results: an HLTM whose collapsed arms keep the base's accuracy disagrees
+    with seed 001 (chance); one whose collapsed arms fall to chance does not. Re-init costing accuracy disagrees
+    with Table 5; the schedule is recorded in epochs and steps."""
+    config = {**ssl.PRESETS["smoke"], "ablations": {"hltm": ["base", "nopred", "nosg", "reinit"]}, "seeds": 3,
+              "steps": {"hltm": 20}, "reinit_every_epochs": 2}
+    collapse = {"base": [0.8, 0.85, 0.82], "nopred": [0.03, 0.02, 0.04], "nosg": [0.02, 0.03, 0.03], "reinit": [0.8] * 3}
+    informative = {"base": [0.85, 0.86, 0.84], "nopred": [0.84, 0.86, 0.83], "nosg": [0.85, 0.84, 0.84],
+                   "reinit": [0.80, 0.82, 0.81]}
+    summary = ssl._summarize(config, _fake_results(config, informative, collapse, 3))
+    by_name = {v.name: v for v in summary["verdicts"]}
+    for arm in ("byol-hltm-nopred", "simsiam-hltm-nopred", "simsiam-hltm-nosg"):
+        assert by_name[f"{arm}-probe-below-base"].kind == by_name[f"{arm}-probe-above-chance"].kind == "reported"
+        assert by_name[f"{arm}-probe-above-chance"].estimate["mean"] == pytest.approx(np.mean(informative[arm.split("-")[-1]]) - 0.5)
+        assert by_name[f"{arm}-collapses"].kind == "finding" and "probe accuracy" in by_name[f"{arm}-collapses"].detail
+    rows = {r["arm"]: r for r in summary["collapse"]}
+    assert set(rows) == {"byol-hltm-nopred", "simsiam-hltm-nopred", "simsiam-hltm-nosg"}
+    assert rows["simsiam-hltm-nosg"]["probe_acc"]["mean"] == pytest.approx(np.mean(informative["nosg"]))
+    assert rows["simsiam-hltm-nosg"]["collapse_z"]["mean"] == pytest.approx(np.mean(collapse["nosg"]))
+    topics = [d.topic for d in summary["disagreements"]]
+    assert {f"{arm}: probe accuracy when collapsed" for arm in rows} <= set(topics)
+    ours = next(d.ours for d in summary["disagreements"] if d.topic.startswith("simsiam-hltm-nosg"))
+    assert f"{np.mean(informative['nosg']):.3f} [" in ours  # from the run, not typed in
+    reinit = next(d for d in summary["disagreements"] if "Table 5" in d.topic)
+    assert "78.1" in reinit.paper and "every 2 epochs = 10 steps (5 steps an epoch), 1 re-inits in 4 epochs" in reinit.ours
+    assert summary["schedule"]["hltm"] == {"steps": 20, "steps_per_epoch": 5, "epochs": 4.0, "reinit_every_epochs": 2,
+                                           "reinit_every_steps": 10, "reinits": 1}
+    assert {v.kind for v in summary["verdicts"] if v.name.endswith(("-ema-effect", "-reinit-effect"))} == {"reported"}
+
+    at_chance = dict(informative, nopred=[0.50, 0.52, 0.49], nosg=[0.49, 0.51, 0.50], reinit=[0.86, 0.87, 0.85])
+    summary = ssl._summarize(config, _fake_results(config, at_chance, collapse, 3))
+    topics = [d.topic for d in summary["disagreements"]]
+    assert not any(t.startswith("simsiam-") for t in topics)  # the paper's 0.1% on ImageNet: chance, kept share 0
+    assert "byol-hltm-nopred: probe accuracy when collapsed" in topics  # seed 000's BYOL keeps a third above chance
+    assert not any("Table 5" in t for t in topics)
 
 
 # --------------------------------------------------------------------------- the experiment end to end

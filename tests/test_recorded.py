@@ -33,7 +33,9 @@ def test_blocks_are_rendered_from_the_summary_and_stale_ones_are_found(tmp_path)
     _summary(tmp_path, disagreements=[{"topic": "collapse", "paper": "Table 1: 0.1%", "ours": "0.85 [0.84, 0.86]"}])
     assert recorded_runs(tmp_path) == [("toy", "quick")]
     overview = render(["overview"], tmp_path)
-    assert overview[2].startswith("| `toy` | quick | 3 | 1 of 1 hold | 1 of 1 hold | 0 of 1 hold | 1 |")
+    assert overview[2].startswith("| `toy` | quick | 3 | - | nan | 1 of 1 hold | 1 of 1 hold | 0 of 1 hold | 1 |")
+    assert "(reports/recorded/toy/quick/summary.md)" in overview[2]
+    assert "(../reports/recorded/toy/quick/summary.md)" in render(["overview"], tmp_path, "../reports/recorded")[2]
     verdicts = "\n".join(render(["toy", "quick", "verdicts"], tmp_path))
     assert "| `a` | finding | **holds** | 1 [0.5, 1.5] | > 0 | 0.012 |" in verdicts
     assert "| `c` | reported | **inconclusive** | 0.1 [-0.2, 0.4] | > 0 | - |" in verdicts
@@ -58,7 +60,9 @@ def test_the_documents_quote_the_recorded_runs_as_they_are():
     for rel in DOCUMENTS:
         text = (ROOT / rel).read_text(encoding="utf-8")
         assert "<!-- recorded" in text, rel
-        new, changed, missing = update(text)
+        from verify._recorded import _link
+
+        new, changed, missing = update(text, link=_link(rel))
         assert not missing, f"{rel}: blocks quoting runs that are not recorded: {missing}"
         assert not changed, f"{rel}: stale recorded blocks {changed}; run `python -m verify._recorded`"
 
@@ -119,7 +123,8 @@ def test_record_writes_to_the_recorded_folder_and_regenerates_the_quotes(tmp_pat
         out = kw["out"]
         os.makedirs(out, exist_ok=True)
         doc = {"experiment": name, "preset": "quick", "seeds": 3, "device": "cpu", "verdicts": [], "disagreements": [],
-               "power": {}, "tasks": 0, "timing": {"wall_seconds_this_invocation": 0.0}, "directory": out}
+               "power": {}, "tasks": 0, "timing": {"wall_seconds_this_invocation": 0.0, "task_seconds_total": 0.0},
+               "directory": out}
         with open(os.path.join(out, "summary.json"), "w") as fh:
             json.dump(doc, fh)
         return doc
@@ -131,6 +136,6 @@ def test_record_writes_to_the_recorded_folder_and_regenerates_the_quotes(tmp_pat
     (tmp_path / "README.md").write_text("<!-- recorded overview -->\n<!-- /recorded -->\n")
     assert main(["experiment", "born-again", "--record", "--scheduler", "serial"]) == 0
     assert seen["out"] == str(tmp_path / "recorded" / "born-again" / "quick")
-    assert "| `born-again` | quick | 3 |" in (tmp_path / "README.md").read_text()
+    assert "| `born-again` | quick | 3 | 0 |" in (tmp_path / "README.md").read_text()
     assert main(["experiment", "born-again", "--record", "--out", str(tmp_path / "x")]) == 2
     assert "--record writes to" in capsys.readouterr().err

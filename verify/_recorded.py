@@ -71,17 +71,21 @@ def _counts(doc: dict, kind: str) -> str:
     return f"{held} of {len(rows)} hold" if rows else "none"
 
 
-def render(args: list[str], root: Path | None = None) -> list[str]:
-    """The body of one block, from its arguments (``overview`` or ``NAME PRESET verdicts|disagreements``)."""
+def render(args: list[str], root: Path | None = None, link: str = "reports/recorded") -> list[str]:
+    """The body of one block, from its arguments (``overview`` or ``NAME PRESET verdicts|disagreements``);
+    ``link`` is the recorded folder relative to the document (for the overview's links)."""
     if args == ["overview"]:
         rows = []
         for name, preset in recorded_runs(root):
             doc = load_run(name, preset, root)
-            rows.append((f"`{name}`", preset, doc["seeds"], _counts(doc, "finding"), _counts(doc, "sanity"),
+            minutes = float(doc.get("timing", {}).get("task_seconds_total", float("nan"))) / 60
+            rows.append((f"`{name}`", preset, doc["seeds"], doc.get("tasks", "-"), f"{minutes:.3g}",
+                         _counts(doc, "finding"), _counts(doc, "sanity"),
                          _counts(doc, "reported"), len(doc.get("disagreements", [])),
-                         f"[summary](reports/recorded/{name}/{preset}/summary.md)"))
-        return table(("experiment", "preset", "seeds", "findings (Holm, 5%)", "sanity checks",
-                      "reported (uncorrected)", "disagreements with the papers", "recorded run"), rows)
+                         f"[summary]({link}/{name}/{preset}/summary.md)"))
+        return table(("experiment", "preset", "seeds", "tasks", "task time (min)", "findings (Holm, 5%)",
+                      "sanity checks", "reported (uncorrected)", "disagreements with the papers", "recorded run"),
+                     rows)
     if len(args) == 3 and args[2] in ("verdicts", "disagreements"):
         name, preset, what = args
         doc = load_run(name, preset, root)
@@ -102,7 +106,7 @@ def render(args: list[str], root: Path | None = None) -> list[str]:
     raise ValueError(f"recorded block {' '.join(args)!r}: use 'overview' or 'NAME PRESET verdicts|disagreements'")
 
 
-def update(text: str, root: Path | None = None) -> tuple[str, list[str], list[str]]:
+def update(text: str, root: Path | None = None, link: str = "reports/recorded") -> tuple[str, list[str], list[str]]:
     """``text`` with every recorded block regenerated; the arguments of the blocks that changed, and of those whose
     run is not recorded (left as they are)."""
     lines, out, changed, missing, i = text.split("\n"), [], [], [], 0
@@ -117,7 +121,7 @@ def update(text: str, root: Path | None = None) -> tuple[str, list[str], list[st
         except ValueError:
             raise ValueError(f"recorded block {match['args']!r} has no closing {_CLOSE}") from None
         try:
-            body = render(match["args"].split(), root)
+            body = render(match["args"].split(), root, link)
         except FileNotFoundError:
             missing.append(match["args"])
             body = lines[i:end]
@@ -126,6 +130,13 @@ def update(text: str, root: Path | None = None) -> tuple[str, list[str], list[st
         out += body + [_CLOSE]
         i = end + 1
     return "\n".join(out), changed, missing
+
+
+def _link(rel: str) -> str:
+    """The recorded folder as a link from the document ``rel`` (relative to the repository root)."""
+    import os
+
+    return os.path.relpath("reports/recorded", os.path.dirname(rel) or ".")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     for rel in DOCUMENTS:
         path = ROOT / rel
         text = path.read_text(encoding="utf-8")
-        new, changed, absent = update(text)
+        new, changed, absent = update(text, link=_link(rel))
         stale += [f"{rel}: {c}" for c in changed]
         missing += [f"{rel}: {c}" for c in absent]
         if changed and not args.check:
