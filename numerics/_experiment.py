@@ -50,6 +50,7 @@ __all__ = [
     "Verdict",
     "KINDS",
     "Disagreement",
+    "exact_estimate",
     "init_linear_",
     "mean_ci",
     "per_seed",
@@ -148,16 +149,34 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Disagreement:
-    """Where the small-scale run disagrees with a seed's table: the result (``topic``), the paper's numbers
-    (``paper``, quoted with the table's name) and this run's (``ours``, with its interval). ``summarize`` returns
-    them as ``disagreements``; summary.md leads with them."""
+    """Where the small-scale run and a seed's table part ways: the result (``topic``), the paper's numbers
+    (``paper``, quoted with the table's name) and this run's (``ours``, with its interval). ``status`` says how:
+    ``"contradicts"`` when our 95% interval excludes what the paper reports (the direction of an effect, or its
+    value), ``"not reproduced"`` when the paper reports an effect and our interval cannot tell it from none (a
+    lack of resolution at this scale, not a contradiction). ``summarize`` returns them as ``disagreements``;
+    summary.md leads with them."""
 
     topic: str
     paper: str
     ours: str
+    status: str = "contradicts"
+
+    def __post_init__(self):
+        if self.status not in DISAGREEMENT_STATUSES:
+            raise ValueError(f"Disagreement status {self.status!r}: use one of {', '.join(DISAGREEMENT_STATUSES)}")
 
     def as_dict(self) -> dict:
-        return {"topic": self.topic, "paper": self.paper, "ours": self.ours}
+        return {"topic": self.topic, "paper": self.paper, "ours": self.ours, "status": self.status}
+
+
+DISAGREEMENT_STATUSES = ("contradicts", "not reproduced")
+
+
+def exact_estimate(value: float, n: int) -> dict:
+    """A deterministic statistic of the whole run (the largest over seeds, say) in ``mean_ci``'s form: an interval
+    of zero width, so a verdict on it is decided exactly (``holds`` iff ``value`` is on the claimed side)."""
+    value = float(value)
+    return {"mean": value, "lo": value, "hi": value, "n": int(n), "level": 0.95}
 
 
 # --------------------------------------------------------------------------------------------- initialisation

@@ -244,9 +244,10 @@ def test_disagreements_are_built_from_the_estimates():
     assert {k for name, k in kinds.items() if k != "sanity"} == {"reported"}
     entries = {d.topic.split(" student")[0]: d for d in summary["disagreements"]}
     assert set(entries) == {"synthetic: the cwtm", "synthetic: the dkpp"}
-    for m, verdict in (("cwtm", "not resolved from 0"), ("dkpp", "below 0")):
+    for m, verdict, status in (("cwtm", "not resolved from 0", "not reproduced"), ("dkpp", "below 0", "contradicts")):
         e = mean_ci(diffs[m])
         ours = entries[f"synthetic: the {m}"].ours
+        assert entries[f"synthetic: the {m}"].status == status
         assert f"{100 * e['mean']:+.2f} [{100 * e['lo']:+.2f}, {100 * e['hi']:+.2f}] points" in ours and verdict in ours
         assert "one random seed" in entries[f"synthetic: the {m}"].paper
     shifted = ba.summarize(config, _fake_results(config, dict(diffs, cwtm=[x + 0.05 for x in diffs["cwtm"]])))

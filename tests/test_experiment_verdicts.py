@@ -168,7 +168,7 @@ def test_an_undecided_finding_fails_the_run_and_says_why():
     (line,) = run_failures(doc)
     assert line.startswith("finding weak is inconclusive: the seeds cannot tell at Holm's level")
     assert f"--seeds {doc['power']['seeds_needed']}" in line
-    assert "(reported)" in verdict_line(found[2]) and "Holm p" in verdict_line(found[0])
+    assert "(reported, uncorrected)" in verdict_line(found[2]) and "Holm p" in verdict_line(found[0])
 
 
 def test_summary_markdown_shows_the_kinds_apart_and_leads_with_disagreements():
@@ -207,7 +207,23 @@ def test_a_preset_with_fewer_seeds_than_its_effects_need_is_refused():
                                                "full": {"seeds": 4}})
     with pytest.raises(ValueError, match=r"seeds=3 but its declared effects need \d+"):
         needed_seeds(toy, "quick")
-    assert needed_seeds(toy, "full") == 4                      # no effects declared: the preset's own count
+    assert needed_seeds(toy, "full") == 2                      # nothing declared needs power: any 2 seeds
+    sane = SimpleNamespace(name="t", presets={"q": {"seeds": 40, "sanity_effects": {"loss-small": 0.8}}})
+    assert needed_seeds(sane, "q") == seeds_for_power([], sanity=[0.8]) > 4     # sanity checks need power too
+    sane.presets["q"]["seeds"] = 4
+    with pytest.raises(ValueError, match="declared effects need"):
+        needed_seeds(sane, "q")
+
+
+def test_a_diverged_verdict_says_so():
+    found = decide_verdicts([_finding("ok", [5.0, 5.1, 4.9]), _finding("nan", [1.0, math.nan, 2.0]),
+                             _finding("sane", [1.0, math.inf, 0.9], kind="sanity")])
+    doc = {"verdicts": found, "power": power_plan(found, 3)}
+    lines = run_failures(doc)
+    assert lines == ["finding nan is fails: diverged: a non-finite estimate (a seed's statistic is nan or inf; see its "
+                     "tasks' metrics)", "sanity sane is fails: diverged: a non-finite estimate (a seed's statistic is "
+                     "nan or inf; see its tasks' metrics)"]
+    assert doc["power"]["seeds_needed"] is None and "diverged" in doc["power"]["note"]
 
 
 def test_a_preset_may_report_a_finding_it_cannot_reach():

@@ -372,6 +372,9 @@ def _cmd_experiment(args) -> int:
 
         if out is not None:
             raise UsageError(f"--record writes to {RECORDED}/NAME/PRESET; drop --out {out!r} or --record")
+        if args.seeds is not None:
+            raise UsageError(f"--record records the preset as it is; drop --seeds {args.seeds} (or use --out to keep a "
+                             "run with other seeds)")
         out = str(RECORDED / args.name / args.preset)
     try:
         doc = run_experiment(args.name, preset=args.preset, seeds=args.seeds, device=args.device, out=out,

@@ -141,30 +141,40 @@ def _config(experiment, preset: str, seeds: int | None, overrides: dict | None) 
         if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
             raise UsageError(f"--seeds {seeds!r}: must be a positive integer, e.g. --seeds 5")
         if preset in PRESETS and seeds < planned:
+            from ._stats import JOINT_POWER
+
             raise UsageError(f"--seeds {seeds}: preset {preset!r} of {experiment.name!r} needs at least {planned} seeds "
-                             f"(its power calculation: every asserted finding decided together with probability "
-                             f">= 0.99 at the Holm-adjusted level, docs/experiments.md#power); use --seeds {planned} or more")
+                             f"(its power calculation: every finding and sanity check holds together with probability "
+                             f">= {JOINT_POWER} at Holm's level, docs/experiments.md#power); use --seeds {planned} or more")
         config["seeds"] = seeds
     return config
 
 
 def needed_seeds(experiment, preset: str) -> int:
-    """The fewest seeds the preset's asserted findings need: ``_stats.seeds_for_power`` of the standardised effects
-    the preset declares (``"effects": {finding name: d}``, each d = |mean - threshold| / per-seed sd, at most what
-    the preset's recorded run measured), so that all of them are decided together with probability >= 0.99 at
-    Holm's level. A preset that declares no effects needs its own ``seeds``. A preset whose ``seeds`` is below what
-    its effects need is a bug of the experiment: ValueError."""
+    """The fewest seeds the preset's asserted verdicts need: ``_stats.seeds_for_power`` of the standardised effects
+    the preset declares for its findings (``"effects": {name: d}``) and its sanity checks (``"sanity_effects"``),
+    each d = |mean - threshold| / per-seed sd (``tests/test_recorded.py`` checks each is at most what the preset's
+    recorded run measured), so that every finding is decided "holds" by Holm and every sanity check holds, all
+    together with probability >= JOINT_POWER. A preset that declares no effects asserts nothing that needs power:
+    2 seeds. A preset whose ``seeds`` is below what its effects need is a bug of the experiment: ValueError."""
     from ._stats import seeds_for_power
 
     config = experiment.presets[preset]
-    effects = config.get("effects")
-    if not effects:
-        return int(config["seeds"])
-    needed = seeds_for_power(list(effects.values()))
+    effects, sanity = config.get("effects") or {}, config.get("sanity_effects") or {}
+    needed = seeds_for_power(list(effects.values()), sanity=list(sanity.values()))
     if int(config["seeds"]) < needed:
         raise ValueError(f"experiment {experiment.name!r} preset {preset!r}: seeds={config['seeds']} but its declared "
                          f"effects need {needed} (verify._stats.seeds_for_power); raise its seeds")
     return needed
+
+
+# Preset keys that only say how the run's verdicts are decided (declared effects, findings a preset reports): a
+# resumed run may change them, since no task reads them; its summary is then decided by the settings in force.
+DECISION_KEYS = ("effects", "sanity_effects", "reported")
+
+
+def _training_config(config):
+    return {k: v for k, v in config.items() if k not in DECISION_KEYS} if isinstance(config, dict) else config
 
 
 def _prepare_directory(out: str, doc: dict, resume: bool) -> None:
@@ -175,9 +185,14 @@ def _prepare_directory(out: str, doc: dict, resume: bool) -> None:
         with open(config_path, encoding="utf-8") as fh:
             old = json.load(fh)
         for key in ("experiment", "preset", "config", "device"):
-            if old.get(key) != doc.get(key):
-                raise UsageError(f"--resume: {key} differs from the run in {out!r} ({old.get(key)!r} there, "
-                                 f"{doc.get(key)!r} now); resume with the same settings or choose another --out")
+            was, now = old.get(key), doc.get(key)
+            if key == "config":   # how verdicts are decided may change; what the tasks computed may not
+                was, now = (_training_config(c) for c in (was, now))
+            if was != now:
+                raise UsageError(f"--resume: {key} differs from the run in {out!r} ({was!r} there, "
+                                 f"{now!r} now); resume with the same settings or choose another --out")
+        if old != doc:
+            write_json_atomic(config_path, doc)   # the decision settings in force now
         return
     if os.path.exists(out):
         if not os.path.isdir(out) or (os.listdir(out) and not os.path.exists(config_path)):
@@ -345,7 +360,9 @@ def run_experiment(name: str, *, preset: str = "quick", seeds: int | None = None
         figures = experiment.figures(config, results, metrics, figdir)
     document = {"schema": SUMMARY_SCHEMA, "experiment": name, "title": experiment.title, "source": experiment.source,
                 "preset": preset, "seeds": config["seeds"], "device": resolved, "tasks": len(specs),
-                "verdicts": verdicts, "power": power_plan(verdicts, config["seeds"], config.get("effects")),
+                "verdicts": verdicts,
+                "power": power_plan(verdicts, config["seeds"], config.get("effects"), config.get("sanity_effects")),
+                "provenance": _provenance(),
                 "disagreements": disagreements, "tables": summary,
                 "timing": {"wall_seconds_this_invocation": wall, "task_seconds_total": seconds,
                            "tasks_run_this_invocation": len(pending)},
@@ -371,20 +388,33 @@ def _as_reported(v: dict, config: dict) -> dict:
                 + f"Reported, not asserted, in this preset: {why}")
 
 
-def power_plan(verdicts: list[dict], seeds: int, declared: dict | None = None) -> dict:
-    """The power calculation for the next run, from this run's findings: each finding's standardised effect
-    d = |mean - threshold| / sd over seeds, and the seeds ``_stats.seeds_for_power`` says decide all of them
-    together with probability >= JOINT_POWER at Holm's level (None where an effect is 0 or too small for 1000
-    seeds; ``note`` says which). A plan from a pilot run takes the measured effects as the true ones."""
+def power_plan(verdicts: list[dict], seeds: int, declared: dict | None = None,
+               declared_sanity: dict | None = None) -> dict:
+    """The power calculation for the next run, from this run's findings and sanity checks: each one's standardised
+    effect d = |mean - threshold| / sd over seeds, and the seeds ``_stats.seeds_for_power`` says make all of them
+    hold together with probability >= JOINT_POWER (None where an effect is not finite-positive or too small for
+    1000 seeds; ``note`` says which). Beside it, what the preset declared (``declared_effects``,
+    ``declared_sanity_effects``) and the verdicts it declares no effect for. A plan from a pilot run takes the
+    measured effects as the true ones."""
+    import math
+
     from ._stats import EXPERIMENT_ALPHA, JOINT_POWER, seeds_for_power
 
     effects = {v["name"]: standardized_effect(v) for v in verdicts if v["kind"] == "finding"}
+    sanity = {v["name"]: standardized_effect(v) for v in verdicts if v["kind"] == "sanity"}
+    declared, declared_sanity = dict(declared or {}), dict(declared_sanity or {})
     plan = {"alpha": EXPERIMENT_ALPHA, "joint_power": JOINT_POWER, "findings": len(effects), "seeds": seeds,
-            "effects": effects, "seeds_needed": None, "note": "",
-            "declared_effects": dict(declared or {}), "undeclared_findings": sorted(set(effects) - set(declared or {})),
-            "seeds_needed_declared": seeds_for_power(list(declared.values())) if declared else None}
+            "effects": effects, "sanity_effects": sanity, "seeds_needed": None, "note": "",
+            "declared_effects": declared, "declared_sanity_effects": declared_sanity,
+            "undeclared_findings": sorted(set(effects) - set(declared)),
+            "undeclared_sanity": sorted(set(sanity) - set(declared_sanity)),
+            "seeds_needed_declared": seeds_for_power(list(declared.values()), sanity=list(declared_sanity.values()))}
+    diverged = sorted(k for k, d in {**effects, **sanity}.items() if math.isnan(d))
+    if diverged:
+        plan["note"] = f"no power calculation: {', '.join(diverged)} diverged (non-finite estimate)"
+        return plan
     try:
-        plan["seeds_needed"] = seeds_for_power(list(effects.values()))
+        plan["seeds_needed"] = seeds_for_power(list(effects.values()), sanity=list(sanity.values()))
     except ValueError as exc:
         plan["note"] = str(exc)
     return plan
@@ -419,7 +449,10 @@ def _markdown(doc: dict) -> str:
              "", f"Source: {doc['source']}", ""]
     if doc.get("disagreements"):
         lines += ["## Where this run disagrees with the papers", ""]
-        lines += table(("result", "paper", "this run"), [(d["topic"], d["paper"], d["ours"]) for d in doc["disagreements"]])
+        lines += ["*contradicts*: our 95% interval excludes what the paper reports; *not reproduced*: the paper reports "
+                  "an effect that our interval cannot tell from none at this scale.", ""]
+        lines += table(("result", "paper", "this run", "how"),
+                       [(d["topic"], d["paper"], d["ours"], d.get("status", "contradicts")) for d in doc["disagreements"]])
         lines += [""]
     verdicts = doc["verdicts"]
     for kind, heading in _SECTIONS:
@@ -462,10 +495,17 @@ def verdict_line(v: dict) -> str:
     e = v["estimate"]
     side = ">" if v["direction"] == "above" else "<"
     kind = v.get("kind", "finding" if v["asserted"] else "reported")
-    tag = v["status"] + {"finding": "", "sanity": " (sanity)", "reported": " (reported)"}[kind]
+    tag = v["status"] + {"finding": "", "sanity": " (sanity)", "reported": " (reported, uncorrected)"}[kind]
     holm = f", Holm p {_fmt(v['p_adjusted'])}" if v.get("p_adjusted") is not None else ""
-    return (f"{tag:<24} {v['name']}: {_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}] "
+    return (f"{tag:<36} {v['name']}: {_fmt(e['mean'])} [{_fmt(e['lo'])}, {_fmt(e['hi'])}] "
             f"(claimed {side} {_fmt(v['threshold'])}{holm})")
+
+
+def _diverged(v: dict) -> bool:
+    import math
+
+    e = v["estimate"]
+    return not all(math.isfinite(float(e[k])) for k in ("mean", "lo", "hi"))
 
 
 def run_failures(doc: dict) -> list[str]:
@@ -474,12 +514,39 @@ def run_failures(doc: dict) -> list[str]:
     for v in doc["verdicts"]:
         if not v["asserted"] or v["status"] == "holds":
             continue
-        if v["status"] == "fails":
-            why = "its interval lies on the other side of the threshold" if v.get("kind") != "finding" else \
-                "Holm rejects the threshold with the mean on the other side"
+        kind = v.get("kind", "finding")
+        if _diverged(v) and v["estimate"]["n"] >= 2:
+            why = "diverged: a non-finite estimate (a seed's statistic is nan or inf; see its tasks' metrics)"
+        elif v["status"] == "fails":
+            why = "Holm rejects the threshold with the mean on the other side" if kind == "finding" else \
+                "its interval lies on the other side of the threshold"
         else:
             need = (doc.get("power") or {}).get("seeds_needed")
-            why = ("the seeds cannot tell at Holm's level" if v.get("kind") == "finding" else "its interval contains the threshold") + \
+            why = ("the seeds cannot tell at Holm's level" if kind == "finding" else "its interval contains the threshold") + \
                 (f"; the power calculation from this run asks for {need} seeds (--seeds {need})" if need else "")
-        out.append(f"{v.get('kind', 'finding')} {v['name']} is {v['status']}: {why}")
+        out.append(f"{kind} {v['name']} is {v['status']}: {why}")
     return out
+
+
+def _provenance() -> dict:
+    """What the run ran: the commit (and whether the tree had uncommitted changes) and the package versions."""
+    import subprocess
+
+    from ._results import _git_commit, package_versions
+
+    dirty = None
+    try:
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                             capture_output=True, text=True, timeout=10)
+        dirty = bool(out.stdout.strip()) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    versions = package_versions()
+    try:
+        from importlib import metadata
+
+        versions["statsmodels"] = metadata.version("statsmodels")
+    except Exception:   # noqa: BLE001 -- provenance is best effort
+        pass
+    return {"git_commit": _git_commit(), "uncommitted_changes": dirty, "versions": versions}

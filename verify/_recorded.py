@@ -79,13 +79,14 @@ def render(args: list[str], root: Path | None = None, link: str = "reports/recor
         for name, preset in recorded_runs(root):
             doc = load_run(name, preset, root)
             minutes = float(doc.get("timing", {}).get("task_seconds_total", float("nan"))) / 60
+            parted = [d.get("status", "contradicts") for d in doc.get("disagreements", [])]
             rows.append((f"`{name}`", preset, doc["seeds"], doc.get("tasks", "-"), f"{minutes:.3g}",
-                         _counts(doc, "finding"), _counts(doc, "sanity"),
-                         _counts(doc, "reported"), len(doc.get("disagreements", [])),
+                         _counts(doc, "finding"), _counts(doc, "sanity"), _counts(doc, "reported"),
+                         f"{parted.count('contradicts')} / {parted.count('not reproduced')}",
                          f"[summary]({link}/{name}/{preset}/summary.md)"))
         return table(("experiment", "preset", "seeds", "tasks", "task time (min)", "findings (Holm, 5%)",
-                      "sanity checks", "reported (uncorrected)", "disagreements with the papers", "recorded run"),
-                     rows)
+                      "sanity checks", "reported (uncorrected)", "papers contradicted / not reproduced",
+                      "recorded run"), rows)
     if len(args) == 3 and args[2] in ("verdicts", "disagreements"):
         name, preset, what = args
         doc = load_run(name, preset, root)
@@ -95,12 +96,14 @@ def render(args: list[str], root: Path | None = None, link: str = "reports/recor
             items = doc.get("disagreements", [])
             if not items:
                 return head + ["This run disagrees with no table it is compared with."]
-            return head + table(("result", "the paper", "this run"), [(d["topic"], d["paper"], d["ours"]) for d in items])
+            return head + table(("result", "the paper", "this run", "how"),
+                                [(d["topic"], d["paper"], d["ours"], d.get("status", "contradicts")) for d in items])
         rows = []
         for v in doc["verdicts"]:
             side = ">" if v["direction"] == "above" else "<"
             holm = _num(v.get("p_adjusted")) if _kind(v) == "finding" else "-"
-            rows.append((f"`{v['name']}`", _kind(v), f"**{v['status']}**", _estimate(v),
+            kind = "reported (uncorrected)" if _kind(v) == "reported" else _kind(v)
+            rows.append((f"`{v['name']}`", kind, f"**{v['status']}**", _estimate(v),
                          f"{side} {_num(v['threshold'])}", holm))
         return head + table(("verdict", "kind", "status", "estimate [95% CI over seeds]", "claimed", "Holm p"), rows)
     raise ValueError(f"recorded block {' '.join(args)!r}: use 'overview' or 'NAME PRESET verdicts|disagreements'")

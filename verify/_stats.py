@@ -433,12 +433,17 @@ def decide_verdicts(verdicts: list[dict], alpha: float = EXPERIMENT_ALPHA) -> li
     * ``finding`` (asserted): Holm-Bonferroni at ``alpha`` over the findings' two-sided p-values
       (``interval_pvalue``; statsmodels' ``multipletests(method="holm")``). A rejected null is decided by the
       side of the mean: ``holds`` on the claimed side, ``fails`` on the other; a null Holm keeps is
-      ``inconclusive``. The family-wise rate of wrong decisions ("holds" where the truth is on the other side or
-      at the threshold) is at most ``alpha`` whatever the number of findings. ``p_adjusted`` is Holm's adjusted
-      p-value, ``holm_level`` the level the step-down compared the raw p with (alpha / (m - rank + 1)).
-    * ``sanity`` and ``reported``: each at ``alpha`` on its own (uncorrected; ``decide_interval`` on the 95%
-      interval, which is the same decision). Sanity checks confirm the experiment ran as built (a loss that went
-      down, an ODE that conserves what it must); they are never findings and never enter the family.
+      ``inconclusive``. Holm bounds the probability of rejecting any true null ("holds" or "fails" where the mean
+      is the threshold) by ``alpha`` whatever the number of findings and their dependence. A finding whose true
+      mean lies on the other side is called "holds" only by a rejection on the wrong side, which is rarer still
+      for each finding alone (alpha / 2 at the least strict level); the directional family-wise bound for the
+      step-down is proven for independent statistics (Shaffer 1980), and these findings share seeds, so it is
+      stated per finding, not for the family. ``p_adjusted`` is Holm's adjusted p-value, ``holm_level`` the level
+      at the finding's rank in the step-down (alpha / (m - rank + 1); the step-down stops at the first p-value
+      above its level, so later ranks were not compared).
+    * ``sanity`` and ``reported``: each decided alone by its own 95% interval (``decide_interval``; uncorrected).
+      Sanity checks confirm the experiment ran as built (a loss that went down, an ODE that conserves what it
+      must); they are never findings and never enter the family.
 
     A diverged run (non-finite mean or interval) ``fails``, whatever its kind.
     """
@@ -483,38 +488,42 @@ def holds_power(effect: float, seeds: int, level: float) -> float:
     return float(nct.sf(student_t.isf(level / 2, df), df, effect * math.sqrt(seeds)))
 
 
-def joint_miss(effects: list[float], seeds: int, alpha: float = EXPERIMENT_ALPHA) -> float:
-    """A bound on the probability that Holm's step-down at ``alpha`` leaves some finding of these standardised
-    effects undecided (or decides it on the wrong side), at ``seeds`` seeds.
+def joint_miss(effects: list[float], seeds: int, alpha: float = EXPERIMENT_ALPHA, sanity: list[float] = ()) -> float:
+    """A bound on the probability that a run at ``seeds`` seeds leaves some finding (standardised effects
+    ``effects``) undecided by Holm's step-down at ``alpha`` or decided on the wrong side, or some sanity check
+    (effects ``sanity``, each decided alone at 5%) not holding.
 
     Sort the findings from the largest effect to the smallest, and give the i-th (i = 1..m) the level
     alpha / (m - i + 1): the largest effect is tested at alpha / m, the smallest at alpha. If every finding's
     t-statistic passes the critical value of its level on the claimed side, then for every j at least j p-values
     are <= alpha / (m - j + 1), so the j-th smallest p-value is too, and Holm rejects all m, each on its claimed
     side: all hold. The bound is the union bound over the complements, sum_i (1 - holds_power(d_i, n,
-    alpha / (m - i + 1))). (A plain Bonferroni plan would test every finding at alpha / m.)"""
+    alpha / (m - i + 1))), plus sum over the sanity checks of (1 - holds_power(d, n, 0.05)). (A plain Bonferroni
+    plan would test every finding at alpha / m.)"""
     ordered = sorted((float(d) for d in effects), reverse=True)
     m = len(ordered)
-    return float(sum(1.0 - holds_power(d, seeds, alpha / (m - i)) for i, d in enumerate(ordered)))
+    miss = sum(1.0 - holds_power(d, seeds, alpha / (m - i)) for i, d in enumerate(ordered))
+    return float(miss + sum(1.0 - holds_power(float(d), seeds, 0.05) for d in sanity))
 
 
 def seeds_for_power(effects: list[float], alpha: float = EXPERIMENT_ALPHA, joint_power: float = JOINT_POWER,
-                    most: int = 1000) -> int:
+                    most: int = 1000, sanity: list[float] = ()) -> int:
     """The fewest seeds n >= 2 at which every finding, of standardised effect d = |mean - threshold| / sd (per
-    seed), is decided "holds" by ``decide_verdicts`` (Holm at ``alpha``) with joint probability >= ``joint_power``:
-    the fewest n with ``joint_miss`` <= 1 - joint_power. Each finding is a two-sided one-sample t-test, its power to
-    decide "holds" computed from the non-central t (``holds_power``); the calculation assumes normal per-seed
-    statistics (the t-interval's own assumption). An effect of ``inf`` (a per-seed spread of 0) is decided at any
-    n >= 2. Raises ValueError where ``most`` seeds are not enough (an effect too small for the experiment to
-    assert)."""
-    effects = [float(d) for d in effects]
-    if not effects:
+    seed), is decided "holds" by ``decide_verdicts`` (Holm at ``alpha``) and every sanity check (effects
+    ``sanity``) holds, with joint probability >= ``joint_power``: the fewest n with ``joint_miss`` <= 1 -
+    joint_power. Each verdict is a two-sided one-sample t-test, its power to decide "holds" computed from the
+    non-central t (``holds_power``); the calculation assumes normal per-seed statistics (the t-interval's own
+    assumption). An effect of ``inf`` (a per-seed spread of 0, or an exact check) is decided at any n >= 2.
+    Raises ValueError where ``most`` seeds are not enough (an effect too small for the experiment to assert)."""
+    effects, sanity = [float(d) for d in effects], [float(d) for d in sanity]
+    if not effects and not sanity:
         return 2
-    if any(not d > 0 for d in effects):
-        raise ValueError(f"seeds_for_power: every effect must be > 0 (got {effects}); an effect of 0 cannot be asserted")
+    if any(not d > 0 for d in effects + sanity):
+        raise ValueError(f"seeds_for_power: every effect must be > 0 (got {effects + sanity}); an effect of 0 cannot "
+                         "be asserted")
     for n in range(2, most + 1):
-        if joint_miss(effects, n, alpha) <= 1 - joint_power:
+        if joint_miss(effects, n, alpha, sanity) <= 1 - joint_power:
             return n
-    raise ValueError(f"seeds_for_power: standardised effects down to {min(effects):.3g} need more than {most} seeds "
-                     f"to be decided together with probability {joint_power} at Holm's level {alpha}; do not assert "
-                     "the smallest (report it), or make the effect larger")
+    raise ValueError(f"seeds_for_power: standardised effects down to {min(effects + sanity):.3g} need more than {most} "
+                     f"seeds to be decided together with probability {joint_power}; do not assert the smallest "
+                     "(report it), or make the effect larger")

@@ -404,8 +404,8 @@ def _population_figures(config: dict, results: dict, metrics, directory: str) ->
 # =========================================================================================== registry
 # The standardised effects |mean - threshold| / per-seed sd each preset's findings are powered for
 # (verify._experiments.needed_seeds: all decided together with probability >= 0.99 at Holm's level): 0.75 x what a
-# pilot run measured, to 2 significant digits, at most 10. Quick: the 6-seed pilot of 2026-12-07; full: the
-# 20-seed CPU run quoted in docs/experiments.md (population flow: its 10-seed run).
+# pilot run measured, to 2 significant digits, at most 10 (sanity_effects likewise for the sanity checks). Quick:
+# the 6-seed pilot of 2026-12-07; full: the 20-seed CPU run of 2026-11-26 (population flow: its 10-seed run).
 _T4_QUICK_EFFECTS = {"gd-gap-order-lower": 8.0, "gd-gap-order-upper": 9.8, "sgd-gap-order-lower": 2.1,
                      "sgd-gap-order-upper": 2.1, "gd-conservation-order-lower": 8.2, "gd-conservation-order-upper": 10.0}
 _T4_FULL_EFFECTS = {"gd-gap-order-lower": 10.0, "gd-gap-order-upper": 10.0, "sgd-gap-order-lower": 9.4,
@@ -421,14 +421,16 @@ EXPERIMENTS = [
         source="seed 000_111be25265ff9c8a.txt, Theorem 4; Tian, Yu, Chen & Ganguli 2020 (arXiv:2010.00578)",
         presets={
             "quick": dict(_T4, steps={"gd": [100, 200, 400, 800], "sgd": [400, 800, 1600, 3200]}, grid=25,
-                          horizon=30.0, seeds=8, effects=_T4_QUICK_EFFECTS, reported={
+                          horizon=30.0, seeds=8, effects=_T4_QUICK_EFFECTS,
+                          sanity_effects={"ode-conserves": 10.0}, reported={
                               name: "the quick preset's SGD step sizes do not reach the eta -> 0 regime of the drift "
                                     "(heavy-tailed at the coarsest eta near the blow-up; docs/experiments.md); the full "
                                     "preset asserts it"
                               for name in ("sgd-conservation-order-lower", "sgd-conservation-order-upper")}),
             "full": dict(_T4, steps={"gd": [200, 400, 800, 1600, 3200, 6400],
                                      "sgd": [800, 1600, 3200, 6400, 12800, 25600]},
-                         grid=50, horizon=30.0, replicas=128, seeds=20, effects=_T4_FULL_EFFECTS),
+                         grid=50, horizon=30.0, replicas=128, seeds=20, effects=_T4_FULL_EFFECTS,
+                         sanity_effects={"ode-conserves": 10.0}),
         },
         arms=_theorem4_arms, train=_theorem4_train, summarize=_theorem4_summarize, figures=_theorem4_figures,
         description="GD and SGD on 1/2 L_simp of Theorem 4's two-unit network against the lambdified ODE; gap vs eta.",
@@ -439,9 +441,11 @@ EXPERIMENTS = [
         source="seed 000_111be25265ff9c8a.txt, 'Close-form Population Gradient'; Tian, ICML 2017 (arXiv:1703.00560)",
         presets={
             "quick": dict(_PF, d=10, Ns=[64, 256, 1024, 4096], batch=128, eta=0.01, T=12.0, grid=48, seeds=6,
-                          effects={"gap-shrinks-with-N": 6.6, "gap-rate-lower": 3.2, "gap-rate-upper": 3.3}),
+                          effects={"gap-shrinks-with-N": 6.6, "gap-rate-lower": 3.2, "gap-rate-upper": 3.3},
+                          sanity_effects={"flow-converges": 10.0, "sgd-converges": 7.5}),
             "full": dict(_PF, d=100, Ns=[2000, 20000, 200000, 2000000], batch=8192, eta=0.002, T=12.0, grid=60,
-                         seeds=10, effects={"gap-shrinks-with-N": 10.0, "gap-rate-lower": 10.0, "gap-rate-upper": 10.0}),
+                         seeds=10, effects={"gap-shrinks-with-N": 10.0, "gap-rate-lower": 10.0, "gap-rate-upper": 10.0},
+                         sanity_effects={"flow-converges": 10.0, "sgd-converges": 10.0}),
         },
         arms=_population_arms, train=_population_train, summarize=_population_summarize, figures=_population_figures,
         description="SGD on a finite Gaussian training set against the lambdified population-gradient flow; gap vs N.",

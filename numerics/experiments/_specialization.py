@@ -383,11 +383,13 @@ PRESETS = {
     # effects: the standardised effects |mean - threshold| / per-seed sd the findings are powered for
     # (verify._experiments.needed_seeds): 0.75 x the 4-seed pilot of 2026-12-07, 2 significant digits, at most 10.
     "quick": {**_COMMON, "seeds": 4, "effects": _effects([1.0, 2.0], {1.0: (7.2, 10.0), 2.0: (10.0, 10.0)}),
+              "sanity_effects": {"p1/loss-small": 10.0, "p2/loss-small": 10.0},
               "decays": [1.0, 2.0], "d": 20, "m": 10, "multiple": 5, "c": 20,
               "n_train": 2000, "n_eval": 2000, "batch": 64, "lr": 0.15, "steps": 30000, "eval_every": 250},
     # closer to the paper's scale (reference code: d=30, m=10, 10x student, c=50, 10k samples); for a GPU.
     # effects assumed from the quick pilot (the full preset has not been run), the smallest for the new arms
     "full": {**_COMMON, "seeds": 8, "effects": _effects([0.5, 1.0, 1.5, 2.0], {}, default=(7.2, 10.0)),
+             "sanity_effects": {f"p{p:g}/loss-small": 10.0 for p in (0.5, 1.0, 1.5, 2.0)},
              "decays": [0.5, 1.0, 1.5, 2.0], "d": 50, "m": 20, "multiple": 10, "c": 50,
              "n_train": 20000, "n_eval": 10000, "batch": 64, "lr": 0.05, "steps": 300000, "eval_every": 1000},
     # a few seconds: plumbing only (the verdicts need not hold).
