@@ -5,10 +5,10 @@
 #   2. bench_experiments.py on the full presets: time per task on the GPU, measured or projected (--budget).
 # Usage: bash benchmarks/device_check.sh [BUDGET_SECONDS] [OUT_DIR]   (defaults: 15, reports/device-check)
 # Everything it writes goes to OUT_DIR: pytest.log, bench.log, bench-experiments.json, nvidia-smi.txt.
-# With the default budget it takes about 51 arms x 15 s plus set-up and the tests: ~15 minutes; pass a smaller
-# budget, or name experiments in BENCH_NAMES (space-separated), to fit a shorter lease.
+# With the default budget it takes about 56 arms x 15 s plus set-up and the tests: ~16 minutes; pass a smaller
+# budget (8 s fits a 15-minute lease), or name experiments in BENCH_NAMES (space-separated), to fit a shorter lease.
 # Runs from the source tree, no install; needs torch, numpy, scipy, sympy, matplotlib, scikit-learn, hypothesis,
-# pytest (not Dask: tasks run in-process). Wheels of missing packages in .whl/ are installed first if present.
+# pytest, statsmodels (not Dask: tasks run in-process). Wheels of missing packages in .whl/ are installed first if present.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-15}

@@ -271,7 +271,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
 
 @pytest.mark.slow
 def test_committee_ode_quick_preset_gap_shrinks_like_inverse_sqrt_n_and_sgd_escapes_the_plateau(tmp_path):
-    """Saad-Solla's ODE vs online SGD: the gap's log-log slope in N has its 95% CI inside (-0.75, -0.25); through
+    """Saad-Solla's ODE vs online SGD: the gap's log-log slope in N is decided inside (-0.75, -0.25); through
     the plateau SGD specialises and escapes when the ODE from its own start does (every finding and sanity check)."""
     doc = run_experiment(NAME, preset="quick", out=str(tmp_path / "q"), scheduler="local", workers=2, progress=False)
     status = {v["name"]: v["status"] for v in doc["verdicts"] if v["kind"] != "reported"}

@@ -32,8 +32,8 @@ in the escape arms). epsilon_g is always the closed form epsilon_g(Q, R, T): no 
 
 Verdicts. Findings (one Holm family; what the experiment asserts of the paper, each can fail):
 
-* ``gap-shrinks``, ``gap-rate``: the gap shrinks like N^-1/2 in the short window -- the slope's 95% CI inside
-  (-0.75, -0.25). The window is stated: around the escape the noise is amplified (the escape time is random at
+* ``gap-shrinks``, ``gap-rate``: the gap shrinks like N^-1/2 in the short window -- the slope over seeds is
+  decided inside (-0.75, -0.25) (one side each). The window is stated: around the escape the noise is amplified (the escape time is random at
   finite N, see below) and the gap is not O(N^-1/2) uniformly in alpha.
 * ``sgd-plateau``: SGD sits on the symmetric plateau -- at alpha_esc,ODE / 2, the median replica's
   |eps_SGD / eps_plateau - 1| < 0.25 (mean over escape arms, per seed).

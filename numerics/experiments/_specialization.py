@@ -43,7 +43,8 @@ Verdicts, per arm (p), each a mean over seeds with a 95% Student-t interval:
   students is < 0.05, the seed's "contributions of unspecialized nodes are zero"; where its interval lies above
   0.05 the summary lists it as a disagreement with the seed, with the unaligned students' summed output.
 
-The four findings are one Holm family; the presets declare the effects they are powered for (``effects``).
+A run's findings (two per arm) are one Holm family; the presets declare the effects they are powered for
+(``effects``, ``sanity_effects``).
 
 Findings (quick preset: d = 20, m = 10 teacher nodes, n = 50 students, c = 20 outputs, 2000 training
 samples, 30k SGD steps, p in {1, 2}, 4 seeds): all findings and sanity checks hold. Spearman(strength, time) is -0.81
@@ -82,7 +83,7 @@ __all__ = ["EXPERIMENTS", "activation_correlation", "hungarian_correlation", "ls
 
 SOURCE = ("seed 000_111be25265ff9c8a.txt; Y. Tian, Student Specialization in Deep ReLU Networks With Finite "
           "Width and Input Dimension, ICML 2020")
-THRESHOLD = 0.95  # alignment cut on the activation correlation, used by all three verdicts
+THRESHOLD = 0.95  # alignment cut on the activation correlation, used by every verdict
 LSHAPE_MAX = 0.1  # claimed bound on median ||v_k|| (unaligned) / median ||v_k|| (aligned)
 LOSS_MAX = 0.01  # claimed bound on final / initial training loss
 UNALIGNED_MAX = 0.05  # "contributions of unspecialized nodes are zero": their share of the fan-out norm, as < 5%
@@ -386,7 +387,8 @@ PRESETS = {
               "sanity_effects": {"p1/loss-small": 10.0, "p2/loss-small": 10.0},
               "decays": [1.0, 2.0], "d": 20, "m": 10, "multiple": 5, "c": 20,
               "n_train": 2000, "n_eval": 2000, "batch": 64, "lr": 0.15, "steps": 30000, "eval_every": 250},
-    # closer to the paper's scale (reference code: d=30, m=10, 10x student, c=50, 10k samples); for a GPU.
+    # closer to the paper's scale (reference code: d=30, m=10, 10x student, c=50, 10k samples); fits this CPU in
+    # about 2 h (projected >= 87 min with 2 workers), not yet run.
     # effects assumed from the quick pilot (the full preset has not been run), the smallest for the new arms
     "full": {**_COMMON, "seeds": 8, "effects": _effects([0.5, 1.0, 1.5, 2.0], {}, default=(7.2, 10.0)),
              "sanity_effects": {f"p{p:g}/loss-small": 10.0 for p in (0.5, 1.0, 1.5, 2.0)},

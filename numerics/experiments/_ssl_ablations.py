@@ -113,22 +113,14 @@ Disagreements (``summary.json`` ``disagreements``, leading summary.md), built fr
 * Table 5: re-init - base < 0 in the mean.
   ``ours`` says whether the 95% CI excludes 0 (a reversed mean whose CI includes 0 is not resolved).
 
-Findings (quick, 4 seeds; every finding holds under Holm). Without predictor (BYOL and SimSiam) or without
-stop-gradient the collapse metric of z ends at 0.030-0.048 on both data sets, the full methods stay at 0.80-0.83;
-BN (mu, sigma) beats none by 0.087 [0.008, 0.166] probe accuracy (Holm p 0.040: the finding the seed count is
-powered for). The collapse costs far less accuracy than the papers report: on the HLTM the collapsed arms' probe
-stays at the Bayes accuracy of the root (0.84-0.85 vs 0.857; base 0.85, chance 0.5: they keep 0.97-1.00 of the
-accuracy above chance, SimSiam's paper 0): h stays informative while z collapses. On digits they fall from
-0.91-0.92 to 0.72-0.81 (below random features, 0.83), keeping 0.76-0.87 of it (paper: 0 for SimSiam, 0.33 for
-BYOL). The BN table's order holds only loosely (Kendall tau 0.41 [0.14, 0.68], 25 of 36 pairs): (mu, sigma) and
-(mu, sigma') are the best two, as in the table, and the only variants whose z stays healthy (~0.85; five others
-end below 0.09, and (mu', sigma), (mu', sigma') at ~0.34 with h collapsed to ~0.01 instead); unlike the table,
-sigma alone and sigma' alone do not beat none, nor does sigma beat mu, nor sigma' mu' (means reversed, CIs
-include 0), and (mu', sigma) is the worst (probe 0.61 [0.25, 0.97]). Re-initialising the predictor every 5
-epochs costs accuracy on digits in the mean (-0.075 [-0.160, 0.011]), the opposite of Table 5's small gain, but 4 seeds do not decide it.
-EMA vs none: no detectable difference on either data set. Arms collapsed by removing the predictor or the
-stop-gradient end with a smaller covariance-operator trace than healthy ones (digits, layer 2: 3.4-4.5 vs ~10);
-(mu', sigma) and (mu', sigma'), whose h collapses, have among the largest (9.7, 16.4).
+Findings (the recorded quick run, ``reports/recorded/ssl-ablations/quick``, quoted in docs/experiments.md). Without
+predictor (BYOL and SimSiam) or without stop-gradient the collapse metric of z collapses on both data sets while
+the full methods stay healthy, and BN (mu, sigma) beats none: the finding with the smallest effect, which sets the
+seed count. The collapse costs far less accuracy than the papers report: on the HLTM the collapsed arms' probe stays
+near the Bayes accuracy of the root (h stays informative while z collapses); on digits they lose part of it. The
+BN table's order holds only loosely: (mu, sigma) and (mu, sigma') are the best two, as in the table, and the only
+variants whose z stays healthy; (mu', sigma) and (mu', sigma') end with h collapsed instead. Arms collapsed by
+removing the predictor or the stop-gradient end with a smaller covariance-operator trace than healthy ones.
 
 Power. Each preset declares ``effects``, the standardised effect d = |mean - threshold| / per-seed sd of each
 finding, at 0.75 x what the 4-seed quick run measured, rounded down to 2 significant digits, capped at 10
