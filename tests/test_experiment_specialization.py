@@ -121,7 +121,11 @@ def test_smoke_preset_writes_files_and_summary(tmp_path):
             assert len(result["time_to_threshold"]) == 4 and result["loss_initial"] > 0
             assert result["unaligned_output_relative"] >= 0
     names = {v["name"] for v in summary["verdicts"]}
-    assert names == {f"{a}/{v}" for a in ("p1", "p2") for v in ("strong-first", "l-shape", "loss-small")}
+    assert names == {f"{a}/{v}" for a in ("p1", "p2")
+                     for v in ("strong-first", "l-shape", "loss-small", "unaligned-contribution")}
+    kinds = {v["name"]: v["kind"] for v in summary["verdicts"]}
+    assert {kinds[f"p1/{v}"] for v in ("strong-first", "l-shape")} == {"finding"}
+    assert kinds["p1/loss-small"] == "sanity" and kinds["p1/unaligned-contribution"] == "reported"
     assert all(v["estimate"]["n"] == 2 for v in summary["verdicts"])
     assert set(summary["tables"]["recovered_teacher_nodes"]) == {"p1", "p2"}
     for name in ("summary.json", "summary.md", "config.json", "figures/correlation_vs_time.png",
@@ -153,3 +157,25 @@ def test_quick_preset_verdicts_hold(tmp_path):
     for figure in summary["figures"]:
         assert os.path.getsize(os.path.join(out, figure)) > 0
     assert len(summary["figures"]) == 2
+
+
+def test_unaligned_contribution_disagrees_with_the_seed_only_where_its_interval_says_so():
+    """The seed's "contributions of unspecialized nodes are zero": a disagreement, built from the run, exactly
+    where the share of the fan-out norm held by unaligned students has its 95% interval above 5%."""
+    from numerics.experiments import _specialization as sp
+
+    config = dict(sp.PRESETS["quick"], decays=[1.0], seeds=3, m=2)
+
+    def result(share):       # two aligned students of norm 1, one unaligned of norm share / (1 - share) * 2
+        norm = 2 * share / (1 - share)
+        return {"strength": [1.0, 0.5], "time_to_threshold": [100.0, 200.0], "time_to_threshold_matched": [100.0, 200.0],
+                "loss_initial": 1.0, "loss_final": 1e-4, "eval_loss_final": 1e-4, "best_corr_final": [0.99, 0.98],
+                "matched_corr_final": [0.99, 0.98], "student_best_corr_initial": [0.1, 0.2, 0.3],
+                "fanout_norm_initial": [0.5, 0.5, 0.5], "student_best_corr_final": [0.99, 0.98, 0.3],
+                "fanout_norm_final": [1.0, 1.0, norm], "unaligned_output_relative": 0.001}
+
+    big = sp._summarize(config, {("p1", s): result(x) for s, x in enumerate((0.2, 0.25, 0.3))})
+    (d,) = big["disagreements"]
+    assert d.status == "contradicts" and "25% [" in d.ours and "cancel as a group" in d.ours
+    small = sp._summarize(config, {("p1", s): result(x) for s, x in enumerate((0.01, 0.02, 0.03))})
+    assert small["disagreements"] == []
