@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ._errors import ClaimDefinitionError
-from ._params import ParamSpec
+from ._errors import ClaimDefinitionError, ParameterSpecError
+from ._params import ParamSpec, follow, size_ranges
 from ._sweep import Sweep
 
 __all__ = ["Claim"]
@@ -34,8 +34,10 @@ class Claim:
     """A checkable statement. Give exactly one of ``monte_carlo=`` or ``exact=``.
 
     name: identifier used on the command line and in reports.
-    params: mapping parameter name -> spec (``Real``, ``Vector``, ``Matrix``).
-    closed_form(**symbols): SymPy expression or Matrix (Real -> Symbol, Vector(d) -> d x 1 Matrix).
+    params: mapping parameter name -> spec (``Real``, ``Int``, ``Fixed``, ``Vector``, ``Matrix``); a size may be
+        drawn per example (``Vector(dim=(2, 8))``) or shared (``Vector(dim="w")``): see ``_params.py``.
+    closed_form(**symbols): SymPy expression or Matrix (Real -> Symbol, Vector(d) -> d x 1 Matrix); with drawn
+        sizes it is called once per distinct size, with that size's symbols.
     monte_carlo(**tensors, n, generator): tensor of shape (n, *shape), one estimate per sample.
     exact(**tensors): tensor of the closed form's shape, deterministic.
     Each gets only the parameters it names (module docstring); ``n`` and ``generator`` are required
@@ -52,7 +54,8 @@ class Claim:
     sample_bound: optional bound on |every per-sample value| of ``monte_carlo`` over the parameter ranges
         (an indicator: 1). Used where an example's samples are all equal (see ``_stats.py``); without it the
         engine uses the largest |sample| seen over the claim's examples.
-    inputs: engine-owned random inputs, name -> ``Gaussian(dim)``: ``monte_carlo`` then takes each as an (n, dim)
+    inputs: engine-owned random inputs, name -> ``Gaussian(dim)`` (``Gaussian(dim="w")``: w's dimension at each
+        example): ``monte_carlo`` then takes each as an (n, dim)
         argument (and ``n`` / ``generator`` only if it declares them), so the engine can reduce variance.
     variance_reduction: "auto" (antithetic pairs + Hermite control variates when ``inputs`` are declared,
         control variates when ``monte_carlo`` returns ``(values, controls)``), "none", or a tuple of
@@ -101,6 +104,10 @@ class Claim:
             if not isinstance(spec, ParamSpec):
                 raise ClaimDefinitionError(f"{who}: params[{pname!r}] = {spec!r} is not a parameter spec; use Real(low, high), Vector(dim) or Matrix(rows, cols).")
         object.__setattr__(self, "params", dict(self.params))
+        try:
+            size_ranges(self.params)    # every size that names a parameter names a Vector
+        except ParameterSpecError as exc:
+            raise ParameterSpecError(f"{who}: {exc}") from None
         if not callable(self.closed_form):
             raise ClaimDefinitionError(f"{who}: closed_form must be a function of the parameters returning a SymPy expression, got {self.closed_form!r}.")
         if (self.monte_carlo is None) == (self.exact is None):
@@ -169,6 +176,8 @@ class Claim:
                 raise ClaimDefinitionError(f"{who}: input {iname!r} is also a parameter name; rename one of them.")
             if not isinstance(spec, Gaussian):
                 raise ClaimDefinitionError(f"{who}: inputs[{iname!r}] = {spec!r} is not an input spec; use Gaussian(dim).")
+            if isinstance(spec.dim, str):
+                follow(self.params, spec.dim, f"{who}: inputs[{iname!r}] = {spec!r}")
         return dict(self.inputs)
 
     @property

@@ -166,7 +166,8 @@ def _details(r) -> list[str]:
     c = r.counterexample
     if c:
         params = "  ".join(f"{k}={v}" for k, v in c["params"].items())
-        out.append(f"    counterexample ({'shrunk' if c['shrunk'] else c['label']}): {params}")
+        sizes = "".join(f", {k}={v}" for k, v in (c.get("sizes") or {}).items())      # drawn sizes, where any
+        out.append(f"    counterexample ({'shrunk' if c['shrunk'] else c['label']}{sizes}): {params}")
         j = c["component"]
         se = "" if c["std_error"] is None else f" ± {c['std_error'][j]:.3g}"
         from ._results import component_label, counterexample_reason

@@ -63,13 +63,23 @@ PILOT_SALT = 0x5EED_F11E    # the pilot batch's generator seed is example_seed ^
 
 @dataclass(frozen=True)
 class Gaussian:
-    """A standard Gaussian input of dimension ``dim``: the estimator receives it as an (n, dim) float64 tensor."""
+    """A standard Gaussian input of dimension ``dim``: the estimator receives it as an (n, dim) float64 tensor.
 
-    dim: int
+    ``dim`` may name a Vector parameter (``Gaussian(dim="w")``): the input then has w's dimension at every
+    example, drawn ones included (``Vector(dim=(2, 8))``); the engine resolves it per example (``at``)."""
+
+    dim: int | str
 
     def __post_init__(self):
+        if isinstance(self.dim, str) and self.dim.isidentifier():
+            return
         if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim < 1:
-            raise ClaimDefinitionError(f"Gaussian(dim={self.dim!r}): dim must be an integer >= 1, e.g. Gaussian(4) for x ~ N(0, I_4).")
+            raise ClaimDefinitionError(f"Gaussian(dim={self.dim!r}): dim must be an integer >= 1 or a Vector parameter's name, "
+                                       "e.g. Gaussian(4) for x ~ N(0, I_4), Gaussian(dim=\"w\") for w's dimension.")
+
+    def at(self, params: dict) -> "Gaussian":
+        """This input at one example: a reference replaced by the referred parameter's length there."""
+        return self if isinstance(self.dim, int) else Gaussian(int(params[self.dim].shape[0]))
 
 
 def parse_methods(value, *, who: str, has_inputs: bool) -> tuple[str, ...]:

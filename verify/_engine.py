@@ -12,6 +12,13 @@
 Order of work: the derivation (if any), the closed form compiled once, the boundary examples, then
 ``claim.examples`` hypothesis draws. The Bonferroni divisor is fixed before the first example:
 (boundary + random examples) x components, so stopping early cannot raise the false-refutation rate.
+
+Every dimension (sizes drawn per example, ``Vector(dim=(2, 8))``): the closed form is compiled once per distinct
+size (``_Forms``), and the number of components k_e depends on the example's size. The rate alpha is then split
+evenly over the N planned examples (alpha / N each, fixed before the first example whatever sizes are drawn), and
+each example's share over its own k_e components: every component test is made at alpha / (N k_e), the divisor
+N k_e (for fixed sizes N k, as above). The sum over the tests made is at most alpha; ``tests`` reports their
+number, sum of k_e over the examples tested.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from ._claim import Claim, call_declared, declared
 from numerics._compile import MP_DIGITS, ClosedFormError, CompiledClosedForm, _where, compile_closed_form, gamma
 from ._errors import TheorycheckError, UsageError
 from ._examples import boundary_examples, example_key, example_seed, independent_of_imports, parameters
+from ._errors import ParameterSpecError
+from ._params import is_sized, resolve, size_label, sizes_of
 from ._results import ClaimResult
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
 from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_moments, draws_needed, no_variance,
@@ -84,6 +93,8 @@ class _Example:
     pending: bool = False       # fails only through such components: decided at the end (``_Checker.finalize``)
     draws: int = 0              # Monte Carlo: estimator evaluations at this example (pilot batch excluded)
     design: str = ""            # Monte Carlo: "iid", "antithetic" or "rqmc" (see _draws.py)
+    sizes: dict | None = None   # drawn sizes (``_params.size_ranges``' keys -> int); {} where none are drawn
+    size_state: "_SizeState | None" = None  # its size's per-size state (the SE = 0 allowance's B)
 
     @property
     def failed(self) -> bool:
@@ -112,33 +123,80 @@ def parse_replay(text: str, claim: Claim) -> dict[str, np.ndarray]:
         got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
         raise UsageError(f"--replay: claim {claim.name!r} has parameters {sorted(claim.params)}, got {got}; pass one value per parameter")
     out = {}
+    sized = is_sized(claim.params)
     for n, spec in claim.params.items():
         try:
             v = np.asarray(raw[n], dtype=np.float64)
         except (TypeError, ValueError):
             raise UsageError(f"--replay: parameter {n!r} = {raw[n]!r} is not numeric") from None
-        if v.shape != tuple(spec.shape) or not np.isfinite(v).all():
+        if (not sized and v.shape != tuple(spec.shape)) or not np.isfinite(v).all():
             raise UsageError(f"--replay: parameter {n!r} has shape {v.shape}, expected {tuple(spec.shape)} (finite values)")
         out[n] = v
+    if sized:               # the drawn sizes are the values' lengths
+        try:
+            sizes_of(claim.params, out)
+        except ParameterSpecError as exc:
+            raise UsageError(f"--replay: {exc}") from None
     return out
 
 
+@dataclass
+class _SizeState:
+    """What a checker keeps per distinct size: the closed form compiled there, the input design, the critical
+    values at the divisor N k_e, and the largest |unit| seen per component (the SE = 0 allowance's B)."""
+
+    sizes: dict
+    cf: CompiledClosedForm
+    design: Design
+    tests: int
+    z: float
+    z_rqmc: float
+    value_max: np.ndarray
+
+
+class _Forms:
+    """The claim's closed form compiled per distinct size: ``closed_form`` is called (and lambdified) once per
+    size, with that size's symbols; one entry where no size is drawn."""
+
+    def __init__(self, claim: Claim, step):
+        self.claim, self.step = claim, step
+        self.sized = is_sized(claim.params)
+        self.cache: dict[tuple, CompiledClosedForm] = {}
+
+    def sizes(self, params: Mapping[str, np.ndarray] | None) -> dict:
+        return sizes_of(self.claim.params, params) if self.sized else {}
+
+    def at(self, sizes: dict) -> CompiledClosedForm:
+        key = tuple(sizes.items())
+        cf = self.cache.get(key)
+        if cf is None:
+            specs = resolve(self.claim.params, sizes)
+            try:
+                cf, _ = compile_closed_form(declared(self.claim.closed_form), list(specs), list(specs.values()), step=self.step)
+            except ClosedFormError as exc:
+                raise _CheckError(f"{exc} (at {size_label(sizes)})" if sizes else str(exc)) from None
+            self.cache[key] = cf
+        return cf
+
+
 class _Checker:
-    def __init__(self, claim: Claim, compiled: CompiledClosedForm, *, seed: int, device: torch.device, tests: int,
-                 budget: Budget):
-        self.claim, self.cf, self.seed, self.device = claim, compiled, seed, device
-        self.design = Design(claim.inputs or {}, claim.variance_reduction, device)
-        sides = 2 if claim.relation == "==" else 1      # a bound is refuted by one tail only
-        self.z = critical_z(claim.false_refutation_rate, tests, sides)
+    """Decides examples one at a time. ``examples``: N, the examples planned (boundary + sweep + random); each
+    component test at an example with k components is made at the divisor N k (module docstring). ``first``: the
+    first example's parameters (None where no size is drawn), which fixes the state before any example."""
+
+    def __init__(self, claim: Claim, forms: _Forms, *, seed: int, device: torch.device, examples: int,
+                 budget: Budget, first: Mapping[str, np.ndarray] | None = None):
+        self.claim, self.forms, self.seed, self.device = claim, forms, seed, device
+        self.examples_planned = examples
+        self.sides = 2 if claim.relation == "==" else 1      # a bound is refuted by one tail only
         self.power = power_quantile(None)
-        self.z_rqmc = critical_t(claim.false_refutation_rate, tests, RQMC_REPLICATES - 1, sides)
         self.power_rqmc = power_quantile(RQMC_REPLICATES - 1)
+        self._states: dict[tuple, _SizeState] = {}
+        self.select(forms.sizes(first))
         # a pilot batch fits control-variate coefficients and sizes the samples (resolve=); it is never tested
         self.needs_pilot = claim.method == "monte_carlo" and (
             (self.design.owns_draws and self.design.control_variates) or self.design.auto or claim.resolve is not None)
         self.pilot_draws = min(max(claim.samples // 16, 1024), 8192) // 2 * 2
-        self.tests = tests
-        self.k = compiled.size
         self.budget = budget
         self.reproducibility_checked = False
         self.examples_done = 0
@@ -146,12 +204,42 @@ class _Checker:
         self.undecidable: list[str] = []
         self.failures: list[_Example] = []      # every failing example, in evaluation order (shrinking included)
         self.max_statistic = (0.0, self.z if claim.method == "monte_carlo" else 1.0)  # (value, its threshold)
-        self.value_max = np.zeros(self.k)       # largest |unit| seen, per component, over all examples (SE = 0's B)
         self.redecidable: list[_Example] = []   # examples with SE = 0 components, re-decided by finalize()
+
+    # -- the example's size ------------------------------------------------------------------------
+    def select(self, sizes: dict) -> _SizeState:
+        """Make ``sizes`` current: ``cf``, ``k``, ``design``, ``tests`` (the divisor N k) and the critical values
+        are those of this size from here on (each compiled and built once per size)."""
+        key = tuple(sizes.items())
+        st = self._states.get(key)
+        if st is None:
+            claim = self.claim
+            cf = self.forms.at(sizes)
+            fixed = resolve(claim.params, sizes)
+            # an input's size follows its parameter's (Gaussian(dim="w")): w's length at these sizes
+            inputs = {n: g.at({p: np.empty(spec.shape) for p, spec in fixed.items()}) for n, g in (claim.inputs or {}).items()}
+            tests = self.examples_planned * cf.size
+            st = _SizeState(dict(sizes), cf, Design(inputs, claim.variance_reduction, self.device), tests,
+                            critical_z(claim.false_refutation_rate, tests, self.sides),
+                            critical_t(claim.false_refutation_rate, tests, RQMC_REPLICATES - 1, self.sides), np.zeros(cf.size))
+            self._states[key] = st
+        self._current = st
+        self.cf, self.k, self.design, self.tests, self.z, self.z_rqmc = st.cf, st.cf.size, st.design, st.tests, st.z, st.z_rqmc
+        return st
+
+    @property
+    def value_max(self) -> np.ndarray:
+        """Largest |unit| seen, per component, over the examples of the current size (SE = 0's B)."""
+        return self._current.value_max
+
+    @value_max.setter
+    def value_max(self, v: np.ndarray) -> None:
+        self._current.value_max = v
 
     # -- one example -------------------------------------------------------------------------------
     def evaluate(self, label: str, params: dict[str, np.ndarray]) -> "_Example | None":
         where = f"example {label} {_fmt_params(params)}"
+        self.select(self.forms.sizes(params))     # compiled on first use, under the closed form's own budget steps
         with self.budget.step(f"evaluating the closed form at example {label}"):
             try:
                 closed, mag, f64_err = self.cf.evaluate(params)
@@ -178,7 +266,8 @@ class _Checker:
             ex = _Example(label, params, seed, closed, est, None, d.excess, d.threshold, d.detectable, f64_err, cf_scale,
                           d.relative)
             return self._record(ex)
-        trace = [] if label == "typical" else None
+        # the convergence trace: at the typical example (with drawn sizes, the first one: at the smallest sizes)
+        trace = [] if label.split(" @ ")[0] == "typical" and self.convergence is None else None
         m, mode = self._monte_carlo(tensors, seed, label, where, trace, cf_scale)
         crit, power = self._critical(mode)
         if trace:
@@ -229,7 +318,7 @@ class _Checker:
         """
         first = None
         for ex in self.redecidable:
-            ex.excess, ex.detectable, ex.relative = ex.redecide(self.value_max)
+            ex.excess, ex.detectable, ex.relative = ex.redecide(ex.size_state.value_max)
             was_pending, ex.pending = ex.pending, False
             self._track(ex)
             if was_pending and ex.failed:
@@ -260,6 +349,7 @@ class _Checker:
         return refined
 
     def _record(self, ex: "_Example") -> "_Example":
+        ex.sizes, ex.size_state = dict(self._current.sizes), self._current
         if ex.redecide is not None:
             self.redecidable.append(ex)
         if not ex.pending:
@@ -655,6 +745,7 @@ def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: 
         "label": ex.label,
         "shrunk": shrunk,
         "params": {n: np.asarray(v).tolist() for n, v in ex.params.items()},
+        "sizes": dict(ex.sizes or {}),
         "closed_form": ex.closed.tolist(),
         "estimate": ex.estimate.tolist(),
         "std_error": None if ex.std_error is None else ex.std_error.tolist(),
@@ -876,20 +967,20 @@ class _Work:
                     res.derivation = _derive(claim.derivation)
                 except Exception as exc:
                     raise _CheckError(f"derivation raised {_where(exc)}") from None
-        try:
-            compiled, _ = compile_closed_form(declared(claim.closed_form), list(claim.params), list(claim.params.values()), step=budget.step)
-        except ClosedFormError as exc:
-            raise _CheckError(str(exc)) from None
+        forms = _Forms(claim, budget.step)
         boundary = boundary_examples(claim.params)
         with budget.step("sweep"):
             try:
                 sweep = claim.sweep.points(claim.params) if claim.sweep is not None else []
             except Exception as exc:
                 raise _CheckError(f"sweep: {_where(exc) if not isinstance(exc, TheorycheckError) else exc}") from None
+        planned = len(boundary) + len(sweep) + claim.examples
+        # the closed form compiled before the first example: at the first boundary example's sizes where drawn
+        self.checker = _Checker(claim, forms, seed=self.seed, device=self.device, examples=planned, budget=budget,
+                                first=boundary[0][1] if forms.sized else None)
         res.boundary_examples = len(boundary)
-        res.components = compiled.size
-        res.tests = (len(boundary) + len(sweep) + claim.examples) * compiled.size
-        self.checker = _Checker(claim, compiled, seed=self.seed, device=self.device, tests=res.tests, budget=budget)
+        res.components = self.checker.k
+        res.tests = planned * self.checker.k        # drawn sizes: the tests made, counted in _summarise
         res.statistic = {"name": "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound",
                          "value": 0.0, "threshold": self.checker.max_statistic[1]}
         return _RunPlan(boundary, sweep)
@@ -979,6 +1070,10 @@ class _Work:
         """Fill the result's summary fields from every example evaluated (shrinking included)."""
         res, checker, evaluated = self.res, self.checker, self.evaluated
         res.examples = len(evaluated)
+        if checker.forms.sized:     # components vary with the size: count the (example, component) tests made
+            decided = evaluated + ([failure] if failure is not None and failure not in evaluated else [])
+            res.tests = sum(e.closed.size for e in decided)
+            res.components = max([e.closed.size for e in decided] + [res.components])
         res.undecidable_examples = len(checker.undecidable)
         res.convergence = checker.convergence
         res.statistic["value"], res.statistic["threshold"] = checker.max_statistic

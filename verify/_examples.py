@@ -10,6 +10,12 @@ Boundary examples (always run, before any random draw):
   ``b || -a`` (anti-parallel, theta = pi) and ``b = a``; for matrices, the same between their first rows
   and, within one matrix, ``rows parallel`` (row 1 || row 0).
 
+Every dimension: where sizes are drawn per example (``Vector(dim=(2, 8))``, see ``_params.py``), the whole set
+above is built at the smallest sizes (every range at ``lo``, labels ``... @ dim(w)=2``) and again at the
+largest (``hi``); with several ranges, also one ``typical`` example per range with that one at ``hi`` and the
+others at ``lo``. Sizes sharing a range (``Vector(dim="w")``) are equal in every example, so the geometry
+(parallel, anti-parallel, equal) applies to them.
+
 Random examples come from ``parameters(specs)``, a hypothesis strategy that draws every parameter from
 its spec and then, with some probability, ties a later vector to an earlier one (parallel,
 anti-parallel, equal), so degenerate geometry also appears among draws and survives shrinking.
@@ -28,7 +34,7 @@ from typing import Mapping
 import numpy as np
 from hypothesis import strategies as st
 
-from ._params import Matrix, ParamSpec, Vector
+from ._params import Matrix, ParamSpec, Vector, resolve, size_label, size_ranges
 
 __all__ = ["boundary_examples", "parameters", "example_seed", "example_key", "independent_of_imports"]
 
@@ -67,6 +73,22 @@ def _set_first_row(spec: ParamSpec, value: np.ndarray, row: np.ndarray) -> np.nd
 
 
 def boundary_examples(specs: Mapping[str, ParamSpec]) -> list[tuple[str, dict[str, np.ndarray]]]:
+    ranges = size_ranges(specs)
+    if not ranges:
+        return _fixed_boundary(specs)
+    lows = {k: lo for k, (lo, _) in ranges.items()}
+    out = []
+    for sizes in (lows, {k: hi for k, (_, hi) in ranges.items()}):
+        tag = size_label(sizes)
+        out += [(f"{label} @ {tag}", ex) for label, ex in _fixed_boundary(resolve(specs, sizes))]
+    if len(ranges) > 1:
+        for k, (_, hi) in ranges.items():
+            sizes = {**lows, k: hi}
+            out += [(f"{label} @ {size_label(sizes)}", ex) for label, ex in _fixed_boundary(resolve(specs, sizes))[:1]]
+    return out
+
+
+def _fixed_boundary(specs: Mapping[str, ParamSpec]) -> list[tuple[str, dict[str, np.ndarray]]]:
     names = list(specs)
     typical = {n: specs[n].typical(i) for i, n in enumerate(names)}
     out: list[tuple[str, dict]] = [("typical", typical)]
@@ -115,7 +137,16 @@ def boundary_examples(specs: Mapping[str, ParamSpec]) -> list[tuple[str, dict[st
 
 
 def parameters(specs: Mapping[str, ParamSpec]) -> st.SearchStrategy[dict[str, np.ndarray]]:
-    """Hypothesis strategy for a claim's parameters, degenerate geometry included."""
+    """Hypothesis strategy for a claim's parameters, degenerate geometry included. Drawn sizes come first (each
+    an integer in its range, shrinking towards ``lo``), then the values at those sizes."""
+    ranges = size_ranges(specs)
+    if not ranges:
+        return _fixed_parameters(specs)
+    sizes = st.fixed_dictionaries({k: st.integers(lo, hi) for k, (lo, hi) in ranges.items()})
+    return sizes.flatmap(lambda drawn: _fixed_parameters(resolve(specs, drawn)))
+
+
+def _fixed_parameters(specs: Mapping[str, ParamSpec]) -> st.SearchStrategy[dict[str, np.ndarray]]:
     names = list(specs)
     vec = [n for n in names if _vector_like(specs[n])]
     pairs = [(a, b) for i, a in enumerate(vec) for b in vec[i + 1:] if _width(specs[a]) == _width(specs[b])]

@@ -8,6 +8,14 @@
 | ``Int(low, high)``           | ``Symbol(name, integer=True)``| integer in [low, high] (a float64 tensor)     |
 | ``Fixed(value)``             | ``Symbol(name, real=True)``   | always ``value`` (a constant such as eps)     |
 
+Every dimension: a size (``Vector``'s ``dim``, ``Matrix``'s ``rows`` / ``cols``) is an integer, an inclusive
+range ``(lo, hi)`` drawn with each example (``Vector(dim=(2, 8))``: the claim holds for every d in 2..8), or the
+name of a ``Vector`` parameter whose dimension it shares (``Vector(dim="w")``, ``Matrix(rows=(1, 4), cols="w")``;
+``Gaussian(dim="w")`` for an engine-owned input). Each range is one drawn size, keyed ``"dim(w)"``,
+``"rows(W)"``, ``"cols(W)"`` (``size_ranges``); ``resolve(specs, sizes)`` turns the specs into fixed-size ones
+for one draw, and ``sizes_of(specs, values)`` reads the sizes back off the values' shapes (a replay carries its
+sizes in its values' lengths). Sizes shrink towards ``lo``.
+
 Directions: each component is drawn as u in (-1, 1) and mapped through sqrt(2) erfinv(u), a standard
 normal when u is uniform, so the normalised vector is uniform on the sphere under uniform draws, while
 hypothesis's shrinking (u -> 0) moves towards simple, axis-aligned directions. Norms are drawn
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import sympy as sp
@@ -29,7 +38,8 @@ from scipy.special import erfinv
 
 from ._errors import ParameterSpecError
 
-__all__ = ["ParamSpec", "Real", "Int", "Fixed", "Vector", "Matrix"]
+__all__ = ["ParamSpec", "Real", "Int", "Fixed", "Vector", "Matrix", "size_ranges", "resolve", "sizes_of", "follow", "is_sized",
+           "size_label"]
 
 DEFAULT_NORM = (0.1, 10.0)
 
@@ -47,9 +57,31 @@ def _check_range(spec: str, low, high, what: str, *, positive: bool) -> tuple[fl
 
 
 def _check_count(spec: str, what: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ParameterSpecError(f"{spec}: {what} must be an integer >= 1, got {value!r}; a scalar parameter is Real(low, high).")
-    return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterSpecError(f"{spec}: {what} must be an integer >= 1, got {value!r}; a scalar parameter is Real(low, high), "
+                                 f"a size drawn per example {what}=(lo, hi).")
+    return int(value)
+
+
+def _check_size(spec: str, what: str, value) -> int | tuple[int, int] | str:
+    """A size: an integer >= 1, an inclusive range (lo, hi) of them, or a Vector parameter's name."""
+    if isinstance(value, str):
+        if not value.isidentifier():
+            raise ParameterSpecError(f"{spec}: {what}={value!r} is not a parameter name; name the Vector whose dimension "
+                                     f"it shares, e.g. {what}=\"w\".")
+        return value
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in value):
+            raise ParameterSpecError(f"{spec}: {what} range must be two integers (lo, hi), got {value!r}; e.g. {what}=(2, 8).")
+        lo, hi = int(value[0]), int(value[1])
+        if lo < 1:
+            raise ParameterSpecError(f"{spec}: {what} range must start at >= 1, got {value!r}; e.g. {what}=(1, {max(hi, 2)}).")
+        if lo == hi:
+            raise ParameterSpecError(f"{spec}: {what} range {value!r} holds one size; a fixed size is {what}={lo}.")
+        if lo > hi:
+            raise ParameterSpecError(f"{spec}: {what}=(lo, hi) needs lo < hi, got lo={lo} > hi={hi}; swap them: {what}=({hi}, {lo}).")
+        return lo, hi
+    return _check_count(spec, what, value)
 
 
 class ParamSpec:
@@ -203,21 +235,27 @@ def _log_uniform(low: float, high: float) -> st.SearchStrategy:
 
 @dataclass(frozen=True)
 class Vector(ParamSpec):
-    """A vector of dimension ``dim``: a direction uniform on the sphere times a norm in ``norm``."""
+    """A vector of dimension ``dim``: a direction uniform on the sphere times a norm in ``norm``. ``dim`` may be a
+    range ``(lo, hi)`` drawn per example, or another Vector parameter's name (its dimension; module docstring)."""
 
-    dim: int
+    dim: int | tuple[int, int] | str
     norm: tuple[float, float] = DEFAULT_NORM
 
     def __post_init__(self):
         spec = f"Vector({self.dim!r}, norm={self.norm!r})"
-        _check_count(spec, "dim", self.dim)
+        object.__setattr__(self, "dim", _check_size(spec, "dim", self.dim))
         if not isinstance(self.norm, (tuple, list)) or len(self.norm) != 2:
             raise ParameterSpecError(f"{spec}: norm must be a (low, high) pair, got {self.norm!r}; e.g. norm=(0.1, 10.0).")
         object.__setattr__(self, "norm", _check_range(spec, *self.norm, "norm", positive=True))
 
+    sizes = ("dim",)
+
+    def at(self, dim: int) -> "Vector":
+        return Vector(dim, self.norm)
+
     @property
     def shape(self):
-        return (self.dim,)
+        return (_fixed(self, self.dim),)
 
     def symbols(self, name):
         return sp.Matrix(self.dim, 1, sp.symbols(f"{name}_0:{self.dim}", real=True))
@@ -244,23 +282,29 @@ class Vector(ParamSpec):
 
 @dataclass(frozen=True)
 class Matrix(ParamSpec):
-    """A ``rows x cols`` matrix whose rows are drawn like ``Vector(cols, norm)`` (e.g. a layer's weights)."""
+    """A ``rows x cols`` matrix whose rows are drawn like ``Vector(cols, norm)`` (e.g. a layer's weights); ``rows``
+    and ``cols`` are sizes like ``Vector``'s ``dim`` (an integer, a range drawn per example, a Vector's name)."""
 
-    rows: int
-    cols: int
+    rows: int | tuple[int, int] | str
+    cols: int | tuple[int, int] | str
     norm: tuple[float, float] = DEFAULT_NORM
 
     def __post_init__(self):
         spec = f"Matrix({self.rows!r}, {self.cols!r}, norm={self.norm!r})"
-        _check_count(spec, "rows", self.rows)
-        _check_count(spec, "cols", self.cols)
+        object.__setattr__(self, "rows", _check_size(spec, "rows", self.rows))
+        object.__setattr__(self, "cols", _check_size(spec, "cols", self.cols))
         if not isinstance(self.norm, (tuple, list)) or len(self.norm) != 2:
             raise ParameterSpecError(f"{spec}: norm must be a (low, high) pair, got {self.norm!r}; e.g. norm=(0.1, 10.0).")
         object.__setattr__(self, "norm", _check_range(spec, *self.norm, "norm", positive=True))
 
+    sizes = ("rows", "cols")
+
+    def at(self, rows: int, cols: int) -> "Matrix":
+        return Matrix(rows, cols, self.norm)
+
     @property
     def shape(self):
-        return (self.rows, self.cols)
+        return (_fixed(self, self.rows), _fixed(self, self.cols))
 
     def symbols(self, name):
         return sp.Matrix(self.rows, self.cols, sp.symbols(f"{name}_0:{self.rows}_0:{self.cols}", real=True))
@@ -289,3 +333,101 @@ def _general_direction(dim: int, index: int) -> np.ndarray:
     rng = np.random.default_rng(1_000_003 * (index + 1) + dim)
     z = rng.standard_normal(dim)
     return z / np.linalg.norm(z)
+
+
+# -- every dimension: sizes drawn per example -------------------------------------------------------------------
+
+def _fixed(spec: ParamSpec, size) -> int:
+    if not isinstance(size, int):       # engine code resolves sizes first (``resolve``): a bug, not a user error
+        raise TypeError(f"{spec!r} has no fixed shape; resolve its sizes first (verify._params.resolve)")
+    return size
+
+
+def _size_fields(spec: ParamSpec) -> tuple[str, ...]:
+    return getattr(spec, "sizes", ())
+
+
+def is_sized(specs: Mapping[str, ParamSpec]) -> bool:
+    """Whether any size is drawn per example (a range or a reference to one)."""
+    return any(not isinstance(getattr(s, f), int) for s in specs.values() for f in _size_fields(s))
+
+
+def follow(specs: Mapping[str, ParamSpec], target: str, who: str, seen: tuple = ()) -> int | str:
+    """The size a reference ``target`` (a Vector parameter's name) stands for: an integer, or the key of the drawn
+    range it shares (``"dim(w)"``). ``who`` names the referring spec in the one-line error."""
+    if target not in specs:
+        vectors = [n for n, s in specs.items() if isinstance(s, Vector)]
+        raise ParameterSpecError(f"{who}: there is no parameter {target!r}; name a Vector parameter of the claim "
+                                 f"({', '.join(map(repr, vectors)) or 'it has none'}) or give a size, e.g. dim=(2, 8).")
+    spec = specs[target]
+    if not isinstance(spec, Vector):
+        raise ParameterSpecError(f"{who}: parameter {target!r} is {spec!r}, not a Vector; a size can only share a "
+                                 f"Vector's dimension, e.g. params={{\"w\": Vector(dim=(2, 8))}} and dim=\"w\".")
+    if target in seen:
+        raise ParameterSpecError(f"{who}: the dimensions {' -> '.join(seen + (target,))} refer to each other in a circle; "
+                                 f"give one of them a size, e.g. Vector(dim=(2, 8)).")
+    return _referent(specs, target, "dim", seen + (target,))
+
+
+def _referent(specs: Mapping[str, ParamSpec], name: str, field: str, seen: tuple = ()) -> int | str:
+    v = getattr(specs[name], field)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, tuple):
+        return f"{field}({name})"
+    return follow(specs, v, f"params[{name!r}] = {specs[name]!r}", seen or (name,))
+
+
+def size_ranges(specs: Mapping[str, ParamSpec]) -> dict[str, tuple[int, int]]:
+    """The sizes drawn per example, key (``"dim(w)"``, ``"rows(W)"``, ``"cols(W)"``) -> (lo, hi), in parameter
+    order; every reference is checked (ParameterSpecError: unknown parameter, not a Vector, a circle)."""
+    out = {}
+    for n, spec in specs.items():
+        for f in _size_fields(spec):
+            ref = _referent(specs, n, f)
+            if isinstance(getattr(spec, f), tuple):
+                out[ref] = getattr(spec, f)
+    return out
+
+
+def resolve(specs: Mapping[str, ParamSpec], sizes: Mapping[str, int]) -> dict[str, ParamSpec]:
+    """The specs at one draw of the sizes (``size_ranges``' keys -> integers): every size fixed."""
+    out = {}
+    for n, spec in specs.items():
+        fields = _size_fields(spec)
+        if all(isinstance(getattr(spec, f), int) for f in fields):
+            out[n] = spec
+            continue
+        refs = [_referent(specs, n, f) for f in fields]
+        out[n] = spec.at(*(r if isinstance(r, int) else sizes[r] for r in refs))
+    return out
+
+
+def sizes_of(specs: Mapping[str, ParamSpec], values: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """The drawn sizes read off the values' shapes; ParameterSpecError where a shape does not fit its spec (a
+    fixed size differs, a drawn one is out of its range or differs from the size another parameter shares)."""
+    ranges = size_ranges(specs)
+    sizes: dict[str, int] = {}
+    for n, spec in specs.items():
+        shape = tuple(np.shape(values[n]))
+        fields = _size_fields(spec)
+        if len(shape) != (len(fields) if fields else len(spec.shape)):
+            raise ParameterSpecError(f"parameter {n!r} has shape {shape}, which does not fit {spec!r}")
+        for f, got in zip(fields, shape):
+            ref = _referent(specs, n, f)
+            if isinstance(ref, int):
+                want = f"{ref}" if got != ref else None
+            elif ref in sizes:
+                want = f"{sizes[ref]}, the {ref} of the other parameters" if got != sizes[ref] else None
+            else:
+                lo, hi = ranges[ref]
+                want = f"in [{lo}, {hi}]" if not lo <= got <= hi else None
+                sizes[ref] = got
+            if want is not None:
+                raise ParameterSpecError(f"parameter {n!r} has shape {shape}, which does not fit {spec!r}: its {f} must be {want}")
+    return sizes
+
+
+def size_label(sizes: Mapping[str, int]) -> str:
+    """``"dim(w)=2, rows(W)=3"``: an example's drawn sizes, for labels."""
+    return ", ".join(f"{k}={v}" for k, v in sizes.items())

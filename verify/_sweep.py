@@ -13,7 +13,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ._errors import ClaimDefinitionError
+from ._errors import ClaimDefinitionError, ParameterSpecError
+from ._params import is_sized, sizes_of
 
 __all__ = ["Sweep"]
 
@@ -41,10 +42,16 @@ class Sweep:
             if set(values) != set(specs):
                 raise ClaimDefinitionError(f"Sweep({self.label!r}): params({x}) gave {sorted(values)}, the claim has {sorted(specs)}")
             point = {}
+            sized = is_sized(specs)
             for name, spec in specs.items():
                 v = np.asarray(values[name], dtype=np.float64)
-                if v.shape != tuple(spec.shape) or not np.isfinite(v).all():
+                if (not sized and v.shape != tuple(spec.shape)) or not np.isfinite(v).all():
                     raise ClaimDefinitionError(f"Sweep({self.label!r}): params({x})[{name!r}] has shape {v.shape}, expected {tuple(spec.shape)} (finite)")
                 point[name] = v
+            if sized:           # sizes drawn per example: a point's sizes are its values' lengths, within the ranges
+                try:
+                    sizes_of(specs, point)
+                except ParameterSpecError as exc:
+                    raise ClaimDefinitionError(f"Sweep({self.label!r}): params({x}): {exc}") from None
             out.append((x, point))
         return out
