@@ -241,7 +241,7 @@ Findings:
 # claim name -> a one-line summary in Markdown (optional; a name that is not a built-in claim is an error).
 SUMMARIES: dict[str, str] = {
     "population-gradient-mc": "one node, d = 4: closed form vs analytic per-sample gradients",
-    "population-gradient-autograd": "one node: closed form vs per-sample autograd through a `TwoLayerReLU`",
+    "population-gradient-autograd": "one node, every d in 2..8: closed form vs per-sample autograd through a `TwoLayerReLU`",
     "population-gradient-network-mc": "K = 3 students, M = 2 teachers, output weights 1: analytic per-sample",
     "population-gradient-network-autograd":
         "K = 3 students, M = 2 teachers, output weights 1: per-sample autograd (`torch.func.vmap(grad)`)",
