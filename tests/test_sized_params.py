@@ -131,6 +131,23 @@ def test_matrix_rows_and_cols_drawn_per_example_for_an_exact_claim():
     assert res.components == 3 and res.tests >= res.examples
 
 
+def test_a_matrix_shares_another_matrix_shape_and_a_vector_may_not():
+    """``Matrix(rows="f", cols="f")``: f's rows and cols (BatchNorm's upstream gradient g has the shape of f)."""
+    from verify._params import size_ranges, sizes_of
+
+    specs = {"f": Matrix(rows=(1, 3), cols=(3, 5)), "g": Matrix(rows="f", cols="f")}
+    assert size_ranges(specs) == {"rows(f)": (1, 3), "cols(f)": (3, 5)}
+    shapes = {(p["f"].shape, p["g"].shape) for _, p in boundary_examples(specs)}
+    assert {((1, 3), (1, 3)), ((3, 5), (3, 5))} <= shapes and all(a == b for a, b in shapes)
+    with pytest.raises(ParameterSpecError, match=r"parameter 'g' has shape \(2, 5\).*its cols must be 4, the cols\(f\)"):
+        sizes_of(specs, {"f": np.zeros((2, 4)), "g": np.zeros((2, 5))})
+    claim = Claim(name="frobenius-every-shape", params=specs, closed_form=lambda f, g: sum(f.multiply_elementwise(g)),
+                  exact=lambda f, g: (f * g).sum(), examples=4)
+    assert check(claim, seed=0).verdict == "verified"
+    with pytest.raises(ParameterSpecError, match="parameter 'f' is Matrix.*not a Vector"):
+        _claim_with(f=Matrix(2, 3), w=Vector(dim="f"))
+
+
 def _claim_with(**params):
     return Claim(name="bad", params=params, closed_form=lambda **kw: 0, exact=lambda **kw: torch.zeros((), dtype=torch.float64))
 
