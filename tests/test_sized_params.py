@@ -169,3 +169,19 @@ def test_bad_size_specs_are_one_clear_line(make, text):
     with pytest.raises((ParameterSpecError, ClaimDefinitionError)) as info:
         make()
     assert text in str(info.value) and "\n" not in str(info.value)
+
+
+def test_mutation_certificate_of_a_sized_claim_is_made_at_the_smallest_sizes():
+    """--mutants on a claim with drawn sizes certifies its fixed-size copy at the low end of every range (inputs of
+    a parameter's size follow it), records the sizes and says so; a slip there is killed like any other."""
+    from verify._schedule import Task, _check, pinned
+    from verify.claims import builtin_claims
+
+    claim = builtin_claims()["kd-gradient-one-hot"]
+    fixed, sizes = pinned(claim)
+    assert sizes and all(isinstance(v, int) for v in sizes.values())
+    assert all(isinstance(getattr(spec, "dim", 0), int) for spec in fixed.params.values())
+    r = _check(claim, Task(claim.name, "builtin", None, 0, "cpu", 300.0, True))
+    assert r.mutants is not None and r.mutants["sizes"] == sizes
+    assert r.mutants["killed"] >= 1 and not r.mutants["survived"]
+    assert any("certified at the smallest drawn sizes" in w for w in r.warnings)
