@@ -203,6 +203,29 @@ def test_builtin_claim_comes_out_as_expected_quick(name):
     assert r.verdict == claim.expected, (r.error, r.counterexample)
 
 
+SINGLE_SAMPLE = [n for n, c in BY_NAME.items() if "z" in c.params]
+
+
+@pytest.mark.parametrize("name", SINGLE_SAMPLE)
+def test_single_sample_claims_hold_for_every_class_count_both_ends_checked(name):
+    """n drawn per example in 2..10 (2..6 for the first correction), t shares z's n; the boundary set runs at both ends."""
+    from verify._examples import boundary_examples
+    from verify._params import size_ranges
+
+    claim = BY_NAME[name]
+    hi = 6 if name == "hinton-first-correction" else 10
+    assert size_ranges(claim.params) == {"dim(z)": (2, hi)}
+    examples = boundary_examples(claim.params)
+    assert {len(p["z"]) for _, p in examples} == {2, hi}
+    assert all(len(p["t"]) == len(p["z"]) for _, p in examples if "t" in p)
+
+
+def test_the_uncentred_limit_is_refuted_at_the_smallest_class_count():
+    """The expected refutation survives the range: hypothesis shrinks it to n = 2 (it is false for every n)."""
+    r = check(dataclasses.replace(BY_NAME["hinton-limit-uncentred"], derivation=None), seed=0)
+    assert r.verdict == "refuted" and r.counterexample["sizes"] == {"dim(z)": 2}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BY_NAME))
 def test_builtin_claim_comes_out_as_expected(name):

@@ -11,7 +11,7 @@ import torch
 from numerics import _population_gradient as nts
 from numerics import network_gradient_samples
 from theory import network_population_gradient, population_gradient
-from verify import Claim, Matrix, Real, check
+from verify import Claim, Matrix, Real, Vector, check
 from verify._draws import Gaussian
 from verify.claims import builtin_claims
 
@@ -86,9 +86,29 @@ def test_exact_method_round_off_bound():
 
 @pytest.mark.parametrize("name", sorted(n for n, c in BUILTIN.items() if c.family == "population-gradient"))
 def test_monte_carlo_claims_declare_their_gaussian_input(name):
-    """x ~ N(0, I_4) is engine-owned (so the engine may pair it antithetically and fit Hermite controls)."""
+    """x ~ N(0, I_d) is engine-owned (so the engine may pair it antithetically and fit Hermite controls): d = 4, or
+    for the claims stated for every dimension, the drawn dimension of their first vector (d in 2..8)."""
     c = BUILTIN[name]
-    assert c.method == "monte_carlo" and c.inputs == {"x": Gaussian(4)}
+    assert c.method == "monte_carlo"
+    if name in EVERY_D:
+        first, second = c.params.values()
+        assert c.inputs == {"x": Gaussian(dim="w")} and first == Vector(dim=(2, 8)) and second == Vector(dim="w")
+    else:
+        assert c.inputs == {"x": Gaussian(4)}
+
+
+EVERY_D = {"population-gradient-autograd", "gating-kernel-mc", "relu-kernel-mc", "population-loss-mc"}
+
+
+def test_claims_for_every_dimension_are_checked_at_both_ends_of_the_range():
+    """The boundary set runs at d = 2 and d = 8; the fixed-size twin population-gradient-mc (its sweep, mutation
+    certificate and report figures) stays at d = 4."""
+    from verify._examples import boundary_examples
+
+    assert BUILTIN["population-gradient-mc"].params == {"w": Vector(4), "w_star": Vector(4)}
+    for name in EVERY_D:
+        sizes = {len(p["w"]) for _, p in boundary_examples(BUILTIN[name].params)}
+        assert sizes == {2, 8}, name
 
 
 def _pair(seed: int, d: int = 4):

@@ -169,3 +169,16 @@ def test_mixing_compared_past_the_flip_is_refuted():
 def test_claims_as_shipped(claim, seed):
     r = check(claim, seed=seed)
     assert r.verdict == claim.expected, (r.error, r.counterexample)
+
+
+def test_lemma1_claims_run_over_several_widths_both_ends_checked():
+    """The exact claims draw the input width d in 2..4 (W_1, W*_1 and delta share x's); the Monte Carlo claim draws
+    the student width n_1 in 1..3 against 2 teacher units. The boundary set runs at the smallest and largest."""
+    from verify._examples import boundary_examples
+
+    for claim in CLAIMS[:3]:
+        shapes = {(len(p["x"]), p["W_1"].shape, p["W_star_1"].shape) for _, p in boundary_examples(claim.params)}
+        assert shapes == {(2, (2, 3), (2, 2)), (4, (4, 3), (4, 2))}, claim.name
+    mc = CLAIMS[3]
+    shapes = {(len(p["v"]), p["W"].shape, p["W_star"].shape) for _, p in boundary_examples(mc.params)}
+    assert shapes == {(1, (1, 3), (2, 3)), (3, (3, 3), (2, 3))}

@@ -131,6 +131,23 @@ def test_matrix_rows_and_cols_drawn_per_example_for_an_exact_claim():
     assert res.components == 3 and res.tests >= res.examples
 
 
+def test_a_matrix_shares_another_matrix_shape_and_a_vector_may_not():
+    """``Matrix(rows="f", cols="f")``: f's rows and cols (BatchNorm's upstream gradient g has the shape of f)."""
+    from verify._params import size_ranges, sizes_of
+
+    specs = {"f": Matrix(rows=(1, 3), cols=(3, 5)), "g": Matrix(rows="f", cols="f")}
+    assert size_ranges(specs) == {"rows(f)": (1, 3), "cols(f)": (3, 5)}
+    shapes = {(p["f"].shape, p["g"].shape) for _, p in boundary_examples(specs)}
+    assert {((1, 3), (1, 3)), ((3, 5), (3, 5))} <= shapes and all(a == b for a, b in shapes)
+    with pytest.raises(ParameterSpecError, match=r"parameter 'g' has shape \(2, 5\).*its cols must be 4, the cols\(f\)"):
+        sizes_of(specs, {"f": np.zeros((2, 4)), "g": np.zeros((2, 5))})
+    claim = Claim(name="frobenius-every-shape", params=specs, closed_form=lambda f, g: sum(f.multiply_elementwise(g)),
+                  exact=lambda f, g: (f * g).sum(), examples=4)
+    assert check(claim, seed=0).verdict == "verified"
+    with pytest.raises(ParameterSpecError, match="parameter 'f' is Matrix.*not a Vector"):
+        _claim_with(f=Matrix(2, 3), w=Vector(dim="f"))
+
+
 def _claim_with(**params):
     return Claim(name="bad", params=params, closed_form=lambda **kw: 0, exact=lambda **kw: torch.zeros((), dtype=torch.float64))
 
@@ -152,3 +169,19 @@ def test_bad_size_specs_are_one_clear_line(make, text):
     with pytest.raises((ParameterSpecError, ClaimDefinitionError)) as info:
         make()
     assert text in str(info.value) and "\n" not in str(info.value)
+
+
+def test_mutation_certificate_of_a_sized_claim_is_made_at_the_smallest_sizes():
+    """--mutants on a claim with drawn sizes certifies its fixed-size copy at the low end of every range (inputs of
+    a parameter's size follow it), records the sizes and says so; a slip there is killed like any other."""
+    from verify._schedule import Task, _check, pinned
+    from verify.claims import builtin_claims
+
+    claim = builtin_claims()["kd-gradient-one-hot"]
+    fixed, sizes = pinned(claim)
+    assert sizes and all(isinstance(v, int) for v in sizes.values())
+    assert all(isinstance(getattr(spec, "dim", 0), int) for spec in fixed.params.values())
+    r = _check(claim, Task(claim.name, "builtin", None, 0, "cpu", 300.0, True))
+    assert r.mutants is not None and r.mutants["sizes"] == sizes
+    assert r.mutants["killed"] >= 1 and not r.mutants["survived"]
+    assert any("certified at the smallest drawn sizes" in w for w in r.warnings)

@@ -161,9 +161,10 @@ and Ẇ_l = E_x[f_{l−1} g_lᵀ]. The slide does not define A_l and B_l; our re
 V_{l−1} = V_l D_l W_lᵀ (the gated Jacobian ∂f_L/∂f_l), V*_l the teacher's, A_l = V_lᵀV*_l, B_l = V_lᵀV_l,
 g_l = −∂J_x/∂h_l (so g_L = f*_L − f_L); linear output layer, no biases. SymPy proves Lemma 1 with the
 gates as free symbols (every gate pattern) and Ẇ_l = −∂J/∂W_l = f_{l−1} g_lᵀ; autograd confirms g_l and
-the per-sample Ẇ_l on a 2-3-2-2 student and 2-2-3-2 teacher; A_1, B_1 at x equal the autograd Jacobians
-at x + tδ with t half the exact distance to the first gate flip (past a flip they jump: tested); for a
-two-layer net with Gaussian input the mean of f_{l−1} g_lᵀ matches −E[∇J] (Monte Carlo). Finding: A_l
+the per-sample Ẇ_l on a d-3-2-2 student and d-2-3-2 teacher for every input width d in 2..4 (the SymPy proofs
+are at d = 2); A_1, B_1 at x equal the autograd Jacobians at x + tδ with t half the exact distance to the first
+gate flip (past a flip they jump: tested); for a two-layer net with Gaussian input, 1..3 student units and 2
+teacher units, the mean of f_{l−1} g_lᵀ matches −E[∇J] (Monte Carlo). Finding: A_l
 depends on x only through the gates above layer l of both nets, B_l through the student's; neither
 depends on D_l.
 """),
@@ -241,7 +242,7 @@ Findings:
 # claim name -> a one-line summary in Markdown (optional; a name that is not a built-in claim is an error).
 SUMMARIES: dict[str, str] = {
     "population-gradient-mc": "one node, d = 4: closed form vs analytic per-sample gradients",
-    "population-gradient-autograd": "one node: closed form vs per-sample autograd through a `TwoLayerReLU`",
+    "population-gradient-autograd": "one node, every d in 2..8: closed form vs per-sample autograd through a `TwoLayerReLU`",
     "population-gradient-network-mc": "K = 3 students, M = 2 teachers, output weights 1: analytic per-sample",
     "population-gradient-network-autograd":
         "K = 3 students, M = 2 teachers, output weights 1: per-sample autograd (`torch.func.vmap(grad)`)",

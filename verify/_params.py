@@ -11,7 +11,8 @@
 Every dimension: a size (``Vector``'s ``dim``, ``Matrix``'s ``rows`` / ``cols``) is an integer, an inclusive
 range ``(lo, hi)`` drawn with each example (``Vector(dim=(2, 8))``: the claim holds for every d in 2..8), or the
 name of a ``Vector`` parameter whose dimension it shares (``Vector(dim="w")``, ``Matrix(rows=(1, 4), cols="w")``;
-``Gaussian(dim="w")`` for an engine-owned input). Each range is one drawn size, keyed ``"dim(w)"``,
+``Gaussian(dim="w")`` for an engine-owned input); a Matrix's ``rows`` / ``cols`` may also name a ``Matrix``
+parameter, whose rows / cols it shares (``Matrix(rows="f", cols="f")``: the shape of ``f``). Each range is one drawn size, keyed ``"dim(w)"``,
 ``"rows(W)"``, ``"cols(W)"`` (``size_ranges``); ``resolve(specs, sizes)`` turns the specs into fixed-size ones
 for one draw, and ``sizes_of(specs, values)`` reads the sizes back off the values' shapes (a replay carries its
 sizes in its values' lengths). Sizes shrink towards ``lo``.
@@ -352,21 +353,24 @@ def is_sized(specs: Mapping[str, ParamSpec]) -> bool:
     return any(not isinstance(getattr(s, f), int) for s in specs.values() for f in _size_fields(s))
 
 
-def follow(specs: Mapping[str, ParamSpec], target: str, who: str, seen: tuple = ()) -> int | str:
-    """The size a reference ``target`` (a Vector parameter's name) stands for: an integer, or the key of the drawn
-    range it shares (``"dim(w)"``). ``who`` names the referring spec in the one-line error."""
+def follow(specs: Mapping[str, ParamSpec], target: str, who: str, seen: tuple = (), field: str = "dim") -> int | str:
+    """The size a reference ``target`` stands for: an integer, or the key of the drawn range it shares (``"dim(w)"``).
+    ``target`` names a Vector (its dimension), or, for a Matrix's ``field`` ("rows" / "cols"), a Matrix (the same
+    field of it). ``who`` names the referring spec in the one-line error."""
     if target not in specs:
         vectors = [n for n, s in specs.items() if isinstance(s, Vector)]
         raise ParameterSpecError(f"{who}: there is no parameter {target!r}; name a Vector parameter of the claim "
                                  f"({', '.join(map(repr, vectors)) or 'it has none'}) or give a size, e.g. dim=(2, 8).")
     spec = specs[target]
-    if not isinstance(spec, Vector):
+    shares_matrix = isinstance(spec, Matrix) and field in Matrix.sizes
+    if not isinstance(spec, Vector) and not shares_matrix:
         raise ParameterSpecError(f"{who}: parameter {target!r} is {spec!r}, not a Vector; a size can only share a "
-                                 f"Vector's dimension, e.g. params={{\"w\": Vector(dim=(2, 8))}} and dim=\"w\".")
+                                 f"Vector's dimension (or a Matrix's rows / cols share a Matrix's), e.g. "
+                                 f"params={{\"w\": Vector(dim=(2, 8))}} and dim=\"w\".")
     if target in seen:
         raise ParameterSpecError(f"{who}: the dimensions {' -> '.join(seen + (target,))} refer to each other in a circle; "
                                  f"give one of them a size, e.g. Vector(dim=(2, 8)).")
-    return _referent(specs, target, "dim", seen + (target,))
+    return _referent(specs, target, field if shares_matrix else "dim", seen + (target,))
 
 
 def _referent(specs: Mapping[str, ParamSpec], name: str, field: str, seen: tuple = ()) -> int | str:
@@ -375,7 +379,7 @@ def _referent(specs: Mapping[str, ParamSpec], name: str, field: str, seen: tuple
         return v
     if isinstance(v, tuple):
         return f"{field}({name})"
-    return follow(specs, v, f"params[{name!r}] = {specs[name]!r}", seen or (name,))
+    return follow(specs, v, f"params[{name!r}] = {specs[name]!r}", seen or (name,), field)
 
 
 def size_ranges(specs: Mapping[str, ParamSpec]) -> dict[str, tuple[int, int]]:

@@ -6,8 +6,12 @@ estimators ``numerics._batchnorm`` · claims ``verify.claims._batchnorm`` · tes
 Closed forms come from ``theory._batchnorm`` (SymPy), estimators from ``numerics._batchnorm`` (autograd
 through ``torch.nn.BatchNorm1d`` in training mode, or through BYOL's ``x - x.mean(0)[.detach()]``,
 ``x / x.std(0)[.detach()]``). All claims are ``exact=``: autograd against the closed form to float64
-round-off. Parameters: ``f`` and ``g`` are features x batch (2 features, batch of 4; row k = feature k
-over the batch, drawn like a vector in R^4, so a feature is never constant in practice).
+round-off. Parameters: ``f`` and ``g`` are features x batch, both sizes drawn per example (1..3 features, batch
+m of 3..5; ``g = Matrix(rows="f", cols="f")`` has f's shape; both ends are boundary examples); row k = feature k
+over the batch, drawn like a vector in R^m, so a feature is never constant in practice. The batch starts at 3:
+at m = 2 a normalized feature is +-1 whatever f (a degenerate case), and hypothesis's simple draws there include
+constant features (0/0). The derivations are SymPy proofs at m = 3 (``DERIVATION_M``; the tests prove m = 2..6);
+the exact checks cover m = 3..5. The scale sweep stays at 2 features x 4.
 
 A property "the gradient sums to zero over the batch" is stated as "the gradient equals its own
 projection off 1" (closed form: the derived gradient minus its batch mean), so the round-off bound has
@@ -63,12 +67,12 @@ __all__ = [
 FAMILY = "batchnorm"
 SEED_002 = "seed 002_d1776dabe51410e6.txt (Geometrical Interpretation of Batch Norm)"
 SEED_000 = "seed 000_111be25265ff9c8a.txt (BYOL, 'Zero-mean gradient matters', ablation of batch components)"
-FEATURES, BATCH = 2, 4
+FEATURES, BATCH = (1, 3), (3, 5)  # features x batch, each drawn per example (docs/every-dimension.md)
 EXAMPLES = 25  # exact claims are deterministic; 25 draws + the boundary examples keep each check near 5 s
 DERIVATION_M = 3  # batch size of the symbolic proofs attached to the claims (tests prove m = 2..6)
 
-F = Matrix(FEATURES, BATCH)
-G = Matrix(FEATURES, BATCH)
+F = Matrix(rows=FEATURES, cols=BATCH)
+G = Matrix(rows="f", cols="f")  # the upstream gradient has f's shape
 C1, C0 = Real(-2.0, 2.0), Real(-2.0, 2.0)
 EPS = Real(1e-5, 1e-1)  # torch's default eps is the low end
 

@@ -6,7 +6,10 @@ estimators ``numerics._distillation`` · claims ``verify.claims._distillation`` 
 
 Closed forms come from ``theory._distillation`` (SymPy), estimators from ``numerics._distillation``
 (autograd of ``F.cross_entropy`` / ``F.kl_div``, forward-mode autograd for the T -> oo expansion). All
-claims are ``exact=``: they hold to float64 round-off. Scalar identities whose value is 0 are stated with
+claims are ``exact=``: they hold to float64 round-off. The single-sample claims are stated for every class count
+n in 2..10 (2..6 for the first correction; drawn per example, the closed form built once per n); their derivations are SymPy proofs at a fixed
+n (4, or 3 for the first correction: ``derivation_*(n)``), which the exact checks extend to the other n. The
+minibatch claims keep b = 3, n = 4. Scalar identities whose value is 0 are stated with
 their unsimplified closed form (e.g. sum_i (q_i - p_i)/T), so the round-off bound has the terms' scale.
 """
 
@@ -30,10 +33,14 @@ __all__ = [
 SEED = "seed 004_e20defa2be8d861e.txt (Born Again Neural Networks blog, Section 3)"
 HINTON = "Hinton, Vinyals & Dean 2015 (arXiv:1503.02531), Sec. 2.1 eqs. 2-3, cited in seed 004 as [2]"
 FAMILY = "distillation"
-N = 5  # classes, single-sample claims
+CLASSES = (2, 10)  # single-sample claims: the class count n drawn per example in 2..10 (docs/every-dimension.md)
 B, NB = 3, 4  # minibatch size, classes, batch claims
 
-LOGITS = Vector(N, norm=(0.1, 10.0))
+LOGITS = Vector(dim=CLASSES, norm=(0.1, 10.0))  # the student's logits z
+TEACHER_LOGITS = Vector(dim="z", norm=(0.1, 10.0))  # the teacher's logits t, as many classes as z
+# the 1/T coefficient's SymPy form grows with n (0.15 s to compile at n = 3, 0.57 s at n = 10): n in 2..6 keeps its
+# check near its d = 5 time
+FIRST_CORRECTION_LOGITS = Vector(dim=(2, 6), norm=(0.1, 10.0))
 TEMPERATURE = Real(0.5, 20.0)
 BATCH = Matrix(B, NB, norm=(0.1, 10.0))
 
@@ -43,7 +50,7 @@ BATCH = Matrix(B, NB, norm=(0.1, 10.0))
 
 KD_GRADIENT_CROSS_ENTROPY = Claim(
     name="kd-gradient-cross-entropy",
-    params={"z": LOGITS, "t": LOGITS, "T": TEMPERATURE},
+    params={"z": LOGITS, "t": TEACHER_LOGITS, "T": TEMPERATURE},
     closed_form=td.distillation_gradient,
     exact=nd.kd_gradient,
     derivation=td.derivation_gradient,
@@ -51,12 +58,12 @@ KD_GRADIENT_CROSS_ENTROPY = Claim(
               + r",\quad q = \mathrm{softmax}(z/T),\ p = \mathrm{softmax}(t/T)",
     reference=f"{SEED}: dL/dz_i = q_i - p_i; the 1/T of {HINTON}",
     family=FAMILY,
-    notes="Estimator: autograd of F.cross_entropy(z/T, softmax(t/T)) (probability targets), 5 classes.",
+    notes="Estimator: autograd of F.cross_entropy(z/T, softmax(t/T)) (probability targets), n = 2..10 classes.",
 )
 
 KD_GRADIENT_KL_DIV = Claim(
     name="kd-gradient-kl-div",
-    params={"z": LOGITS, "t": LOGITS, "T": TEMPERATURE},
+    params={"z": LOGITS, "t": TEACHER_LOGITS, "T": TEMPERATURE},
     closed_form=td.distillation_gradient,
     exact=nd.kl_gradient,
     statement=td.kd_gradient_statement(r"\nabla_z\,\mathrm{KL}(p\,\|\,q)"),
@@ -78,7 +85,7 @@ KD_GRADIENT_ONE_HOT = Claim(
 
 KD_GRADIENT_SUMS_TO_ZERO = Claim(
     name="kd-gradient-sums-to-zero",
-    params={"z": LOGITS, "t": LOGITS, "T": TEMPERATURE},
+    params={"z": LOGITS, "t": TEACHER_LOGITS, "T": TEMPERATURE},
     closed_form=td.gradient_sum,
     exact=lambda z, t, T: nd.kd_gradient(z, t, T).sum(),  # (n,) -> ()
     derivation=td.derivation_gradient_sum,
@@ -99,7 +106,7 @@ def _limit(z, t):
 
 HINTON_LIMIT_ZERO_MEAN = Claim(
     name="hinton-limit-zero-mean",
-    params={"z": LOGITS, "t": LOGITS},
+    params={"z": LOGITS, "t": TEACHER_LOGITS},
     closed_form=_limit_of_centred,
     exact=_limit,
     derivation=td.derivation_hinton_limit,
@@ -112,7 +119,7 @@ HINTON_LIMIT_ZERO_MEAN = Claim(
 
 HINTON_LIMIT_UNCENTRED = Claim(
     name="hinton-limit-uncentred",
-    params={"z": LOGITS, "t": LOGITS},
+    params={"z": LOGITS, "t": TEACHER_LOGITS},
     closed_form=td.hinton_limit,
     exact=_limit,
     derivation=td.derivation_centred_limit,
@@ -126,7 +133,7 @@ HINTON_LIMIT_UNCENTRED = Claim(
 
 HINTON_FIRST_CORRECTION = Claim(
     name="hinton-first-correction",
-    params={"z": LOGITS, "t": LOGITS},
+    params={"z": FIRST_CORRECTION_LOGITS, "t": TEACHER_LOGITS},
     closed_form=lambda z, t: td.high_temperature_coefficient(z, t, 1),
     exact=lambda z, t: nd.high_temperature_coefficient(z, t, 1),
     derivation=td.derivation_first_correction,
@@ -136,7 +143,7 @@ HINTON_FIRST_CORRECTION = Claim(
     reference=f"{HINTON}: the error of the high-temperature approximation is O(1/T), with this coefficient",
     family=FAMILY,
     notes="Closed form: Taylor coefficient derived by sp.diff in 1/T; estimator: two nested torch.func.jvp. "
-          "c_1 is nonzero for generic zero-mean logits (n >= 3): the O(1/T) is tight.",
+          "c_1 is nonzero for generic zero-mean logits (n >= 3): the O(1/T) is tight. Classes n in 2..6.",
 )
 
 

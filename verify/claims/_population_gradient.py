@@ -9,9 +9,15 @@ Besides the gradient: the two kernels it is built from (gating kernel g, ReLU ke
 loss J they give, and the K-student / M-teacher network with general output weights v, v*.
 
 Every Monte Carlo claim here declares its Gaussian input, ``inputs={"x": Gaussian(4)}``: x ~ N(0, I_4) is
-engine-owned and the estimators are the ``*_at(..., x)`` forms, so the engine reduces the variance. The design
+engine-owned and the estimators are the ``*_at(..., x)`` forms, so the engine reduces the variance. The claims
+with one weight vector and a kernel partner (population-gradient-autograd, gating-kernel-mc, relu-kernel-mc,
+population-loss-mc) are stated for every dimension: d is drawn per example in 2..8 (``Vector(dim=EVERY_D)``, the
+second vector and x ~ N(0, I_d) share it; both ends are boundary examples), which the derivations allow: they are
+proven in the plane of the two vectors, so for any d. population-gradient-mc keeps d = 4 as the fixed-size twin
+of population-gradient-autograd (its mutation certificate, ``tests/test_mutants.py``, needs fixed sizes); the
+network claims keep d = 4 (a matrix's columns can share only a Vector's dimension). The design
 is ``ANTITHETIC`` = ("antithetic", "control_variates") except for relu-kernel-mc: x is paired with -x and the
-engine's Hermite controls (degree 2 in the 4 inputs) are fitted on a pilot batch. A pair mean of ReLU products
+engine's Hermite controls (degree 2 in the d inputs) are fitted on a pilot batch. A pair mean of ReLU products
 is smooth (relu(t) + relu(-t) = |t|), so the quadratic controls absorb most of it. The default "auto" also
 weighs RQMC; on these cheap estimators it reaches the same resolution in about the same time (measured at seed 0,
 2026-12-02) and picks it at a few examples only, so the simpler fixed design is kept. relu-kernel-mc keeps "auto": at w orthogonal to v its pair means |w.x| |v.x| / 4
@@ -107,7 +113,9 @@ THETA_SWEEP = Sweep(r"$\theta$ (angle between $w$ and $w^*$; $\|w\| = \|w^*\| = 
                     _theta_point)
 
 
-X = {"x": Gaussian(4)}  # the engine-owned Gaussian input x ~ N(0, I_4) of every Monte Carlo claim here
+X = {"x": Gaussian(4)}  # the engine-owned Gaussian input x ~ N(0, I_4) of the claims at d = 4
+EVERY_D = (2, 8)  # the claims stated for every dimension: d drawn per example in 2..8 (docs/every-dimension.md)
+X_EVERY_D = {"x": Gaussian(dim="w")}  # x ~ N(0, I_d), d = w's dimension at the example
 ANTITHETIC = ("antithetic", "control_variates")  # the sampling design of the Monte Carlo claims here (see above)
 
 
@@ -136,11 +144,11 @@ POPULATION_GRADIENT_MC = Claim(
 
 POPULATION_GRADIENT_AUTOGRAD = Claim(
     name="population-gradient-autograd",
-    params={"w": Vector(4), "w_star": Vector(4)},
+    params={"w": Vector(dim=EVERY_D), "w_star": Vector(dim="w")},
     sweep=THETA_SWEEP,
     closed_form=population_gradient,
     monte_carlo=_autograd_one_node,
-    inputs=X,
+    inputs=X_EVERY_D,
     derivation=derivation_population_gradient,
     statement=STATEMENT,
     reference=REFERENCE,
@@ -149,7 +157,8 @@ POPULATION_GRADIENT_AUTOGRAD = Claim(
     resolve=0.008,
     samples=300_000,
     min_samples=16_384,
-    notes="Estimator: per-sample autograd gradient of 1/2 (f(x) - f*(x))^2 for one-node TwoLayerReLU nets.",
+    notes=("Every d in 2..8 (the sweep at d = 4); estimator: per-sample autograd gradient of 1/2 (f(x) - f*(x))^2 "
+           "for one-node TwoLayerReLU nets, x ~ N(0, I_d). The derivation is in the plane of w, w* (any d)."),
 )
 
 NETWORK_GRADIENT_AUTOGRAD = Claim(
@@ -201,10 +210,10 @@ def _weighted_network_autograd(W, W_star, v, v_star, x):
 
 GATING_KERNEL_MC = Claim(
     name="gating-kernel-mc",
-    params={"w": Vector(4), "v": Vector(4)},
+    params={"w": Vector(dim=EVERY_D), "v": Vector(dim="w")},
     closed_form=gating_kernel,
     monte_carlo=gating_kernel_at,
-    inputs=X,
+    inputs=X_EVERY_D,
     derivation=derivation_kernel,
     statement=GATING_STATEMENT,
     reference=KERNEL_REFERENCE,
@@ -213,15 +222,15 @@ GATING_KERNEL_MC = Claim(
     resolve=0.008,
     samples=300_000,
     min_samples=8192,
-    notes="g(w, v) = E[x 1(w^T x > 0) relu(v^T x)]; estimator: per-sample x 1(w^T x > 0) relu(v^T x), x ~ N(0, I_4).",
+    notes="g(w, v) = E[x 1(w^T x > 0) relu(v^T x)], every d in 2..8; estimator: per-sample x 1(w^T x > 0) relu(v^T x), x ~ N(0, I_d).",
 )
 
 RELU_KERNEL_MC = Claim(
     name="relu-kernel-mc",
-    params={"w": Vector(4), "v": Vector(4)},
+    params={"w": Vector(dim=EVERY_D), "v": Vector(dim="w")},
     closed_form=relu_kernel,
     monte_carlo=relu_kernel_at,
-    inputs=X,
+    inputs=X_EVERY_D,
     derivation=derivation_loss_kernel,
     statement=RELU_STATEMENT,
     reference=KERNEL_REFERENCE,
@@ -230,15 +239,15 @@ RELU_KERNEL_MC = Claim(
     resolve=0.008,
     samples=131_072,
     min_samples=8192,
-    notes="k(w, v), half the arc-cosine kernel of degree 1 (Cho & Saul 2009); estimator: relu(w^T x) relu(v^T x).",
+    notes="k(w, v), half the arc-cosine kernel of degree 1 (Cho & Saul 2009), every d in 2..8; estimator: relu(w^T x) relu(v^T x).",
 )
 
 POPULATION_LOSS_MC = Claim(
     name="population-loss-mc",
-    params={"w": Vector(4), "w_star": Vector(4)},
+    params={"w": Vector(dim=EVERY_D), "w_star": Vector(dim="w")},
     closed_form=population_loss,
     monte_carlo=population_loss_at,
-    inputs=X,
+    inputs=X_EVERY_D,
     derivation=derivation_loss_gradient,
     statement=LOSS_STATEMENT,
     reference=REFERENCE,
@@ -247,7 +256,7 @@ POPULATION_LOSS_MC = Claim(
     resolve=0.004,
     samples=262_144,
     min_samples=8192,
-    notes=("Estimator: 1/2 (relu(w^T x) - relu(w*^T x))^2; the derivation shows sp.diff of this loss is the gradient. "
+    notes=("Every d in 2..8; estimator: 1/2 (relu(w^T x) - relu(w*^T x))^2; the derivation shows sp.diff of this loss is the gradient. "
            "Sized to resolve 0.4% of the terms: this scalar estimator is cheap, sampling to 0.8% was about a third "
            "of an example's time, so 0.4% costs ~30% more time for twice the resolution."),
 )

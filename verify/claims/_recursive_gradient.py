@@ -5,11 +5,16 @@ estimators ``numerics._recursive_gradient`` · claims ``verify.claims._recursive
 
 Closed forms come from ``theory._recursive_gradient`` (Lemma 1's construction in SymPy, gates as
 1(h > 0) = (sign h + sign^2 h)/2 of the parameters), estimators from ``numerics._recursive_gradient`` (autograd,
-never the construction). Sizes: student widths d = 2 -> 3 -> 2 -> C = 2, teacher 2 -> 2 -> 3 -> 2, so
-A_1, A_2 are rectangular and the output layer is linear; weights in the paper's orientation (W_l is
-n_{l-1} x n_l, each row drawn like a vector). For the Monte Carlo claim a two-layer net (d = 3, n_1 = 2,
-m_1 = 2, scalar output) whose population gradient Tian (ICML 2017) gives in closed form; its input
-x ~ N(0, I_3) is engine-owned (``inputs={"x": Gaussian(3)}``), so the engine reduces the variance.
+never the construction). Sizes: student widths d -> 3 -> 2 -> C = 2, teacher d -> 2 -> 3 -> 2, the input width
+d drawn per example in 2..4 (``x = Vector(dim=(2, 4))``, ``W_1``, ``W*_1`` have ``rows="x"``), so A_1, A_2 are
+rectangular and the output layer is linear; weights in the paper's orientation (W_l is n_{l-1} x n_l, each row
+drawn like a vector). The hidden widths stay fixed: a matrix's size can share only a Vector's dimension, and no
+Vector has a hidden width. The derivations (``derivation_recursive_gradient``, ``derivation_weight_update``) are
+SymPy proofs at the fixed widths 2-3-2-2 / 2-2-3-2; the exact checks extend them to d = 3, 4. For the Monte Carlo
+claim a two-layer net (d = 3, student width n_1 drawn in 1..3 with ``W`` of ``rows="v"``, teacher m_1 = 2, so
+fewer, as many and more student than teacher units; scalar output) whose population gradient Tian (ICML 2017)
+gives in closed form; its input x ~ N(0, I_3) is engine-owned (``inputs={"x": Gaussian(3)}``), so the engine
+reduces the variance.
 """
 
 from __future__ import annotations
@@ -48,11 +53,13 @@ FAMILY = "recursive-gradient"
 REFERENCE = "seed 000_111be25265ff9c8a.txt (Tian, ICML 2020, 'Lemma1: Recursive Gradient Rule', ~line 225)"
 EXAMPLES = 10  # deterministic exact claims: 10 draws + the boundary examples
 
+INPUT_WIDTHS = (2, 4)  # the input width n_0 = d, drawn per example (docs/every-dimension.md)
 PARAMS = {
-    "W_1": Matrix(2, 3), "W_2": Matrix(3, 2), "W_3": Matrix(2, 2),
-    "W_star_1": Matrix(2, 2), "W_star_2": Matrix(2, 3), "W_star_3": Matrix(3, 2),
-    "x": Vector(2),
+    "W_1": Matrix(rows="x", cols=3), "W_2": Matrix(3, 2), "W_3": Matrix(2, 2),
+    "W_star_1": Matrix(rows="x", cols=2), "W_star_2": Matrix(2, 3), "W_star_3": Matrix(3, 2),
+    "x": Vector(dim=INPUT_WIDTHS),
 }
+HIDDEN_WIDTHS = (1, 3)  # the Monte Carlo claim's student width n_1, drawn per example (the teacher's m_1 = 2)
 
 # typed (all three): layer recursions (V_l, D_l), a piecewise-constancy property and an expectation, not one closed form
 LEMMA = (
@@ -131,12 +138,12 @@ RECURSIVE_GRADIENT_AUTOGRAD = Claim(
     family=FAMILY,
     examples=EXAMPLES,
     notes="[g_1; g_2; g_3] from the construction (gates Heaviside(h_l) at x) vs -dJ_x/dh_l by autograd; "
-          "3-layer student 2-3-2-2, teacher 2-2-3-2, linear output.",
+          "3-layer student d-3-2-2, teacher d-2-3-2, input width d in 2..4, linear output.",
 )
 
 RECURSIVE_MIXING_PIECEWISE_CONSTANT = Claim(
     name="recursive-gradient-piecewise-constant",
-    params={**PARAMS, "delta": Vector(2)},
+    params={**PARAMS, "delta": Vector(dim="x")},
     closed_form=_mixing_at_x,
     exact=_autograd_mixing_moved,
     statement=PIECEWISE,
@@ -163,7 +170,7 @@ RECURSIVE_WEIGHT_UPDATE_AUTOGRAD = Claim(
 
 RECURSIVE_WEIGHT_UPDATE_MC = Claim(
     name="recursive-gradient-weight-update-mc",
-    params={"W": Matrix(2, 3), "W_star": Matrix(2, 3), "v": Vector(2), "v_star": Vector(2)},
+    params={"W": Matrix(rows="v", cols=3), "W_star": Matrix(2, 3), "v": Vector(dim=HIDDEN_WIDTHS), "v_star": Vector(2)},
     closed_form=two_layer_weight_update,
     monte_carlo=two_layer_weight_update_at,
     inputs={"x": Gaussian(3)},
@@ -175,7 +182,7 @@ RECURSIVE_WEIGHT_UPDATE_MC = Claim(
     resolve=0.008,
     samples=262_144,
     min_samples=8192,
-    notes="Two-layer net d = 3, n_1 = m_1 = 2, scalar linear output; W_1 = W^T, W_2 = v (rows of W = hidden units). "
+    notes="Two-layer net d = 3, student width n_1 in 1..3, teacher m_1 = 2, scalar linear output; W_1 = W^T, W_2 = v (rows of W = hidden units). "
           "x ~ N(0, I_3) engine-owned: antithetic pairs and the degree-2 Hermite controls, each example sized to "
           "resolve 0.8% of the terms. "
           "Per-sample f_{l-1} g_l^T with g_l from Lemma 1's construction; their mean is compared with -E[grad J] "
