@@ -174,7 +174,8 @@ def test_bad_size_specs_are_one_clear_line(make, text):
 def test_mutation_certificate_of_a_sized_claim_is_made_at_the_smallest_sizes():
     """--mutants on a claim with drawn sizes certifies its fixed-size copy at the low end of every range (inputs of
     a parameter's size follow it), records the sizes and says so; a slip there is killed like any other."""
-    from verify._schedule import Task, _check, pinned
+    from verify._mutants import pinned
+    from verify._schedule import Task, _check
     from verify.claims import builtin_claims
 
     claim = builtin_claims()["kd-gradient-one-hot"]

@@ -77,36 +77,14 @@ def _check(claim, task: Task, *, replay=None, isolation=None, progress=None):
               time_budget=task.time_budget, progress=progress, isolation=isolation)
     if task.mutants and r.verdict == "verified" and claim.expected == "verified" and replay is None:
         from ._mutants import certify
-        from ._params import is_sized
         if progress is not None:
             progress(f"{claim.name}: mutants ...")
-        target, note = claim, ""
-        if is_sized(claim.params):
-            target, sizes = pinned(claim)
-            note = ", ".join(f"{k}={v}" for k, v in sizes.items())
-        r.mutants = certify(target, check, seed=task.seed, device=task.device, isolation=isolation)
-        if note:
-            r.mutants["sizes"] = sizes
+        r.mutants = certify(claim, check, seed=task.seed, device=task.device, isolation=isolation)
+        if r.mutants.get("sizes"):
+            note = ", ".join(f"{k}={v}" for k, v in r.mutants["sizes"].items())
             r.warnings.append(f"--mutants: certified at the smallest drawn sizes ({note}): a mutant of a closed form "
                               "built per size is made at one size")
     return r
-
-
-def pinned(claim):
-    """A fixed-size copy of a claim whose sizes are drawn (``Vector(dim=(2, 8))``): every size at the low end of its
-    range, engine-owned inputs of a parameter's size resolved with it; and those sizes. The mutation certificate
-    of a sized claim is made on it: one closed form, one size."""
-    import dataclasses
-
-    import numpy as np
-
-    from ._params import resolve, size_ranges
-
-    sizes = {k: lo for k, (lo, _) in size_ranges(claim.params).items()}
-    params = resolve(claim.params, sizes)
-    shapes = {n: np.empty(spec.shape) for n, spec in params.items()}
-    inputs = {n: g.at(shapes) for n, g in (claim.inputs or {}).items()} if claim.inputs else claim.inputs
-    return dataclasses.replace(claim, params=params, inputs=inputs), sizes
 
 
 # --------------------------------------------------------------------------------------------- worker side
