@@ -84,9 +84,10 @@ def test_random_draws_vary_the_size_and_shrink_towards_the_smallest():
     from hypothesis import find, settings
 
     specs = {"w": Vector(dim=(2, 8)), "W": Matrix(rows=(1, 3), cols="w")}
-    small = find(parameters(specs), lambda p: True, settings=settings(database=None))
+    small = find(parameters(specs), lambda p: True, settings=settings(database=None, derandomize=True))
     assert small["w"].shape == (2,) and small["W"].shape == (1, 2)
-    big = find(parameters({"w": Vector(dim=(2, 8))}), lambda p: len(p["w"]) >= 6, settings=settings(database=None, max_examples=500))
+    big = find(parameters({"w": Vector(dim=(2, 8))}), lambda p: len(p["w"]) >= 6,
+               settings=settings(database=None, derandomize=True, max_examples=500))   # derandomized: a fixed, short shrink
     assert big["w"].shape == (6,)                                 # minimal: the smallest size that satisfies it
 
 
