@@ -282,15 +282,6 @@ def _weighted_network_ignoring_v(W, W_star, v, v_star):
     return pg.network_population_gradient(W, W_star)
 
 
-def _at_sizes(claim, sizes):
-    """The claim with its drawn sizes fixed at ``sizes`` (inputs of a parameter's size follow it)."""
-    from verify._params import resolve
-
-    params = resolve(claim.params, sizes)
-    shapes = {n: np.empty(spec.shape) for n, spec in params.items()}
-    return dataclasses.replace(claim, params=params, inputs={n: g.at(shapes) for n, g in (claim.inputs or {}).items()})
-
-
 @pytest.mark.parametrize("claim, wrong", [
     (claims.GATING_KERNEL_MC, _gating_reflected),
     (claims.POPULATION_LOSS_MC, _loss_without_teacher_energy),
@@ -299,10 +290,11 @@ def _at_sizes(claim, sizes):
 def test_wrong_closed_forms_are_refuted(claim, wrong):
     """One typical example (``replay``: no boundary sweep, no shrinking), 20k samples, at d = 4 where the claim
     draws d: refuted."""
+    from verify._mutants import pinned
     from verify._params import size_ranges
 
     bad = dataclasses.replace(claim, name=f"wrong-{claim.name}", closed_form=wrong, derivation=None, samples=20_000)
-    at4 = _at_sizes(claim, {k: 4 for k in size_ranges(claim.params)})
+    at4, _ = pinned(claim, {k: 4 for k in size_ranges(claim.params)})
     typical = {name: spec.typical(i) for i, (name, spec) in enumerate(at4.params.items())}
     r = check(bad, seed=0, replay=typical, shrink=False)
     assert r.verdict == "refuted", r.error

@@ -425,14 +425,14 @@ def standardized_effect(v: dict) -> float:
     inf where every seed gave the same number, nan for a diverged or one-seed run."""
     import math
 
-    from scipy.stats import t as student_t
+    from ._stats import interval_se
 
     e = v["estimate"]
-    mean, lo, hi, n = float(e["mean"]), float(e["lo"]), float(e["hi"]), int(e["n"])
-    if n < 2 or not all(map(math.isfinite, (mean, lo, hi))):
+    se = interval_se(e)
+    if se is None:
         return math.nan
-    sd = (hi - lo) / 2 / float(student_t.ppf(0.5 + float(e.get("level", 0.95)) / 2, n - 1)) * math.sqrt(n)
-    gap = abs(mean - float(v["threshold"]))
+    sd = se * math.sqrt(int(e["n"]))
+    gap = abs(float(e["mean"]) - float(v["threshold"]))
     return gap / sd if sd > 0 else (math.inf if gap > 0 else 0.0)
 
 

@@ -139,17 +139,19 @@ def _equivalent(a: sp.Expr, b: sp.Expr) -> bool:
     return sp.simplify(d) == 0
 
 
-def pinned(claim: Claim) -> tuple[Claim, dict]:
-    """A fixed-size copy of a claim whose sizes are drawn (``Vector(dim=(2, 8))``): every size at the low end of its
-    range, engine-owned inputs of a parameter's size resolved with it; and those sizes ({} for a fixed-size claim,
-    which is returned as it is). A closed form built per size is mutated at one size: this one."""
+def pinned(claim: Claim, sizes: dict | None = None) -> tuple[Claim, dict]:
+    """A fixed-size copy of a claim whose sizes are drawn (``Vector(dim=(2, 8))``): every size at ``sizes``
+    (``size_ranges``' keys -> int; default the low end of each range), engine-owned inputs of a parameter's size
+    resolved with it; and those sizes ({} for a fixed-size claim, which is returned as it is). A closed form built
+    per size is mutated at one size: the smallest."""
     import numpy as np
 
     from ._params import is_sized, resolve, size_ranges
 
     if not is_sized(claim.params):
         return claim, {}
-    sizes = {k: lo for k, (lo, _) in size_ranges(claim.params).items()}
+    if sizes is None:
+        sizes = {k: lo for k, (lo, _) in size_ranges(claim.params).items()}
     params = resolve(claim.params, sizes)
     shapes = {n: np.empty(spec.shape) for n, spec in params.items()}
     inputs = {n: g.at(shapes) for n, g in claim.inputs.items()} if claim.inputs else claim.inputs

@@ -119,7 +119,7 @@ from scipy.stats import t as student_t
 
 from numerics._compile import gamma
 
-__all__ = ["decide_interval", "interval_pvalue", "decide_verdicts", "seeds_for_power", "holds_power", "joint_miss", "EXPERIMENT_ALPHA", "JOINT_POWER", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
+__all__ = ["decide_interval", "interval_se", "interval_pvalue", "decide_verdicts", "seeds_for_power", "holds_power", "joint_miss", "EXPERIMENT_ALPHA", "JOINT_POWER", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "VANISHING", "predicted_relative", "draws_needed",
            "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold"]
 
@@ -409,6 +409,16 @@ EXPERIMENT_ALPHA = 0.05
 JOINT_POWER = 0.99
 
 
+def interval_se(estimate: dict) -> float | None:
+    """The standard error of the mean read back from a Student-t interval over seeds (``mean_ci``'s mean, lo, hi,
+    n, level): its half-width over t_{(1 + level) / 2, n - 1}. None for one seed or a non-finite interval."""
+    mean, lo, hi = (float(estimate[k]) for k in ("mean", "lo", "hi"))
+    n, level = int(estimate.get("n", 0)), float(estimate.get("level", 0.95))
+    if n < 2 or not all(map(math.isfinite, (mean, lo, hi))):
+        return None
+    return (hi - lo) / 2 / float(student_t.ppf(0.5 + level / 2, n - 1))
+
+
 def interval_pvalue(estimate: dict, threshold: float) -> float:
     """Two-sided p-value of "the mean equals ``threshold``" from a Student-t interval over seeds (``mean_ci``'s
     mean, lo, hi, n, level): t = (mean - threshold) / se with n - 1 degrees of freedom, the standard error read
@@ -416,11 +426,10 @@ def interval_pvalue(estimate: dict, threshold: float) -> float:
     (the same decision as ``decide_interval`` at the interval's own level). An interval of zero width (every seed
     gave the same number) gives 0 unless the mean is the threshold; one seed, or a non-finite interval, gives 1
     (nothing can be decided)."""
-    mean, lo, hi = (float(estimate[k]) for k in ("mean", "lo", "hi"))
-    n, level = int(estimate.get("n", 0)), float(estimate.get("level", 0.95))
-    if n < 2 or not all(map(math.isfinite, (mean, lo, hi))):
+    se = interval_se(estimate)
+    if se is None:
         return 1.0
-    se = (hi - lo) / 2 / float(student_t.ppf(0.5 + level / 2, n - 1))
+    mean, n = float(estimate["mean"]), int(estimate["n"])
     if se <= 0:
         return 1.0 if mean == threshold else 0.0
     return float(min(1.0, 2 * student_t.sf(abs(mean - threshold) / se, n - 1)))
