@@ -4,6 +4,10 @@ THEORYCHECK_TEST_THREADS=N sets torch.set_num_threads(N) for the session (.ci/ru
 tests with 1 and 2 threads: a reduction split over threads sums in another order, which the derived round-off
 bounds of tests/_roundoff.py must absorb). Without it, a pytest-xdist worker (the default: one per core) uses one
 torch thread, so the workers never oversubscribe the cores; a serial run (-n 0) keeps torch's default.
+
+Hypothesis runs derandomized in the tests (profile ``theorycheck-tests``, loaded here): a test's draws and shrinks
+are the same on every run and every machine, so one that passes here cannot hang or fail by chance in CI. (The
+engine seeds its own searches from the run's seed and is not affected.)
 """
 
 from __future__ import annotations
@@ -13,8 +17,14 @@ import tempfile
 
 import pytest
 import torch
+from hypothesis import settings
+
 
 from verify import Claim, Real
+
+
+settings.register_profile("theorycheck-tests", derandomize=True, database=None, deadline=None)
+settings.load_profile("theorycheck-tests")
 
 
 def pytest_configure(config):

@@ -81,13 +81,12 @@ def test_boundary_examples_hold_both_ends_of_the_size_range_with_shared_sizes_eq
 
 
 def test_random_draws_vary_the_size_and_shrink_towards_the_smallest():
-    from hypothesis import find, settings
+    from tests._search import find_as_engine
 
     specs = {"w": Vector(dim=(2, 8)), "W": Matrix(rows=(1, 3), cols="w")}
-    small = find(parameters(specs), lambda p: True, settings=settings(database=None, derandomize=True))
+    small = find_as_engine(parameters(specs), lambda p: True)
     assert small["w"].shape == (2,) and small["W"].shape == (1, 2)
-    big = find(parameters({"w": Vector(dim=(2, 8))}), lambda p: len(p["w"]) >= 6,
-               settings=settings(database=None, derandomize=True, max_examples=500))   # derandomized: a fixed, short shrink
+    big = find_as_engine(parameters({"w": Vector(dim=(2, 8))}), lambda p: len(p["w"]) >= 6, max_examples=500)
     assert big["w"].shape == (6,)                                 # minimal: the smallest size that satisfies it
 
 

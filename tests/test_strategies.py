@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import Phase, find, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests._roundoff import cosine_error, gamma, unit_roundoff
+from tests._search import find_as_engine
 from verify import Matrix, ParameterSpecError, Real, Vector
 from verify._examples import boundary_examples, example_seed, parameters
 
@@ -91,9 +92,10 @@ def test_random_draws_reach_parallel_and_antiparallel_pairs():
     # parallel to round-off: within the cosine's round-off of +-1
     # generate only: shrinking a pair that must stay parallel to round-off can take thousands of steps
     # when no example database remembers the answer (a fresh clone)
-    quick = settings(database=None, phases=[Phase.generate], max_examples=1000)
-    par = find(strategy, lambda p: _cos(p["w"], p["w_star"]) >= 1 - _parallel_tol(3), settings=quick)
-    anti = find(strategy, lambda p: _cos(p["w"], p["w_star"]) <= -1 + _parallel_tol(3), settings=quick)
+    par = find_as_engine(strategy, lambda p: _cos(p["w"], p["w_star"]) >= 1 - _parallel_tol(3), shrink=False,
+                         max_examples=1000)
+    anti = find_as_engine(strategy, lambda p: _cos(p["w"], p["w_star"]) <= -1 + _parallel_tol(3), shrink=False,
+                          max_examples=1000)
     assert par and anti
 
 
@@ -104,9 +106,8 @@ def test_shrinking_reaches_simple_directions_and_unit_norm():
     Run with the engine's settings (generate and shrink only, no example database): with hypothesis's defaults
     this shrink ran for over an hour late in the full suite -- in CI and in a fresh clone; py-spy showed it
     inside hypothesis's shrinker, under its explain-phase tracer -- although it takes 0.6 s alone. The engine's
-    own searches never use those defaults."""
-    engine_like = settings(database=None, phases=[Phase.generate, Phase.shrink], deadline=None)
-    v = find(Vector(4).strategy(), lambda v: True, settings=engine_like)
+    own searches never use those defaults; ``tests._search.find_as_engine`` runs it as they do."""
+    v = find_as_engine(Vector(4).strategy(), lambda v: True)
     np.testing.assert_allclose(np.abs(v), [1.0, 0, 0, 0], rtol=0, atol=_norm_tol(4))  # e1 * 1, up to the normalisation
 
 
