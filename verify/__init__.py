@@ -2,7 +2,7 @@
 
 Public API::
 
-    from verify import Claim, Real, Int, Fixed, Vector, Matrix, Sweep, Gaussian, check, dot, norm
+    from verify import Claim, Real, Int, Fixed, Limit, Vector, Matrix, Sweep, Gaussian, check, dot, norm
 
 The names load on first use (PEP 562), so ``import verify`` -- and the command line's ``--help``, usage
 errors and ``list`` -- do not import torch, SymPy or the engine.
@@ -13,11 +13,11 @@ from ._errors import ClaimDefinitionError, DerivationFileError, ParameterSpecErr
 _LAZY = {
     "Claim": "._claim", "check": "._engine", "load_claims": "._loader", "Real": "._params", "Vector": "._params",
     "Matrix": "._params", "ParamSpec": "._params", "SCHEMA": "._results", "ClaimResult": "._results", "Sweep": "._sweep",
-    "Gaussian": "._draws", "Int": "._params", "Fixed": "._params", "dot": "theory._vectors", "norm": "theory._vectors",
+    "Gaussian": "._draws", "Int": "._params", "Fixed": "._params", "Limit": "._limit", "dot": "theory._vectors", "norm": "theory._vectors",
 }
 
 __all__ = [
-    "Claim", "Real", "Int", "Fixed", "Vector", "Matrix", "dot", "norm", "ParamSpec", "Sweep", "Gaussian", "check", "load_claims", "ClaimResult", "SCHEMA",
+    "Claim", "Real", "Int", "Fixed", "Limit", "Vector", "Matrix", "dot", "norm", "ParamSpec", "Sweep", "Gaussian", "check", "load_claims", "ClaimResult", "SCHEMA",
     "TheorycheckError", "ParameterSpecError", "ClaimDefinitionError", "DerivationFileError", "UsageError",
 ]
 

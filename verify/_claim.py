@@ -67,6 +67,9 @@ class Claim:
     relation: "==" (default): the estimand equals the closed form; "<=" / ">=": the estimand is at most / at
         least the closed form, componentwise (a bound). Monte Carlo bounds are one-sided tests at the same
         false-refutation rate; a refutation reports the violating example and the size of the violation.
+    limit: ``Limit("T", to=sp.oo, order=3)``: an asymptotic-order statement, estimand - closed form = O(T^-3) as
+        T -> oo (``to=0``: O(h^order) as h -> 0), tested on a geometric ladder toward the limit at every example
+        (``_limit.py``, ``_stats.order_decision``); every rung counts in the Bonferroni divisor. With relation "==".
     """
 
     name: str
@@ -91,6 +94,7 @@ class Claim:
     resolve: float | None = None
     min_samples: int = 4096
     relation: str = "=="
+    limit: Any = None
 
     def __post_init__(self):
         who = f"Claim({self.name!r})" if isinstance(self.name, str) else "Claim(...)"
@@ -136,6 +140,15 @@ class Claim:
         if self.relation not in RELATIONS:
             raise ClaimDefinitionError(f"{who}: relation must be one of {RELATIONS} (estimand == / <= / >= closed form), "
                                        f"got {self.relation!r}.")
+        if self.limit is not None:
+            from ._limit import Limit
+            if not isinstance(self.limit, Limit):
+                raise ClaimDefinitionError(f"{who}: limit must be a Limit(name, to=..., order=...), got {self.limit!r}; "
+                                           "e.g. limit=Limit(\"T\", to=sp.oo, order=3).")
+            self.limit.check_spec(self.params, who)
+            if self.relation != "==":
+                raise ClaimDefinitionError(f"{who}: limit= states estimand - closed form = O(...); it takes relation \"==\" "
+                                           f"(got {self.relation!r}): state a bound and an order as two claims.")
         if self.expected not in VERDICTS:
             raise ClaimDefinitionError(f"{who}: expected must be one of {VERDICTS}, got {self.expected!r}.")
         for fname in ("statement", "reference", "family", "notes"):

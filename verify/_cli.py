@@ -141,10 +141,11 @@ def _line(r) -> str:
     if r.verdict == "error":
         return f"{'error':<20} {r.name}  {r.source}: claim {r.name!r}: {r.error}"
     stat = r.statistic   # the largest over every example evaluated, and the threshold where it is attained
-    sym = "max|z|" if stat.get("name") == "max_abs_z" else "max err/bound"
+    from ._results import statistic_symbol
+    sym = statistic_symbol(stat.get("name"))
     value, thr = float(stat.get("value", 0.0)), float(stat.get("threshold", 0.0))
     cmp = ">" if value > thr else "<="
-    size = f"{r.examples} examples" + (f" x {samples_text(r.samples, r.samples_per_example)} samples"
+    size = f"{r.examples} examples" + (f" x {r.order['rungs']} rungs" if r.order else "") + (f" x {samples_text(r.samples, r.samples_per_example)} samples"
                                        if r.method == "monte_carlo" else " (exact)")
     return f"{verdict:<20} {r.name:<40} {size:<32} {sym} {value:.3g} {cmp} {thr:.3g}  {r.seconds:.2f}s"
 
@@ -175,8 +176,14 @@ def _details(r) -> list[str]:
         bound = ""
         if r.relation != "==":      # a bound: which side was claimed, and by how much the estimate is past it
             bound = f" (claimed estimand {r.relation} closed form; violated by {c['violation']:.3g})"
-        out.append(f"    {where}closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}{bound}; "
-                   f"statistic {c['statistic']:.3g} > {c['threshold']:.3g}{why}")
+        if c.get("order"):          # an order: the ladder, and the order measured on it
+            from ._results import order_text
+            at = f" at {c['order']['parameter']} = {c['order']['rungs'][-1]:.4g}"
+            out.append(f"    {where}{order_text(c['order'])}; closed form {c['closed_form'][j]:.6g}, estimate "
+                       f"{c['estimate'][j]:.6g}{se}{at}; statistic {c['statistic']:.3g} > {c['threshold']:.3g}")
+        else:
+            out.append(f"    {where}closed form {c['closed_form'][j]:.6g}, estimate {c['estimate'][j]:.6g}{se}{bound}; "
+                       f"statistic {c['statistic']:.3g} > {c['threshold']:.3g}{why}")
         out.append(f"    seeds: run {c['run_seed']}, example {c['example_seed']}")
         out.append(f"    reproduce: {c['command']}")
     return out

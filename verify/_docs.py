@@ -346,6 +346,12 @@ def _claim_section(claim) -> list[str]:
     if method == "monte_carlo":
         if claim.inputs:
             facts.append(("random inputs (engine-owned)", _items(claim.inputs)))
+    if claim.relation != "==":
+        facts.append(("relation", f"a bound: estimand {claim.relation} closed form"))
+    if claim.limit is not None:
+        lim = claim.limit
+        facts.append(("asymptotic order", f"estimand − closed form = {lim.describe()}, on a ladder of {lim.rungs} rungs "
+                                          f"(ratio {lim.ratio:g}, tolerance {lim.tolerance:g}; docs/bounds-and-orders.md)"))
     facts.append(("examples", f"{claim.examples} hypothesis draws, on top of the boundary examples"))
     if method == "monte_carlo":
         if claim.resolve is not None:

@@ -19,6 +19,10 @@ evenly over the N planned examples (alpha / N each, fixed before the first examp
 each example's share over its own k_e components: every component test is made at alpha / (N k_e), the divisor
 N k_e (for fixed sizes N k, as above). The sum over the tests made is at most alpha; ``tests`` reports their
 number, sum of k_e over the examples tested.
+
+Asymptotic orders (``Claim(limit=Limit(...))``): each example is a ladder of R rungs toward the limit
+(``_Checker._ladder``), every rung's difference an interval at the divisor N k R, and the example is decided by
+``_stats.order_decision`` on the measured order.
 """
 
 from __future__ import annotations
@@ -48,13 +52,14 @@ from ._params import is_sized, resolve, size_label, sizes_of
 from ._results import ClaimResult
 from ._draws import PILOT_SALT, RQMC_MARGIN, RQMC_MIN_POINTS, RQMC_PILOT, RQMC_REPLICATES, Design, fit_coefficients
 from ._stats import (Moments, critical_t, critical_z, decide_exact, decide_moments, draws_needed, no_variance,
-                     power_quantile, predicted_relative, violation)
+                     order_decision, power_quantile, predicted_relative, violation)
 from ._torchstate import Isolation
 
 __all__ = ["check", "parse_replay", "MAX_BATCH_VALUES", "SHRINK_BUDGET"]
 
 MAX_BATCH_VALUES = 1 << 22   # per-sample estimate values held at once (32 MiB of float64)
 SHRINK_BUDGET = 200          # new examples evaluated while shrinking a refutation
+LADDER_CONDITIONING = 2.0 ** 10  # limit= exact claims: the estimator's rounding allowed, over the closed form's (_stats)
 TIME_BUDGET = 600.0          # seconds per claim before it is stopped as an error (--time-budget)
 FIRST_BATCH = 1024           # first Monte Carlo batch; later batches double (see _monte_carlo)
 # A derivation is a pure SymPy computation of no arguments: claims that share one (population-gradient-mc and
@@ -95,6 +100,7 @@ class _Example:
     design: str = ""            # Monte Carlo: "iid", "antithetic" or "rqmc" (see _draws.py)
     sizes: dict | None = None   # drawn sizes (``_params.size_ranges``' keys -> int); {} where none are drawn
     size_state: "_SizeState | None" = None  # its size's per-size state (the SE = 0 allowance's B)
+    order: dict | None = None   # limit= claims: the ladder, its differences and the measured order (``_ladder``)
 
     @property
     def failed(self) -> bool:
@@ -189,6 +195,7 @@ class _Checker:
         self.claim, self.forms, self.seed, self.device = claim, forms, seed, device
         self.examples_planned = examples
         self.sides = 2 if claim.relation == "==" else 1      # a bound is refuted by one tail only
+        self.rungs = claim.limit.rungs if claim.limit is not None else 1   # every rung of a ladder is a test
         self.power = power_quantile(None)
         self.power_rqmc = power_quantile(RQMC_REPLICATES - 1)
         self._states: dict[tuple, _SizeState] = {}
@@ -218,7 +225,7 @@ class _Checker:
             fixed = resolve(claim.params, sizes)
             # an input's size follows its parameter's (Gaussian(dim="w")): w's length at these sizes
             inputs = {n: g.at({p: np.empty(spec.shape) for p, spec in fixed.items()}) for n, g in (claim.inputs or {}).items()}
-            tests = self.examples_planned * cf.size
+            tests = self.examples_planned * cf.size * self.rungs
             st = _SizeState(dict(sizes), cf, Design(inputs, claim.variance_reduction, self.device), tests,
                             critical_z(claim.false_refutation_rate, tests, self.sides),
                             critical_t(claim.false_refutation_rate, tests, RQMC_REPLICATES - 1, self.sides), np.zeros(cf.size))
@@ -255,6 +262,8 @@ class _Checker:
             if self.cf.undecidable_switch(params):
                 self.undecidable.append(label)
                 return None
+        if self.claim.limit is not None:
+            return self._ladder(label, params, closed, mag, f64_err)
         seed = example_seed(self.seed, params)
         tensors = {n: torch.as_tensor(v, dtype=torch.float64, device=self.device) for n, v in params.items()}
         cf_scale = float(np.max(mag)) if mag.size else 0.0
@@ -289,7 +298,9 @@ class _Checker:
         decide = partial(decide_moments, m, critical=crit, power=power, tests_over_rate=self.tests / self.claim.false_refutation_rate,
                          size=cf_scale, relation=self.claim.relation)
         base = self._mean_roundoff(m, cf_scale)
-        bound_now = np.full(self.k, declared, dtype=np.float64) if declared is not None else self.value_max
+        # B: the declared bound on |a sample| -- and, with control variates, the largest |residual Y - C beta| seen
+        # where larger: a residual is not bounded by the estimator's bound (_stats: "Deterministic components")
+        bound_now = np.maximum(declared, self.value_max) if declared is not None else self.value_max
         d = decide(closed, allowed=base, bound=bound_now)
         if d.failed:                        # before refuting, bound the 50-digit reference's own error
             closed, ref_err = self._refine(params, label, closed)
@@ -308,6 +319,91 @@ class _Checker:
             ex.redecide = redecide
             failing = excess > threshold
             ex.pending = bool(failing.any() and deterministic[failing].all())
+        return self._record(ex)
+
+    def _limit_in_closed_form(self) -> bool:
+        """Whether the current size's closed form depends on the limit's parameter at all (else one evaluation
+        serves every rung)."""
+        name = self.claim.limit.name
+        return any(name in {str(x) for x in comp.free_symbols} for comp in self.cf.components)
+
+    def _ladder(self, label: str, params: dict, first_closed: np.ndarray, first_mag: np.ndarray,
+                f64_err: float) -> "_Example | None":
+        """A limit= claim's example: the closed form and the estimator at every rung of the ladder from the drawn
+        value toward the limit, each difference an interval, the order measured and tested (``_stats``)."""
+        lim, claim = self.claim.limit, self.claim
+        xs = lim.ladder(float(params[lim.name]))
+        if claim.params[lim.name].__class__.__name__ == "Int":
+            xs = np.round(xs)
+        closed_r, est_r, hw_r, se_r, scales, draws, modes, points = [], [], [], [], [], 0, [], []
+        for j, x in enumerate(xs):
+            p = {**params, lim.name: np.asarray(x, dtype=np.float64)}
+            rl = f"{label} {lim.name}={x:.6g}"
+            where = f"example {rl} {_fmt_params(p)}"
+            if j == 0 or not self._limit_in_closed_form():   # a closed form free of the limit's parameter: once
+                closed, mag, f64 = first_closed, first_mag, f64_err
+            else:
+                with self.budget.step(f"evaluating the closed form at example {rl}"):
+                    try:
+                        closed, mag, f64 = self.cf.evaluate(p)
+                    except Exception as exc:
+                        raise _CheckError(f"closed form could not be evaluated at {where}: {_where(exc)}") from None
+                if not np.isfinite(closed).all():
+                    raise _CheckError(f"closed form is non-finite at {where}; the ladder toward {lim.describe()} left its "
+                                      "domain: narrow the range of the limit's parameter, or lower rungs= / ratio=")
+            f64_err = max(f64_err, f64)
+            tensors = {n: torch.as_tensor(v, dtype=torch.float64, device=self.device) for n, v in p.items()}
+            cf_scale = float(np.max(mag)) if mag.size else 0.0
+            undecided = self.cf.undecidable_switch(p)
+            if claim.method == "exact":
+                est = self._exact(tensors, rl, where)
+                # the estimator near a limit is worse conditioned than the closed form (T^2 x a gradient, a
+                # difference quotient): its rounding is allowed LADDER_CONDITIONING x the closed form's (_stats)
+                hw = np.full(self.k, LADDER_CONDITIONING * 2.0 * gamma(self.cf.ops) * max(cf_scale, float(np.max(np.abs(est)))))
+                se = None
+            else:
+                m, mode = self._monte_carlo(tensors, example_seed(self.seed, p), rl, where, None, cf_scale)
+                crit, power = self._critical(mode)
+                self.value_max = np.maximum(self.value_max, m.value_max.cpu().numpy())
+                bound = np.maximum(claim.sample_bound, self.value_max) if claim.sample_bound is not None else self.value_max
+                d = decide_moments(m, closed, critical=crit, power=power, allowed=self._mean_roundoff(m, cf_scale),
+                                   bound=bound, tests_over_rate=self.tests / claim.false_refutation_rate, size=cf_scale)
+                se = m.std_error.cpu().numpy()
+                est = m.mean.cpu().numpy()
+                hw = d.detectable - power * se          # critical x SE (skewness-widened) + every allowance
+                draws += m.draws
+                modes.append(mode)
+            if undecided:                # a jump of the closed form within round-off: this rung decides nothing
+                hw = np.full(self.k, np.inf)
+            closed_r.append(closed)
+            est_r.append(est)
+            hw_r.append(hw)
+            se_r.append(se)
+            scales.append(cf_scale)
+            points.append(p)
+        closed_a, est_a, hw_a = np.array(closed_r), np.array(est_r), np.array(hw_r)
+        dist = lim.distance(xs)
+        od = order_decision(dist, est_a - closed_a, hw_a, lim.order, lim.tolerance)
+        if od.failed:   # before refuting: the references at twice the digits (and exact: the conditioned error)
+            for j in sorted({int(i) for c in np.flatnonzero(od.excess > od.threshold) for i in od.pair[c]}):
+                refined, ref_err = self._refine(points[j], label, closed_a[j])
+                closed_a[j] = refined
+                hw_a[j] = hw_a[j] + ref_err
+                if claim.method == "exact":
+                    with self.budget.step(f"bounding the closed form's float64 error at example {label}"):
+                        fe = self.cf.forward_error(points[j])
+                    if fe is not None:
+                        hw_a[j] = hw_a[j] + 2.0 * float(np.max(fe))
+            od = order_decision(dist, est_a - closed_a, hw_a, lim.order, lim.tolerance)
+        deep = len(xs) - 1
+        seed = example_seed(self.seed, params)
+        ex = _Example(label, params, seed, closed_a[deep], est_a[deep], se_r[deep], od.excess, od.threshold, hw_a[deep],
+                      f64_err, max(scales), None)
+        ex.draws, ex.design = draws, (modes[-1] if modes else "")
+        ex.order = {"rungs": [float(x) for x in xs], "distance": dist.tolist(),
+                    "difference": (est_a - closed_a).T.tolist(), "halfwidth": hw_a.T.tolist(),
+                    "resolved": od.resolved.T.tolist(), "measured": od.measured.tolist(), "upper": od.upper.tolist(),
+                    "pair": od.pair.tolist()}
         return self._record(ex)
 
     def finalize(self) -> "_Example | None":
@@ -608,8 +704,9 @@ class _Checker:
                 units, terms, c = self._units(y, own, z, beta, mode)
             if c is not None:
                 moments.extra_ops = c.shape[1] + 1
-            # the largest |terms| only for sample_bound's check: the sum is all the summation error needs
-            moments.update(units, terms.total(), terms.per_unit().amax(0) if self.claim.sample_bound is not None else None)
+            # the largest |estimator value| only for sample_bound's check (the estimator's own samples, not a control
+            # variate residual's |y| + |c| |beta|); the sum is all the summation error needs
+            moments.update(units, terms.total(), terms.absy.amax(0) if self.claim.sample_bound is not None else None)
             done += b
             batch = min(2 * batch, cap // step * step)
             if trace is not None and moments.n > 1:
@@ -636,10 +733,10 @@ class _Checker:
                 vmax = torch.stack([p[3] for p in parts]).amax(0)
             else:
                 z = d.replicates(points, seeds)[first * points:(first + len(reps)) * points]
-                units, absu = self._rqmc_units(tensors, label, where, z, beta, gen)
+                units, absu, absy = self._rqmc_units(tensors, label, where, z, beta, gen)
                 means = units.reshape(len(reps), points, -1).mean(1)
                 abs_means = absu.reshape(len(reps), points, -1).mean(1)
-                amax, vmax = absu.amax(0), units.abs().amax(0)
+                amax, vmax = absy.amax(0), units.abs().amax(0)      # amax: the estimator's own |y| (sample_bound)
             moments.update(means, abs_means.sum(0), amax, vmax)
             if trace is not None and moments.n > 1:
                 trace.append((moments.n * points, moments.mean.cpu().numpy().copy(), moments.std_error.cpu().numpy().copy()))
@@ -672,7 +769,7 @@ class _Checker:
         if c is not None and beta is None:
             raise _CheckError("monte_carlo returned controls but no pilot batch fitted their coefficients; "
                               "declare variance_reduction=('rqmc', 'control_variates')")
-        return units, terms.per_unit()
+        return units, terms.per_unit(), terms.absy
 
     def _rqmc_chunks(self, tensors, label, where, seed, points, cap, beta, gen):
         eng = torch.quasirandom.SobolEngine(self.design.dim, scramble=True, seed=seed)
@@ -681,8 +778,8 @@ class _Checker:
         while done < points:
             b = min(points - done, cap)
             u = eng.draw(b, dtype=torch.float64).clamp_(2.0**-53, 1.0 - 2.0**-53)
-            units, absu = self._rqmc_units(tensors, label, where, torch.special.ndtri(u).to(self.device), beta, gen)
-            parts = (units.sum(0), absu.sum(0), absu.amax(0), units.abs().amax(0))
+            units, absu, absy = self._rqmc_units(tensors, label, where, torch.special.ndtri(u).to(self.device), beta, gen)
+            parts = (units.sum(0), absu.sum(0), absy.amax(0), units.abs().amax(0))
             total, absum, amax, vmax = parts if total is None else (
                 total + parts[0], absum + parts[1], torch.maximum(amax, parts[2]), torch.maximum(vmax, parts[3]))
             done += b
@@ -757,10 +854,22 @@ def _counterexample(ex: "_Example", checker: _Checker, *, shrunk: bool, source: 
         "threshold": float(ex.threshold[j]),
         "example_seed": int(ex.seed),
         "run_seed": checker.seed,
+        **({"order": _order_of(ex, j, checker.claim.limit)} if ex.order is not None else {}),
         "closed_form_float64_error": ex.float64_error,
         "replay": replay,
         "command": cmd,
     }
+
+
+def _order_of(ex: "_Example", j: int, lim) -> dict:
+    """A limit= counterexample's ladder at its worst component: where the order was measured, and how."""
+    o = ex.order
+    measured, upper = o["measured"][j], o["upper"][j]
+    return {"parameter": lim.name, "to": "oo" if lim.infinite else lim.to, "stated": lim.order, "tolerance": lim.tolerance,
+            "rungs": o["rungs"], "difference": o["difference"][j], "halfwidth": o["halfwidth"][j],
+            "resolved": o["resolved"][j], "pair": o["pair"][j],
+            "measured": None if not math.isfinite(measured) else measured,
+            "upper": None if not math.isfinite(upper) else upper}
 
 
 def _derive(derivation: Callable) -> dict:
@@ -926,6 +1035,18 @@ class _RunPlan:
     sweep: list             # [(x, params)]
 
 
+def _order_summary(lim, decided: list) -> dict:
+    """What the results say of a limit= claim: the stated order and the slowest order measured over the examples."""
+    measured = [(m, e.label) for e in decided if e.order for m in e.order["measured"] if math.isfinite(m)]
+    slowest = min(measured) if measured else None
+    return {"parameter": lim.name, "to": "oo" if lim.infinite else lim.to, "stated": lim.order,
+            "tolerance": lim.tolerance, "rungs": lim.rungs, "ratio": lim.ratio, "statement": lim.describe(),
+            "measured_min": None if slowest is None else slowest[0], "measured_min_at": None if slowest is None else slowest[1],
+            "measured_max": max(m for m, _ in measured) if measured else None,
+            "examples_measured": sum(1 for e in decided if e.order and any(math.isfinite(m) for m in e.order["measured"])),
+            "examples_within_error": sum(1 for e in decided if e.order and not any(math.isfinite(m) for m in e.order["measured"]))}
+
+
 class _Work:
     """One claim's check, step by step (``check`` arms the budget and isolates torch state around it)."""
 
@@ -980,9 +1101,12 @@ class _Work:
                                 first=boundary[0][1] if forms.sized else None)
         res.boundary_examples = len(boundary)
         res.components = self.checker.k
-        res.tests = planned * self.checker.k        # drawn sizes: the tests made, counted in _summarise
-        res.statistic = {"name": "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound",
-                         "value": 0.0, "threshold": self.checker.max_statistic[1]}
+        res.tests = planned * self.checker.k * self.checker.rungs   # drawn sizes: the tests made, counted in _summarise
+        stat = "max_abs_z" if claim.method == "monte_carlo" else "max_error_over_bound"
+        if claim.limit is not None:
+            stat = "max_order_deficit_over_tolerance"
+            self.checker.max_statistic = (0.0, 1.0)
+        res.statistic = {"name": stat, "value": 0.0, "threshold": self.checker.max_statistic[1]}
         return _RunPlan(boundary, sweep)
 
     def _evaluate(self, plan: "_RunPlan") -> tuple[_Example | None, bool]:
@@ -1072,7 +1196,7 @@ class _Work:
         res.examples = len(evaluated)
         if checker.forms.sized:     # components vary with the size: count the (example, component) tests made
             decided = evaluated + ([failure] if failure is not None and failure not in evaluated else [])
-            res.tests = sum(e.closed.size for e in decided)
+            res.tests = sum(e.closed.size for e in decided) * checker.rungs
             res.components = max([e.closed.size for e in decided] + [res.components])
         res.undecidable_examples = len(checker.undecidable)
         res.convergence = checker.convergence
@@ -1083,6 +1207,8 @@ class _Work:
             res.samples_per_example = {"min": draws[0], "median": draws[len(draws) // 2], "max": draws[-1]}
             designs = [e.design for e in decided if e.design]
             res.variance_reduction["designs"] = {m: designs.count(m) for m in ("iid", "antithetic", "rqmc") if m in designs}
+        if self.claim.limit is not None:
+            res.order = _order_summary(self.claim.limit, decided)
         if decided:
             res.detectable_discrepancy = float(max(float(np.max(e.detectable)) for e in decided))
             # relative to the size of the closed form's terms (not its value, which vanishes at w = w*); an example

@@ -12,6 +12,7 @@ the same check (same seed, same examples and samples; shrinking off -- only the 
 | ``drop``       | drops one additive term                                  |
 | ``supplement`` | replaces an angle acos(u) by pi - acos(u) (theta <-> pi - theta) |
 | ``neighbour``  | replaces a function by a neighbour: sin <-> cos, asin <-> acos, sinh <-> cosh, tanh <-> erf |
+| ``lower-order``| an order claim (``limit=``): adds c T^-(p-1) (c |h - a|^(p-1)) to every component, so the difference is of order p - 1 |
 
 A mutant is *killed* when the check refutes it (or cannot evaluate it: an error is also a detection).
 A surviving mutant is a defect of the claim -- too few samples, or parameter ranges that miss the
@@ -166,7 +167,10 @@ def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit
     compiled, _ = compile_closed_form(declared(claim.closed_form), list(claim.params), list(claim.params.values()))
     shape = compiled.shape
     rows = []
-    for op, desc, comps in mutants(compiled.components, limit):
+    candidates = mutants(compiled.components, limit)
+    if claim.limit is not None:
+        candidates.append(_lower_order(claim, compiled))
+    for op, desc, comps in candidates:
         def closed_form(comps=comps, **_):
             return sp.Matrix(*shape, comps) if shape else comps[0]
         mutant = dataclasses.replace(claim, name=f"{claim.name}~mutant", closed_form=closed_form, derivation=None,
@@ -188,6 +192,25 @@ def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit
     if sizes:
         out["sizes"] = sizes
     return out
+
+
+def _lower_order(claim: Claim, compiled) -> tuple[str, str, list]:
+    """The order claim's mutant one order lower: every component plus c delta^(p - 1), delta = 1 / T (to oo) or
+    |h - a|, c a tenth of the closed form's largest |component| at the typical example, where the term is that size."""
+    from ._examples import boundary_examples
+
+    lim = claim.limit
+    sym = claim.params[lim.name].symbols(lim.name)
+    delta = 1 / sym if lim.infinite else sp.Abs(sym - lim.to)
+    typical = next((p for label, p in boundary_examples(claim.params) if label.startswith("typical")),
+                   boundary_examples(claim.params)[0][1])
+    value, _ = compiled.evaluate_f64(typical)
+    d0 = float(1.0 / typical[lim.name]) if lim.infinite else abs(float(typical[lim.name]) - lim.to)
+    c = 0.1 * max(float(np.max(np.abs(value))) if np.size(value) else 0.0, 1e-3) / d0 ** (lim.order - 1)
+    p = sp.Rational(lim.order).limit_denominator(1000) - 1 if lim.order == int(lim.order) else sp.Float(lim.order - 1)
+    term = sp.Float(c, 17) * delta ** p
+    where = f"{lim.name}^-{lim.order - 1:g}" if lim.infinite else f"|{lim.name} - {lim.to:g}|^{lim.order - 1:g}"
+    return "lower-order", f"add {c:.3g} {where} (order {lim.order - 1:g}, stated {lim.order:g})", [e + term for e in compiled.components]
 
 
 def _implied(claim: Claim, original, mutant_form: Callable) -> bool:

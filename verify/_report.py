@@ -38,7 +38,8 @@ from numerics._files import chmod_like_new  # noqa: E402
 
 from ._latex import render_tex  # noqa: E402
 from ._markdown import table  # noqa: E402
-from ._results import component_label, counterexample_reason, samples_text, verdict_class  # noqa: E402
+from ._results import (component_label, counterexample_reason, order_text, samples_text, statistic_symbol,  # noqa: E402
+                       verdict_class)
 
 __all__ = ["render", "claim_html", "mathml", "mathtext_latex", "slug"]
 
@@ -246,11 +247,18 @@ def _statistic(c: dict) -> str:
     st = c.get("statistic") or {}
     if not st:
         return "–"
-    label = "max |z|" if st.get("name") == "max_abs_z" else "max err/bound"
+    label = statistic_symbol(st.get("name"), spaced=True)
     return f"{label} {_fmt(st.get('value'))} (threshold {_fmt(st.get('threshold'))})"
 
 
 def _method_line(c: dict) -> str:
+    o = c.get("order")
+    if o:   # an asymptotic order: the ladder and the order measured on it
+        measured = ("not measured: the difference was 0 within its error at every example" if o["measured_min"] is None
+                    else f"slowest measured order {_fmt(o['measured_min'])} ({o['measured_min_at']}), fastest {_fmt(o['measured_max'])}")
+        return (f"Order {o['statement']}: {c['examples']} examples × a ladder of {o['rungs']} rungs (ratio {_fmt(o['ratio'])}), "
+                f"{c['tests']} rung tests; refuted where the measured order's upper confidence bound is below "
+                f"{_fmt(o['stated'] - o['tolerance'])}; {measured}")
     if c["method"] == "monte_carlo":
         return (f"Monte Carlo: {c['examples']} examples ({c['boundary_examples']} boundary) × "
                 f"{samples_text(c['samples'], c.get('samples_per_example'))} samples, "
@@ -268,8 +276,9 @@ def _counterexample_lines(c: dict) -> list[str]:
     j = x["component"]
     se = "" if x.get("std_error") is None else f" ± {_fmt(x['std_error'][j])}"
     params = ", ".join(f"{k} = {v}" for k, v in x["params"].items())
+    order = f"{order_text(x['order'])}; at the deepest rung " if x.get("order") else ""
     return [f"Counterexample ({'shrunk' if x['shrunk'] else x['label']}): {params}",
-            f"{component_label(x)}closed form {_fmt(x['closed_form'][j], 6)}, estimate {_fmt(x['estimate'][j], 6)}{se}; "
+            f"{component_label(x)}{order}closed form {_fmt(x['closed_form'][j], 6)}, estimate {_fmt(x['estimate'][j], 6)}{se}; "
             f"statistic {_fmt(x['statistic'])} > {_fmt(x['threshold'])}{counterexample_reason(x)}; "
             f"seeds: run {x['run_seed']}, example {x['example_seed']}",
             x["command"]]

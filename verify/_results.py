@@ -53,6 +53,7 @@ class ClaimResult:
     sweep: dict | None = None            # {"label", "x", "closed_form", "estimate", "std_error", "shape"}
     convergence: dict | None = None      # typical example: {"n", "abs_error", "std_error"} (max over components)
     trajectory: dict | None = None       # {"t", "series", "xlabel", "ylabel"}
+    order: dict | None = None            # limit= claims: {"statement", "stated", "measured_min", ...} (_engine._order_summary)
     mutants: dict | None = None          # mutation certificate (--mutants): {"total", "killed", "equivalent", "survived", "mutants"}
     error: str | None = None
     warnings: list = field(default_factory=list)  # e.g. the claim's code changed torch's global state (restored)
@@ -151,6 +152,29 @@ def counterexample_reason(cx: dict) -> str:
     return (" (standard error 0: every sample was equal; an event the samples missed could move the mean by at most "
             "ln(m/alpha)/n x (B + |estimate|), B = the claim's sample_bound or the largest |sample| seen over its "
             "examples: declare sample_bound= for a bounded estimator such as an indicator)")
+
+
+_STATISTIC_SYMBOLS = {"max_abs_z": "max|z|", "max_error_over_bound": "max err/bound",
+                      "max_order_deficit_over_tolerance": "max order deficit/tolerance"}
+
+
+def statistic_symbol(name: str | None, spaced: bool = False) -> str:
+    """How the command line (``max|z|``) and the report (``spaced``: ``max |z|``) name a run's statistic
+    (``ClaimResult.statistic["name"]``)."""
+    sym = _STATISTIC_SYMBOLS.get(name or "", "max err/bound")
+    return sym.replace("max|z|", "max |z|") if spaced else sym
+
+
+def order_text(o: dict) -> str:
+    """A limit= counterexample's ladder in one line: the measured order, its bound and where it was measured."""
+    name, pair = o["parameter"], o["pair"]
+    stated = f"stated O({name}^-{o['stated']:g})" if o["to"] == "oo" else f"stated O(|{name} - {o['to']:g}|^{o['stated']:g})"
+    if o.get("measured") is None:
+        return f"order not measured (fewer than two rungs resolved); {stated}"
+    at = ", ".join(f"{o['rungs'][i]:.4g}" for i in pair)
+    up = "inf" if o.get("upper") is None else f"{o['upper']:.3g}"
+    return (f"measured order {o['measured']:.3g} (upper confidence bound {up}) between {name} = {at}; {stated}, "
+            f"refuted below {o['stated'] - o['tolerance']:g}")
 
 
 def verdict_class(c: dict) -> str:

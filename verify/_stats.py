@@ -39,8 +39,9 @@ an event of probability p >= ln(m / alpha) / n (``rare_event_probability``) is m
 with probability at most alpha / m, so with that probability the estimator's law puts mass < p outside
 the value v, and its mean is within p (B + |v|) of v, where B bounds |X| near the example (X the averaged
 unit: a control-variate residual Y - C beta, a pair mean). The allowance is that much, on the scale of what *the
-estimator* can take: B is the claim's ``sample_bound`` when it declares one (a sample above it is an error),
-otherwise the largest |unit| of that component seen over all the claim's examples (the residual, not the
+estimator* can take: B is the claim's ``sample_bound`` when it declares one (a sample of the estimator above it is
+an error; under control variates, whose unit is a residual Y - C beta the bound does not cover, the larger of the
+bound and the largest |unit| seen), otherwise the largest |unit| of that component seen over all the claim's examples (the residual, not the
 magnitude |Y| + |C| |beta| of its terms, which bounds only its round-off). Since that maximum is known only when every example has run, an example that
 fails only through such components is *pending* -- neither shrunk nor counted -- and is decided at the
 end with the final maximum (``_engine._Checker.finalize``); its counterexample, if it still fails, is
@@ -102,6 +103,30 @@ iid *units* with the claimed mean, so its false-refutation bound holds as stated
   hence unconditionally. RQMC is sized as if its variance per draw fell no faster than plain Monte Carlo's
   from the pilot's 1024 points (conservative for the integrands RQMC helps).
 
+**Asymptotic orders** (``Claim(limit=Limit("T", to=sp.oo, order=p))``: estimand - closed form = O(T^-p)). At
+each example the engine evaluates a geometric ladder of R rungs toward the limit (``_limit.Limit``); every rung's
+difference d_j (per component) gets a two-sided interval |d_j| +- w_j: w_j is the Monte Carlo half-width
+(critical z or t at alpha / (2 m), widened by the skewness as above, times the SE, plus the round-off and
+rare-event allowances) or, for ``exact=``, the round-off bound times 2^10 (``_engine.LADDER_CONDITIONING``:
+near a limit the estimator is a worse-conditioned computation than the closed form -- T^2 times a gradient that
+vanishes like 1/T, a difference quotient over h -- so its rounding grows toward the limit; **assumption:** by at most
+2^10 over the closed form's 2 gamma_N |terms| bound on the ladder, e.g. T up to 1000 x the rounding's scale).
+m counts every rung: m = E x R x K, so with
+probability >= 1 - alpha every interval of every rung of every example holds the true difference at once. A rung
+is *resolved* where |d_j| > w_j (the difference is not 0 within its error). From the two deepest resolved rungs a
+(shallower) and b, at distances delta_a > delta_b from the limit (1 / T, or |h - a|), the measured order is
+p_hat = ln(|d_a| / |d_b|) / ln(delta_a / delta_b) and its upper confidence bound
+p_up = ln((|d_a| + w_a) / (|d_b| - w_b)) / ln(delta_a / delta_b), which bounds the true local order between a and b
+whenever both intervals hold. The claim is refuted where p_up < p - tolerance (``order_decision``). **Assumption:**
+the ladder reaches the asymptotic regime -- between its deepest resolved rungs the true local order is at least
+p - tolerance (``Limit.tolerance``, default 0.5; pre-asymptotic terms make a correct O(T^-3) look like order
+3 - 1/(T - 1)). Under it a correct claim is refuted with probability <= alpha; without it (a ladder that stops
+before the asymptotic regime) nothing is guaranteed. Fewer than two resolved rungs (the difference is 0 within its
+error, or vanishes below it after one rung) is never a refutation; an order above p (a pessimistic statement) is
+reported (``order`` in the results), never refuted. A refutation needs the difference resolved at two rungs with
+intervals narrow enough: an order deficit of one (a lower-order mutant) is caught where w is well below |d| at the
+deepest two rungs.
+
 The run's ``statistic`` is the largest value over every example evaluated (shrinking included), with the
 threshold of the example and component where it is attained; a refutation's counterexample carries its own.
 """
@@ -121,7 +146,8 @@ from numerics._compile import gamma
 
 __all__ = ["decide_interval", "interval_se", "interval_pvalue", "decide_verdicts", "seeds_for_power", "holds_power", "joint_miss", "EXPERIMENT_ALPHA", "JOINT_POWER", "violation", "critical_z", "critical_t", "power_quantile", "edgeworth_widening", "Moments", "Z_POWER", "summation_ops",
            "rare_event_probability", "no_variance", "VANISHING", "predicted_relative", "draws_needed",
-           "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold"]
+           "Decision", "decide_monte_carlo", "decide_moments", "decide_exact", "mc_threshold", "OrderDecision",
+           "order_decision"]
 
 Z_POWER = float(-ndtri(0.1))  # 1.2816: one-sided z of power 0.9
 
@@ -294,6 +320,55 @@ def decide_exact(estimate: np.ndarray, reference: np.ndarray, bound: np.ndarray,
     return Decision(excess, np.ones_like(excess), bound, float(np.max(bound)) / size if size > 0 else None)
 
 
+@dataclass
+class OrderDecision:
+    """An asymptotic-order test at one example (module docstring, "Asymptotic orders"), per component.
+
+    measured: p_hat from the two deepest resolved rungs (nan with fewer than two); upper: its upper confidence bound
+    (inf where unbounded or unmeasured); pair: (a, b) rung indices used, or (-1, -1); resolved: (R, K) mask;
+    excess: max(p - upper, 0) / tolerance, the order deficit in units of the tolerance: refuted above the threshold 1,
+    i.e. where upper < p - tolerance.
+    """
+
+    measured: np.ndarray
+    upper: np.ndarray
+    pair: np.ndarray            # (K, 2)
+    resolved: np.ndarray        # (R, K)
+    excess: np.ndarray
+    threshold: np.ndarray
+
+    @property
+    def failed(self) -> bool:
+        return bool((self.excess > self.threshold).any())
+
+
+def order_decision(distance: np.ndarray, diff: np.ndarray, halfwidth: np.ndarray, order: float,
+                   tolerance: float) -> OrderDecision:
+    """Measure and test the order of ``diff`` (R rungs x K components) in ``distance`` (R,), decreasing toward the
+    limit, each |diff| known to within ``halfwidth`` (R x K). Refuted where the measured order's upper confidence
+    bound lies below ``order - tolerance`` (``excess = (order - upper) / tolerance`` above the threshold 1)."""
+    distance = np.asarray(distance, dtype=np.float64)
+    a_abs = np.abs(np.asarray(diff, dtype=np.float64))
+    w = np.asarray(halfwidth, dtype=np.float64)
+    rungs, k = a_abs.shape
+    resolved = a_abs > w
+    measured = np.full(k, np.nan)
+    upper = np.full(k, np.inf)
+    pair = np.full((k, 2), -1, dtype=np.int64)
+    for c in range(k):
+        idx = np.flatnonzero(resolved[:, c])
+        if idx.size < 2:
+            continue
+        a, b = int(idx[-2]), int(idx[-1])
+        span = math.log(distance[a] / distance[b])
+        pair[c] = (a, b)
+        measured[c] = math.log(a_abs[a, c] / a_abs[b, c]) / span
+        upper[c] = math.log((a_abs[a, c] + w[a, c]) / (a_abs[b, c] - w[b, c])) / span
+    with np.errstate(invalid="ignore"):
+        excess = np.where(np.isfinite(upper), np.maximum(order - upper, 0.0) / tolerance, 0.0)
+    return OrderDecision(measured, upper, pair, resolved, excess, np.ones(k))
+
+
 def edgeworth_widening(z: float, skewness: torch.Tensor, n: int) -> torch.Tensor:
     """First-order Edgeworth correction to the critical value of a studentized mean."""
     return skewness.abs() / math.sqrt(n) * (2.0 * z * z + 1.0) / 6.0
@@ -324,7 +399,7 @@ class Moments:
     m2: torch.Tensor | None = None
     m3: torch.Tensor | None = None
     abs_sum: torch.Tensor | None = None
-    abs_max: torch.Tensor | None = None     # largest magnitude |y| + |c| |beta| behind a unit (``sample_bound``'s
+    abs_max: torch.Tensor | None = None     # largest |y|, the estimator's own value behind a unit (``sample_bound``'s
                                             # check; None where the caller did not ask for it)
     value_max: torch.Tensor | None = None   # largest |unit| (RQMC: |point|): the averaged quantity, the SE = 0 allowance's B
     batches: int = 0
@@ -335,8 +410,8 @@ class Moments:
                vmax: torch.Tensor | None = None) -> None:
         """x: (b, k) float64 samples. abs_sum: (k,) the sum over the batch of the magnitudes of the terms each sample
         was computed from (default sum |x|; a control-variate sample y - c beta has |y| + |c| |beta|), for the
-        summation error. amax: (k,) the largest such magnitude (default max |x| with the default abs_sum; None
-        when the caller does not need it: ``abs_max`` is then None); vmax: (k,) the largest |value| behind the
+        summation error. amax: (k,) the largest |estimator value| behind the samples, for ``sample_bound``'s check
+        (default max |x|; None when the caller does not need it: ``abs_max`` is then None); vmax: (k,) the largest |value| behind the
         samples (default max |x|; for RQMC replicate means, the largest |point|)."""
         nb = x.shape[0]
         mb = x.mean(0)                      # (b, k) -> (k,)

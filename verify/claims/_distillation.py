@@ -21,12 +21,13 @@ import torch
 from numerics import _distillation as nd
 from theory import _distillation as td
 from verify._claim import Claim
+from verify._limit import Limit
 from verify._params import Matrix, Real, Vector
 
 __all__ = [
     "KD_GRADIENT_CROSS_ENTROPY", "KD_GRADIENT_KL_DIV", "KD_GRADIENT_ONE_HOT", "KD_GRADIENT_SUMS_TO_ZERO",
-    "HINTON_LIMIT_ZERO_MEAN", "HINTON_LIMIT_UNCENTRED", "HINTON_FIRST_CORRECTION",
-    "KD_BATCH_GRADIENT", "KD_BATCH_TERMS_CANCEL", "CWTM_GRADIENT", "CWTM_IS_NOT_KD_TRUE_LABEL",
+    "HINTON_LIMIT_ZERO_MEAN", "HINTON_LIMIT_UNCENTRED", "HINTON_FIRST_CORRECTION", "HINTON_LIMIT_ORDER",
+    "HINTON_LIMIT_ORDER_2", "KD_BATCH_GRADIENT", "KD_BATCH_TERMS_CANCEL", "CWTM_GRADIENT", "CWTM_IS_NOT_KD_TRUE_LABEL",
     "DKPP_GRADIENT", "DKPP_ARGMAX_COLUMN", "DKPP_DARK_KNOWLEDGE_SUM", "DKPP_IS_NOT_KD", "CLAIMS",
 ]
 
@@ -145,6 +146,45 @@ HINTON_FIRST_CORRECTION = Claim(
     notes="Closed form: Taylor coefficient derived by sp.diff in 1/T; estimator: two nested torch.func.jvp. "
           "c_1 is nonzero for generic zero-mean logits (n >= 3): the O(1/T) is tight. Classes n in 2..6.",
 )
+
+
+def _scaled_gradient(z, t, T):
+    """T^2 dCE/dz at temperature T: autograd of F.cross_entropy, then scaled (the quantity whose limit eq. 3 states)."""
+    return T * T * nd.kd_gradient(z, t, T)
+
+
+def _limit_order_claim(name: str, order: int, **extra) -> Claim:
+    """Hinton's limit as an order statement: T^2 dCE/dz - P(z - t)/n = O(T^-order) as T -> oo (a ladder from the
+    drawn T toward oo, every rung checked; ``verify._limit``)."""
+    return Claim(
+        name=name,
+        # T from 8..32 over 8 rungs (to 32 x 128 = 4096): a component whose 1/T coefficient is small against the 1/T^2
+        # one changes sign on the ladder near T = |c_2 / c_1| and its local order is only near 1 well beyond that
+        params={"z": LOGITS, "t": TEACHER_LOGITS, "T": Real(8.0, 32.0)},
+        closed_form=_limit_of_centred,
+        exact=_scaled_gradient,
+        limit=Limit("T", to=sp.oo, order=order, rungs=8),
+        derivation=td.derivation_hinton_limit,
+        statement=rf"T^2 \nabla_z \mathcal{{L}} - \frac{{P(z - t)}}{{n}} = O(T^{{-{order}}}),\ T \to \infty",
+        reference=f"{HINTON}: the high-temperature approximation, as an asymptotic order",
+        family=FAMILY,
+        examples=12,
+        **extra,
+    )
+
+
+HINTON_LIMIT_ORDER = _limit_order_claim(
+    "hinton-limit-order", 1,
+    notes="Eq. 3 read as an asymptotic statement rather than at T = oo: the estimand is T^2 times the autograd "
+          "gradient at finite T (8..32, then a ladder T, 2T, ..., 128T), the closed form the centred limit P(z - t)/n; the "
+          "engine measures the order of their difference on the ladder. Order 1: the first correction c_1/T "
+          "(hinton-first-correction) is the leading error term.")
+
+HINTON_LIMIT_ORDER_2 = _limit_order_claim(
+    "hinton-limit-order-2", 2, expected="refuted",
+    notes="The approximation is not O(T^-2): c_1 is nonzero for generic logits with n >= 3 classes "
+          "(hinton-first-correction), so the measured order is 1 and the order-2 statement is refuted. (At n = 2, c_1 "
+          "vanishes and the error is O(T^-2): the shrunk counterexample has 3 classes.)")
 
 
 # --------------------------------------------------------------------------- minibatch, CWTM, DKPP
@@ -268,7 +308,7 @@ DKPP_IS_NOT_KD = Claim(
 
 CLAIMS = (
     KD_GRADIENT_CROSS_ENTROPY, KD_GRADIENT_KL_DIV, KD_GRADIENT_ONE_HOT, KD_GRADIENT_SUMS_TO_ZERO,
-    HINTON_LIMIT_ZERO_MEAN, HINTON_LIMIT_UNCENTRED, HINTON_FIRST_CORRECTION,
+    HINTON_LIMIT_ZERO_MEAN, HINTON_LIMIT_UNCENTRED, HINTON_FIRST_CORRECTION, HINTON_LIMIT_ORDER, HINTON_LIMIT_ORDER_2,
     KD_BATCH_GRADIENT, KD_BATCH_TERMS_CANCEL, CWTM_GRADIENT, CWTM_IS_NOT_KD_TRUE_LABEL,
     DKPP_GRADIENT, DKPP_ARGMAX_COLUMN, DKPP_DARK_KNOWLEDGE_SUM, DKPP_IS_NOT_KD,
 )
