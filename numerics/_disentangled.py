@@ -56,7 +56,7 @@ def joint_forward(L1, L2, F1, F2, W1, W2, F_beta: Tensor | None = None) -> Tenso
     return torch.relu(P @ F_beta @ W)  # (m_a, m_b) (m_b, n_b) (n_b, n_a) -> (m_a, n_a)
 
 
-def entangled_child(L1, L2, F1, F2, c, v) -> Tensor:
+def entangled_child(L1, F1, F2, c, v) -> Tensor:
     """F_beta = [F^1 (x) 1, 1 (x) F^2] + (n (x) v) c^T, n a null vector of P^1: (m_b, n_b).
 
     n = cross product of P^1's two rows (P^1 is 2 x 3), so P^1 n = 0 up to round-off and the added

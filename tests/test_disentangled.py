@@ -60,10 +60,10 @@ def _draw(seed: int) -> dict:
 def test_entangled_child_leaves_the_parent_unchanged(seed):
     """The as-printed counterexample meets Theorem 8's hypothesis: F_alpha is the disentangled child's F_alpha."""
     x = _draw(seed)
-    child = entangled_child(x["L1"], x["L2"], x["F1"], x["F2"], x["c"], x["v"])
+    child = entangled_child(x["L1"], x["F1"], x["F2"], x["c"], x["v"])
     args = [x[k] for k in ("L1", "L2", "F1", "F2", "W1", "W2")]
     torch.testing.assert_close(joint_forward(*args, F_beta=child), joint_forward(*args), rtol=0, atol=1e-13)
-    disentangled = entangled_child(x["L1"], x["L2"], x["F1"], x["F2"], torch.zeros_like(x["c"]), x["v"])
+    disentangled = entangled_child(x["L1"], x["F1"], x["F2"], torch.zeros_like(x["c"]), x["v"])
     assert (child - disentangled).abs().max() > 1e-3
 
 

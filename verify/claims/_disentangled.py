@@ -91,10 +91,9 @@ def _joint(L1, L2, F1, F2):
     return P1, sp.kronecker_product(P1, P2), disentangled(F1, F2)
 
 
-def _as_printed(L1, L2, F1, F2, c, v):
+def _as_printed(L1, F1, F2, c, v):
     """Pi F_beta for F_beta = [F^1 (x) 1, 1 (x) F^2] + (n (x) v) c^T: 'F_beta equals its disentangled part' (6 x 4)."""
-    P1, _, F_beta = _joint(L1, L2, F1, F2)
-    F_beta = F_beta + sp.kronecker_product(null_vector(P1), v) * c.T  # (3 x 1 (x) 2 x 1) (1 x 4) -> 6 x 4
+    F_beta = disentangled(F1, F2) + sp.kronecker_product(null_vector(row_softmax(L1)), v) * c.T  # (6 x 1)(1 x 4)
     return disentangled_part(F_beta, M_BETA, N_BETA)
 
 
@@ -147,7 +146,7 @@ DISENTANGLED_FORWARD = Claim(
 
 DISENTANGLED_FORWARD_AS_PRINTED = Claim(
     name="disentangled-forward-as-printed",
-    params={**TRANSITIONS, **CHILD, "c": Vector(sum(N_BETA)), "v": Vector(M_BETA[1])},
+    params={"L1": TRANSITIONS["L1"], **CHILD, "c": Vector(sum(N_BETA)), "v": Vector(M_BETA[1])},
     closed_form=_as_printed,
     exact=entangled_child,
     derivation=derivation_null_direction,
@@ -162,7 +161,7 @@ DISENTANGLED_FORWARD_AS_PRINTED = Claim(
           "W F_alpha is that of the disentangled [F^1 (x) 1, 1 (x) F^2] -- disentangled by disentangled-forward "
           "(tests/test_disentangled.py checks the two F_alpha agree) -- while F_beta depends on both factors: "
           "it differs from Pi_dis F_beta, each column averaged over the factor its node does not belong to. "
-          "W is not drawn: F_beta does not depend on it. Corrected: disentangled-forward.",
+          "Neither P^2 nor W is drawn: F_beta does not depend on them. Corrected: disentangled-forward.",
 )
 
 DISENTANGLED_FORWARD_ANY_GATING = Claim(
