@@ -3,7 +3,8 @@
 Family ``disentangled``: derivation ``theory._disentangled`` (the paper's equation, derived) ·
 estimators ``numerics._disentangled`` · claims ``verify.claims._disentangled`` · tests ``tests/test_disentangled.py``.
 
-Estimators for seed ``002_d1776dabe51410e6.txt`` (Tian, arXiv:1809.10829; Theorems 8, 9). Each builds the
+Estimators for seed ``002_d1776dabe51410e6.txt`` (Tian, arXiv:1809.10829; Theorems 2, 8, 9). For Theorem 2,
+``reformulated_activation`` enumerates the generative model z_alpha -> z_beta -> x. Each builds the
 *joint* objects a decomposable, disentangled, separable setting implies -- P_alpha,beta = P^1 (x) P^2 over all
 m_alpha x m_beta latent pairs, F_beta = [F^1 (x) 1, 1 (x) F^2], W = diag(W^1, W^2) -- and runs the matrix
 form on them (``torch.relu``, matrix products, ``torch.kron``): nothing here uses the factor-wise closed
@@ -29,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["entangled_child", "gated_forward", "joint_forward", "joint_weight_update"]
+__all__ = ["entangled_child", "gated_forward", "joint_forward", "joint_weight_update", "reformulated_activation"]
 
 
 def _disentangled(A1: Tensor, A2: Tensor) -> Tensor:
@@ -83,3 +84,17 @@ def joint_weight_update(a1, a2, L1, L2, F1, F2, G1, G2, *, centre: bool = False)
     if centre:
         G = G - prior @ G  # (m_a, n_a) - (n_a,): E_{z_alpha}[g_j] = 0
     return (P @ F_beta).T @ (prior[:, None] * G)  # (n_b, m_a) (m_a, n_a) -> (n_b, n_a)
+
+
+def reformulated_activation(L, Theta, phi, w) -> Tensor:
+    """f_j(z_alpha) = E_{x|z_alpha}[relu(w^T f(x))] by enumerating (z_beta, x): (2,) (Theorem 2's left side).
+
+    z_beta | z_alpha ~ row softmax(L) (2, 3); bits x_k | z_beta independent Bernoulli(sigmoid(Theta[z_beta, k]))
+    (3, 2); child activations f_k(x) = phi[k, x_k] (2, 2); parent relu(w^T f) (w: (2,)).
+    """
+    bits = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], device=L.device)  # (4, 2)
+    s = torch.sigmoid(Theta)  # (3, 2)
+    p_x = torch.where(bits[None, :, :] > 0, s[:, None, :], 1 - s[:, None, :]).prod(dim=2)  # (3, 4, 2) -> (3, 4)
+    f = torch.stack([phi[0, bits[:, 0]], phi[1, bits[:, 1]]], dim=1)  # (4, 2): f_k at each x
+    f_j = torch.relu(f @ w)  # (4,)
+    return torch.softmax(L, dim=1) @ p_x @ f_j  # (2, 3) (3, 4) (4,) -> (2,)

@@ -1,4 +1,4 @@
-"""Disentangled representations (seed 002, Theorems 8, 9): derivations, the counterexamples' hypotheses, claims, slips."""
+"""Reformulation and disentangled representations (seed 002, Theorems 2, 8, 9): derivations, the counterexamples' hypotheses, claims, slips."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from theory import _disentangled as td
 from verify import check
 from verify.claims import _disentangled as cd
 
-DERIVATIONS = [td.derivation_forward, td.derivation_null_direction, td.derivation_weight_update,
+DERIVATIONS = [td.derivation_reformulation, td.derivation_forward, td.derivation_null_direction, td.derivation_weight_update,
                td.derivation_update_off_blocks]
 
 
@@ -123,6 +123,29 @@ def test_as_printed_update_differs_only_off_the_diagonal_blocks():
     diff = (dW - closed).abs()
     assert diff[:2, :1].max() < 1e-12 and diff[2:, 1:].max() < 1e-12   # the diagonal blocks agree
     assert diff[:2, 1:].min() > 1e-6 and diff[2:, :1].min() > 1e-6      # the off-diagonal ones do not
+
+
+def test_reformulation_slips_are_refuted():
+    def one_percent(L, Theta, phi, w):
+        return td.reformulation_kept(L, Theta, phi, w) * sp.Rational(101, 100)
+
+    def ungated(L, Theta, phi, w):   # the parent's gate dropped: the linear network's value
+        P_ab, Q = td.row_softmax(L), td._bit_table(Theta)
+        return td._reformulation(P_ab, Q, [1] * 4, phi, w)[1]
+
+    for slip in (one_percent, ungated):
+        assert _refuted(cd.REFORMULATION, slip), slip.__name__
+
+
+def test_printed_reformulation_holds_where_the_gate_is_fixed():
+    """Control: with the gate open at every x (phi, w >= 0 and phi > 0) the printed form is exact."""
+    L, Theta = sp.Matrix([[0.3, -1, 0.5], [1.2, 0.1, -0.4]]), sp.Matrix([[1, -2], [0.5, 0.3], [-1, 2]])
+    phi, w = sp.Matrix([[0.5, 2], [1, 0.25]]), sp.Matrix([0.7, 1.1])
+    gap = td.reformulation_printed(L, Theta, phi, w) - td.reformulation_kept(L, Theta, phi, w)
+    assert max(abs(float(e)) for e in gap) < 1e-12
+    phi = sp.Matrix([[1, 0], [1, 0]])   # gate 1(x_0 = 0): correlated with f_0
+    gap = td.reformulation_printed(L, Theta, phi, sp.Matrix([1, 0])) - td.reformulation_kept(L, Theta, phi, sp.Matrix([1, 0]))
+    assert min(abs(float(e)) for e in gap) > 1e-3
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@
 Family ``disentangled``: derivation ``theory._disentangled`` (the paper's equation, derived) ·
 estimators ``numerics._disentangled`` · claims ``verify.claims._disentangled`` · tests ``tests/test_disentangled.py``.
 
-Source: seed ``002_d1776dabe51410e6.txt`` ("Matrix Form", "Disentangled representation", "Forward
+Source: seed ``002_d1776dabe51410e6.txt`` ("Reformulation", "Theorem 2 [Reformulation]", "Matrix Form", "Disentangled representation", "Forward
 Disentanglement [Theorem 8]", "Weight update [Theorem 9]"), citing Y. Tian, *A Theoretical Framework
 for Deep Locally Connected ReLU Network*, arXiv:1809.10829. The node-wise recursions of the family
 ``locally-connected``, written over the values of the teacher's latent variables, are the matrix form
@@ -40,6 +40,11 @@ Findings, derived here and checked against torch in ``verify/claims/_disentangle
   F_alpha unchanged (``derivation_null_direction``).
 * Theorem 8 also needs the gating D_alpha disentangled like F_alpha (true for ReLU of the pre-activation,
   not for an arbitrary D_alpha, e.g. an expected gate E[f'_j(x) | z_alpha]).
+* Theorem 2 (reformulation, forward part) as printed is false with f'_j(z_alpha) = E_{x|z_alpha}[f'_j(x)]: it
+  factors E[f'_j f_k | z_alpha] into E[f'_j | z_alpha] E[f_k | z_alpha], and the gate is a function of the
+  children's activations. Under P(x_j | z_alpha, z_beta) = P(x_j | z_beta) the exact form keeps the gate inside,
+  f_j(z_alpha) = sum_k w_jk E_{z_beta|z_alpha}[E_{x|z_beta}[f'_j f_k]] (``derivation_reformulation``); the printed
+  one needs the gate and the children decorrelated given z_alpha (an assumption the slides do not state).
 * Theorem 9 as printed is false: the off-diagonal blocks of Delta W are outer products of means,
   E_{z_alpha}[(P F_beta)_k] E_{z_alpha}[g_j] (``derivation_update_off_blocks``), not zero. It holds when the
   gradients are centred, E_{z_alpha}[g_j] = 0 -- what BatchNorm's backward pass gives (P^perp_{f,1} g is
@@ -73,6 +78,7 @@ __all__ = [
     "centred",
     "derivation_forward",
     "derivation_null_direction",
+    "derivation_reformulation",
     "derivation_update_off_blocks",
     "derivation_weight_update",
     "disentangled",
@@ -82,6 +88,8 @@ __all__ = [
     "matrix_forward",
     "matrix_weight_update",
     "null_vector",
+    "reformulation_kept",
+    "reformulation_printed",
     "relu",
     "row_softmax",
     "separated",
@@ -251,3 +259,60 @@ def derivation_update_off_blocks() -> Derivation:
     return compare("P(z_alpha) = p1 (x) p2, P = P1 (x) P2, F_beta, G_alpha disentangled: Delta W - diag(...) has "
                    "off-diagonal blocks E[(P F_beta)_k] E[g_j] (not zero unless the means vanish)",
                    derived, printed, simplify=sp.expand)
+
+
+# --------------------------------------------------------------------------- Theorem 2 (reformulation), forward part
+# One student node j with two children k = 0, 1. Teacher: z_alpha (2 values) -> z_beta (3 values, P(z_beta | z_alpha)
+# = row_softmax(L)) -> bits x_k, independent given z_beta with P(x_k = 1 | z_beta) = sigmoid(Theta[z_beta, k]), so the
+# printed assumption P(x_k | z_alpha, z_beta) = P(x_k | z_beta) holds (and P(x_j | z_beta) for j's whole field x_j =
+# (x_0, x_1)). Children: f_k(x) = phi[k, x_k] (any activation of the child's own bit); parent f_j = relu(w^T f),
+# gate f'_j(x) = 1(w^T f > 0). f_j(z_alpha) = E_{x|z_alpha}[f_j(x)], f'_j(z_alpha) = E_{x|z_alpha}[f'_j(x)] (the slides'
+# "f_j(z_alpha) = E_{x|z_alpha}[f_j(x)]" applied to the gate).
+
+REFORMULATION_BITS = ((0, 0), (0, 1), (1, 0), (1, 1))   # x = (x_0, x_1)
+
+
+def _bit_table(Theta: sp.Matrix) -> sp.Matrix:
+    """P(x | z_beta): rows z_beta (3), columns x in REFORMULATION_BITS (4)."""
+    s = Theta.applyfunc(lambda t: 1 / (1 + sp.exp(-t)))
+    return sp.Matrix(Theta.shape[0], len(REFORMULATION_BITS),
+                     lambda b, i: sp.Mul(*[s[b, k] if x else 1 - s[b, k] for k, x in enumerate(REFORMULATION_BITS[i])]))
+
+
+def _reformulation(P_ab: sp.Matrix, Q: sp.Matrix, gates, phi: sp.Matrix, w: sp.Matrix) -> tuple[sp.Matrix, sp.Matrix]:
+    """(printed, kept): per z_alpha, f'_j(z_alpha) sum_k w_k E_{z_beta|z_alpha}[f_k(z_beta)] and
+    sum_k w_k E_{z_beta|z_alpha}[E_{x|z_beta}[f'_j(x) f_k(x)]]. Q = P(x | z_beta), gates[i] = f'_j at bits i."""
+    act = [[phi[k, x[k]] for k in range(2)] for x in REFORMULATION_BITS]   # f_k at each x
+    f_beta = Q * sp.Matrix(act)                                            # (3, 4) (4, 2): f_k(z_beta)
+    gf_beta = Q * sp.Matrix([[g * a for a in row] for g, row in zip(gates, act)])   # E_{x|z_beta}[f'_j f_k]
+    gate_alpha = P_ab * Q * sp.Matrix(gates)                               # (2, 3) (3, 4) (4, 1): f'_j(z_alpha)
+    printed = (P_ab * f_beta * w).multiply_elementwise(gate_alpha)        # (2, 1)
+    kept = P_ab * gf_beta * w                                              # (2, 1)
+    return printed, kept
+
+
+def _parent_gates(phi: sp.Matrix, w: sp.Matrix) -> list:
+    return [_step(w[0] * phi[0, x[0]] + w[1] * phi[1, x[1]]) for x in REFORMULATION_BITS]
+
+
+def reformulation_printed(L, Theta, phi, w) -> sp.Matrix:
+    """Theorem 2 as printed: f_j(z_alpha) = f'_j(z_alpha) sum_k w_jk E_{z_beta|z_alpha}[f_k(z_beta)] (2 x 1)."""
+    return _reformulation(row_softmax(L), _bit_table(Theta), _parent_gates(phi, w), phi, w)[0]
+
+
+def reformulation_kept(L, Theta, phi, w) -> sp.Matrix:
+    """Theorem 2 with the gate kept inside: f_j(z_alpha) = sum_k w_jk E_{z_beta|z_alpha}[(f'_j f_k)(z_beta)] (2 x 1)."""
+    return _reformulation(row_softmax(L), _bit_table(Theta), _parent_gates(phi, w), phi, w)[1]
+
+
+def derivation_reformulation() -> Derivation:
+    """E_{x|z_alpha}[f'_j(x) w^T f(x)] by enumeration (any P(z_beta|z_alpha), any P(x|z_beta), gates free) equals
+    sum_k w_k E_{z_beta|z_alpha}[E_{x|z_beta}[f'_j f_k]]: exact under P(x_j | z_alpha, z_beta) = P(x_j | z_beta)."""
+    P_ab, Q = _free("P", 2, 3), _free("Q", 3, len(REFORMULATION_BITS))
+    gates = list(sp.symbols(f"d0:{len(REFORMULATION_BITS)}", real=True))
+    phi, w = _free("phi", 2, 2), sp.Matrix(sp.symbols("w0:2", real=True))
+    derived = sp.Matrix([sum(P_ab[a, b] * Q[b, i] * gates[i] * (w[0] * phi[0, x[0]] + w[1] * phi[1, x[1]])
+                             for b in range(3) for i, x in enumerate(REFORMULATION_BITS)) for a in range(2)])
+    return compare("z_alpha -> z_beta -> x: E_{x|z_alpha}[f_j(x)] = sum_k w_jk E_{z_beta|z_alpha}[E_{x|z_beta}[f'_j f_k]] "
+                   "(Theorem 2 with the gate inside the expectation)", derived,
+                   _reformulation(P_ab, Q, gates, phi, w)[1], simplify=sp.expand)

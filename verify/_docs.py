@@ -187,8 +187,13 @@ enumeration of all (z, x) pairs. Finding: Theorem 1 is the tower property; its c
 depends only on x_k).
 """),
     'disentangled': (
-        'Disentangled representations in the matrix form (seed 002; Tian 2018, Theorems 8, 9)',
+        'Reformulation and disentangled representations (seed 002; Tian 2018, Theorems 2, 8, 9)',
         """\
+Theorem 2 (forward part): on z_α → z_β → x (two child bits, parent relu(wᵀf)), E_{x|z_α}[f_j] is
+Σ_k w_jk E_{z_β|z_α}[E_{x|z_β}[f′_j f_k]] (SymPy, any distributions, gates free; enumeration in torch).
+Finding: as printed, f′_j(z_α) Σ_k w_jk E_{z_β|z_α}[f_k(z_β)] with f′_j(z_α) = E_{x|z_α}[f′_j] is refuted: it
+factors the gate out of the expectation, which needs the gate and the children decorrelated given z_α.
+
 Matrix form F_α = D_α ∘ P_αβ F_β W_βα (β a child of α; rows: values of the latent z, columns: nodes) and
 ΔW_βα = (P_αβ F_β)ᵀ Λ_α G_α. Reading: z has two factors; P decomposes: P_αβ = P¹ ⊗ P² (and, for Theorem 9,
 P(z_α) = p¹ ⊗ p²); F disentangled: F = [F¹ ⊗ 1, 1 ⊗ F²] (a node depends on its group's factor only);
@@ -322,6 +327,7 @@ SUMMARIES: dict[str, str] = {
     "locally-connected-forward-backward": "node-wise f_j, g_k recursions vs torch.relu / autograd",
     "locally-connected-weight-update": "Δw_jk = E[f_k g_j] over a 3-point data set vs −∇ of the mean loss",
     "locally-connected-marginalized-gradient": "marginalized back-prop vs enumeration of 48 (z, x) pairs",
+    "reformulation-forward": "Theorem 2 with the gate inside E_{x|z_β} vs enumeration of (z_β, x)",
     "disentangled-forward": "factor-wise σ(P^k F^k W^k) vs relu(P F W) on the joint 6 × 6 objects",
     "disentangled-weight-update": "diag((P^k F^k)ᵀ diag(p^k) G^k) vs (P F_β)ᵀ Λ G on the joint objects, G centred",
     "batchnorm-backward-projection-weighted": "E_{z_α}-weighted statistics and inner product",

@@ -1,4 +1,4 @@
-"""Built-in claims: disentangled representations in the matrix form of the locally connected framework (Theorems 8, 9).
+"""Built-in claims: the reformulation (Theorem 2) and disentangled representations in the matrix form (Theorems 8, 9).
 
 Family ``disentangled``: derivation ``theory._disentangled`` (the paper's equation, derived) ·
 estimators ``numerics._disentangled`` · claims ``verify.claims._disentangled`` · tests ``tests/test_disentangled.py``.
@@ -7,14 +7,21 @@ Seed ``002_d1776dabe51410e6.txt`` (Tian, arXiv:1809.10829). Closed forms come fr
 (the factor-wise forms in SymPy, or a structure -- "F equals its disentangled part", "Delta W equals its
 block diagonal" -- applied to the SymPy matrix form), estimators from ``numerics._disentangled`` (the matrix
 form on the joint Kronecker-structured objects in torch). All claims are ``exact=``. Sizes: z_alpha has factors
-of 2 and 3 values, z_beta of 3 and 2; the child has 2 + 2 nodes, the parent 1 + 2.
+of 2 and 3 values, z_beta of 3 and 2; the child has 2 + 2 nodes, the parent 1 + 2. Theorem 2: z_alpha (2 values)
+-> z_beta (3) -> two bits, one parent node over two children; both sides by enumeration.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from numerics._disentangled import entangled_child, gated_forward, joint_forward, joint_weight_update
+from numerics._disentangled import (
+    entangled_child,
+    gated_forward,
+    joint_forward,
+    joint_weight_update,
+    reformulated_activation,
+)
 from theory._disentangled import (
     M_ALPHA,
     M_BETA,
@@ -23,6 +30,7 @@ from theory._disentangled import (
     centred,
     derivation_forward,
     derivation_null_direction,
+    derivation_reformulation,
     derivation_update_off_blocks,
     derivation_weight_update,
     disentangled,
@@ -30,6 +38,8 @@ from theory._disentangled import (
     factorwise_forward,
     factorwise_weight_update,
     null_vector,
+    reformulation_kept,
+    reformulation_printed,
     row_softmax,
     separated,
     softmax,
@@ -39,6 +49,8 @@ from verify._params import Matrix, Vector
 
 __all__ = [
     "CLAIMS",
+    "REFORMULATION",
+    "REFORMULATION_AS_PRINTED",
     "DISENTANGLED_FORWARD",
     "DISENTANGLED_FORWARD_ANY_GATING",
     "DISENTANGLED_FORWARD_AS_PRINTED",
@@ -214,7 +226,53 @@ DISENTANGLED_WEIGHT_UPDATE_AS_PRINTED = Claim(
           "only if one of the means does. The diagonal blocks agree. Corrected: disentangled-weight-update.",
 )
 
+THEOREM2 = (f"{SEED}: 'Theorem 2 [Reformulation]: f_j(z_a) = f'_j(z_a) sum_k w_jk E_(z_b|z_a)[f_k(z_b)]', "
+            "assumption P(x_k|z_a, z_b) = P(x_k|z_b)")
+REFORMULATION_PARAMS = {"L": Matrix(2, 3, norm=LOGITS), "Theta": Matrix(3, 2, norm=(0.5, 4.0)), "phi": Matrix(2, 2),
+                        "w": Vector(2)}
+# typed (both): conditional expectations over a generative model, not one closed form
+REFORMULATION_PRINTED = (r"f_j(z_\alpha) = f'_j(z_\alpha) \sum_{k \in \mathrm{ch}(j)} w_{jk}\,"
+                         r"\mathbb{E}_{z_\beta|z_\alpha}\left[f_k(z_\beta)\right]")
+REFORMULATION_KEPT = (r"f_j(z_\alpha) = \sum_{k \in \mathrm{ch}(j)} w_{jk}\,\mathbb{E}_{z_\beta|z_\alpha}\left["
+                      r"\mathbb{E}_{\mathbf{x}|z_\beta}[f'_j(\mathbf{x}) f_k(\mathbf{x})]\right]")
+
+REFORMULATION = Claim(
+    name="reformulation-forward",
+    params=REFORMULATION_PARAMS,
+    closed_form=reformulation_kept,
+    exact=reformulated_activation,
+    derivation=derivation_reformulation,
+    statement=REFORMULATION_KEPT,
+    reference=THEOREM2 + " (forward part, the gate kept inside the expectation)",
+    family=FAMILY,
+    examples=EXAMPLES,
+    notes="z_alpha (2 values) -> z_beta (3, P(z_beta|z_alpha) = softmax rows of L) -> two bits x_k, independent given "
+          "z_beta (sigmoid(Theta)); children f_k(x) = phi[k, x_k], parent relu(w^T f). Estimator: E[relu(w^T f) | "
+          "z_alpha] by enumerating (z_beta, x). Exact with the gate inside E_{x|z_beta}: what the assumption "
+          "P(x_j | z_alpha, z_beta) = P(x_j | z_beta) gives (derivation, any distributions, gates free).",
+)
+
+REFORMULATION_AS_PRINTED = Claim(
+    name="reformulation-forward-as-printed",
+    params=REFORMULATION_PARAMS,
+    closed_form=reformulation_printed,
+    exact=reformulated_activation,
+    statement=REFORMULATION_PRINTED,
+    reference=THEOREM2,
+    family=FAMILY,
+    examples=REFUTED_EXAMPLES,
+    expected="refuted",
+    notes="With f'_j(z_alpha) = E_{x|z_alpha}[f'_j(x)] the printed form factors E[f'_j f_k | z_alpha] into "
+          "E[f'_j | z_alpha] E[f_k | z_alpha]: false whenever the gate and the children's activations are correlated "
+          "given z_alpha -- the gate is a function of them -- although the printed assumptions hold in this model "
+          "(z_beta = the latent the bits depend on). It holds when that conditional covariance vanishes (a "
+          "decorrelation assumption the slides do not state), e.g. a gate fixed given z_alpha. Corrected: "
+          "reformulation-forward.",
+)
+
 CLAIMS = (
+    REFORMULATION,
+    REFORMULATION_AS_PRINTED,
     DISENTANGLED_FORWARD,
     DISENTANGLED_FORWARD_AS_PRINTED,
     DISENTANGLED_FORWARD_ANY_GATING,
