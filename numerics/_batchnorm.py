@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["batchnorm_grad", "batchnorm_formula_grad", "backward_operator_grad", "normalization_grad", "normalize",
-           "BatchComponents"]
+           "weighted_batchnorm_grad", "BatchComponents"]
 
 _MODES = ("none", "batch", "detached")
 
@@ -62,6 +62,23 @@ def batchnorm_formula_grad(f: Tensor, g: Tensor, c1: Tensor, c0: Tensor, eps=0.0
     y = c1 * (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps) + c0  # (m, F) - (F,) -> (m, F)
     (y * g.T).sum().backward()
     return x.grad.T  # (m, F) -> (F, m)
+
+
+def weighted_batchnorm_grad(f: Tensor, g: Tensor, a: Tensor, c1: Tensor) -> Tensor:
+    """The gradient under <u, v>_p = sum_i p_i u_i v_i of BN with p-weighted statistics, p = softmax(a) (m,).
+
+    BN over the m values of a latent z_alpha with probabilities p (seed 002, 'Batch Norm in Reformulation'):
+    mu = E_p[x], sigma^2 = E_p[(x - mu)^2]. The loss l = sum_features <g, BN(x)>_p is differentiated by autograd;
+    its Euclidean gradient is Lambda g_f, so g_f = x.grad / p.
+    """
+    _check(f, g)
+    p = torch.softmax(a, dim=0)  # (m,)
+    x = f.detach().T.clone().requires_grad_(True)  # (F, m) -> (m, F)
+    mu = (p[:, None] * x).sum(0)  # (m, 1) * (m, F) -> (F,)
+    sigma = torch.sqrt((p[:, None] * (x - mu) ** 2).sum(0))  # (F,)
+    y = c1 * (x - mu) / sigma  # (m, F)
+    (p[:, None] * g.T * y).sum().backward()
+    return (x.grad / p[:, None]).T  # (m, F) / (m, 1) -> (m, F) -> (F, m)
 
 
 def backward_operator_grad(f: Tensor, g: Tensor, eps, *, times: int = 1) -> Tensor:

@@ -13,7 +13,8 @@ import pytest
 import sympy as sp
 import torch
 
-from numerics._batchnorm import backward_operator_grad, batchnorm_formula_grad, batchnorm_grad, normalization_grad
+from numerics._batchnorm import (backward_operator_grad, batchnorm_formula_grad, batchnorm_grad, normalization_grad,
+                                 weighted_batchnorm_grad)
 from theory import _batchnorm as bn
 from tests._roundoff import assert_within, gamma, roundoff
 from verify import check
@@ -197,3 +198,42 @@ def test_mean_detached_would_pass_if_its_property_held():
 
     r = check(dataclasses.replace(claim, name="control", exact=centred, expected="verified"), seed=0)
     assert r.verdict == "verified", r.counterexample
+
+
+# --------------------------------------------------------------------------- BN in the reformulation (E_{z_alpha}-weighted)
+
+
+def test_weighted_theorem5_is_proven_for_two_values():
+    assert bn.derivation_weighted_theorem5(2).proven
+
+
+@pytest.mark.slow
+def test_weighted_theorem5_is_proven_for_three_values():
+    assert bn.derivation_weighted_theorem5(3).proven
+
+
+def test_weighted_gradient_is_centred_under_the_weights():
+    """E_p[g_f] = 0 and E_p[(f - mu) g_f] = 0: what P^perp_{f,1} under <.,.>_p leaves (autograd)."""
+    gen = torch.Generator().manual_seed(0)
+    f, g = torch.randn(2, 4, generator=gen, dtype=torch.float64), torch.randn(2, 4, generator=gen, dtype=torch.float64)
+    a = torch.randn(4, generator=gen, dtype=torch.float64)
+    p = torch.softmax(a, dim=0)
+    grad = weighted_batchnorm_grad(f, g, a, torch.tensor(1.5, dtype=torch.float64))
+    centred = f - (p * f).sum(dim=1, keepdim=True)
+    torch.testing.assert_close((p * grad).sum(dim=1), torch.zeros(2, dtype=torch.float64), rtol=0, atol=1e-12)
+    torch.testing.assert_close((p * centred * grad).sum(dim=1), torch.zeros(2, dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+def test_uniform_statistics_in_the_weighted_backward_are_refuted():
+    """Theorem 5 with the batch's uniform mean, variance and inner product in place of the E_{z_alpha}-weighted ones."""
+
+    def uniform(a, f, g, c1):
+        return bn.rowwise(bn.theorem5_backward, f, g, c1=c1)
+
+    def one_percent(a, f, g, c1):
+        return claims.weighted_closed_form(a, f, g, c1) * sp.Rational(101, 100)
+
+    for wrong in (uniform, one_percent):
+        slip = dataclasses.replace(claims.BATCHNORM_WEIGHTED_PROJECTION, name="bn-weighted-slip", closed_form=wrong,
+                                   derivation=None, examples=3)
+        assert check(slip, seed=0, shrink=False).verdict == "refuted", wrong.__name__

@@ -44,6 +44,7 @@ GENERATED = {  # claim -> the theory rendering its statement contains (typed not
     "hinton-limit-uncentred": td.hinton_limit_statement,
     "hinton-first-correction": td.first_correction_statement,
     "batchnorm-backward-projection": tb.theorem5_statement,
+    "batchnorm-backward-projection-weighted": tb.theorem5_statement,
     "batchnorm-backward-eps": tb.eps_backward_statement,
     "batchnorm-backward-eps-is-projection": lambda: tb.theorem5_statement(eps=True),
     "batchnorm-backward-eps-idempotent": tb.backward_operator_statement,

@@ -65,6 +65,10 @@ __all__ = [
     "backward_operator",
     "batchnorm_backward",
     "theorem5_backward",
+    "weighted_batchnorm",
+    "weighted_batchnorm_vjp",
+    "weighted_theorem5_backward",
+    "derivation_weighted_theorem5",
     "ioffe_szegedy_backward",
     "normalization_vjp",
     "rowwise",
@@ -90,9 +94,11 @@ def _column(name: str, a) -> sp.Matrix:
     return sp.Matrix(a)
 
 
-def inner(a: sp.Matrix, b: sp.Matrix) -> sp.Expr:
-    """<a, b>_uni = (1/m) sum_i a_i b_i."""
-    return (a.T * b)[0] / a.shape[0]
+def inner(a: sp.Matrix, b: sp.Matrix, weights: sp.Matrix | None = None) -> sp.Expr:
+    """<a, b>_uni = (1/m) sum_i a_i b_i; given weights p (summing to 1), <a, b>_p = sum_i p_i a_i b_i = E_p[a b]."""
+    if weights is None:
+        return (a.T * b)[0] / a.shape[0]
+    return sum(w * x * y for w, x, y in zip(weights, a, b))
 
 
 def batch_mean(a: sp.Matrix) -> sp.Expr:
@@ -146,23 +152,24 @@ def batchnorm_vjp(f: sp.Matrix, g: sp.Matrix, c1, eps=0) -> sp.Matrix:
 # --------------------------------------------------------------------------- Theorem 5 and its eps version
 
 
-def orthogonal_complement(g: sp.Matrix, *span: sp.Matrix) -> sp.Matrix:
-    """P^perp_{span} g: g minus its <.,.>_uni-orthogonal projection onto span (Gram-Schmidt on span)."""
+def orthogonal_complement(g: sp.Matrix, *span: sp.Matrix, weights: sp.Matrix | None = None) -> sp.Matrix:
+    """P^perp_{span} g: g minus its <.,.>_uni-orthogonal (or <.,.>_p-orthogonal, given weights) projection onto span
+    (Gram-Schmidt on span)."""
     g = _column("g", g)
     basis: list[sp.Matrix] = []
     for v in span:  # orthogonalise span, then remove each orthogonal direction from g
         v = _column("span vector", v)
         for b in basis:
-            v = v - _projection_onto(v, b)
+            v = v - _projection_onto(v, b, weights)
         basis.append(v)
     for b in basis:
-        g = g - _projection_onto(g, b)
+        g = g - _projection_onto(g, b, weights)
     return g
 
 
-def _projection_onto(g: sp.Matrix, v: sp.Matrix) -> sp.Matrix:
-    """<g, v>/<v, v> v: the <.,.>_uni-orthogonal projection of g onto the line of v."""
-    return v * (inner(g, v) / inner(v, v))  # (m x 1) * scalar
+def _projection_onto(g: sp.Matrix, v: sp.Matrix, weights: sp.Matrix | None = None) -> sp.Matrix:
+    """<g, v>/<v, v> v: the <.,.>_uni-orthogonal (or <.,.>_p-orthogonal) projection of g onto the line of v."""
+    return v * (inner(g, v, weights) / inner(v, v, weights))  # (m x 1) * scalar
 
 
 def _printed_operator(g, g_bar, one, f_hat, gf_bar):
@@ -191,6 +198,32 @@ def theorem5_backward(f: sp.Matrix, g: sp.Matrix, c1, eps=0) -> sp.Matrix:
     """The seed's (c1/sigma) P^perp_{f,1} g; with eps > 0 (sigma = sqrt(var + eps)) it is *not* J^T g."""
     f = _column("f", f)
     return _printed_scaled(c1, batch_sigma(f, eps), orthogonal_complement(g, _ones(f.shape[0]), f))
+
+
+# --------------------------------------------------------------------------- BN in the reformulation: E_{z_alpha}-weighted
+
+
+def weighted_batchnorm(f: sp.Matrix, p: sp.Matrix, c1, c0) -> sp.Matrix:
+    """BN(f) over the m values of z_alpha, statistics weighted by p = P(z_alpha): mu = E_p[f], sigma^2 = E_p[(f - mu)^2]."""
+    f = _column("f", f)
+    one = _ones(f.shape[0])
+    centred = f - inner(f, one, p) * one
+    return c1 * centred / sp.sqrt(inner(centred, centred, p)) + c0 * one
+
+
+def weighted_batchnorm_vjp(f: sp.Matrix, g: sp.Matrix, p: sp.Matrix, c1) -> sp.Matrix:
+    """Derived backward pass under <.,.>_p: the g_f with dl = <g_f, df>_p when dl = <g, dBN>_p, i.e.
+    Lambda^{-1} J^T Lambda g, Lambda = diag(p) (f: symbols)."""
+    J_T_Lambda_g = _jacobian_vjp(weighted_batchnorm(f, p, c1, 0), f, sp.diag(*p) * _column("g", g))
+    return sp.Matrix([e / w for e, w in zip(J_T_Lambda_g, p)])
+
+
+def weighted_theorem5_backward(f: sp.Matrix, g: sp.Matrix, p: sp.Matrix, c1) -> sp.Matrix:
+    """The seed's 'BN in reformulation': (c1/sigma) P^perp_{f,1} g, sigma and the projection under <.,.>_p."""
+    f = _column("f", f)
+    one = _ones(f.shape[0])
+    centred = f - inner(f, one, p) * one
+    return _printed_scaled(c1, sp.sqrt(inner(centred, centred, p)), orthogonal_complement(g, one, f, weights=p))
 
 
 # --------------------------------------------------------------------------- statements, rendered from the forms above
@@ -345,6 +378,19 @@ def derivation_theorem5(m: int = 5) -> Derivation:
     return compare(f"m = {m}, eps = 0: J_BN(f)^T g from differentiating BN(f) = c1 (f - mu)/sigma + c0 equals "
                    "(c1/sigma) P^perp_{f,1} g under <f, g> = (1/m) sum f_i g_i (Theorem 5)", derived, printed,
                    simplify=_sigma_reducer(batch_variance(f), g))
+
+
+def derivation_weighted_theorem5(m: int = 3) -> Derivation:
+    """Weights p = P(z_alpha) (free p_1..p_{m-1}, p_m = 1 - their sum): the <.,.>_p-gradient of the p-weighted BN
+    equals (c1/sigma) P^perp_{f,1} g with sigma and P^perp under <.,.>_p (the seed's 'Batch Norm in Reformulation')."""
+    f, g, c1, _ = _symbols(m)
+    free = list(_batch(m - 1, "p"))
+    p = sp.Matrix(free + [1 - sum(free)])
+    one = _ones(m)
+    centred = f - inner(f, one, p) * one
+    return compare(f"m = {m}, weights p = P(z_alpha): Lambda^-1 J^T Lambda g of BN with E_p-weighted mu, sigma equals "
+                   "(c1/sigma) P^perp_{f,1} g under <a, b>_p = E_p[a b]", weighted_batchnorm_vjp(f, g, p, c1),
+                   weighted_theorem5_backward(f, g, p, c1), simplify=_sigma_reducer(inner(centred, centred, p), g))
 
 
 def derivation_eps_backward(m: int = 5) -> Derivation:

@@ -79,6 +79,11 @@ Finding: seed 002's transcription of ∂ℓ/∂σ_B² has an extra factor −1/�
 (`batchnorm-backward-ioffe-szegedy-as-printed`, expected refuted); the paper's (−1/2)(σ_B² + ε)^(−3/2)
 is verified.
 
+BN in the reformulation (seed 002): over the m values of a latent z_α with probabilities p, with μ, σ² and
+the inner product ⟨a, b⟩ = E_{z_α}[ab] all p-weighted, the gradient under that inner product,
+Λ⁻¹JᵀΛg, is (c1/σ)·P⊥_{f,1} g with P⊥ under ⟨·,·⟩_{z_α} (SymPy, m = 2, 3; autograd with p = softmax(a)):
+E_{z_α}-centred, as `disentangled-weight-update` needs.
+
 BYOL (seed 000): which property of the gradient reaching the pre-BN activations survives each variant
 (SymPy, m = 4; `theory._batchnorm.variant_properties()`): only a live mean keeps it zero-mean; detaching
 the std with the mean live keeps zero-mean but loses orthogonality to f̂; mean detached with the std live
@@ -180,6 +185,26 @@ free probabilities); autograd on masked dense layers confirms f, g and Δw; on a
 (3-class latent z, input bits Bernoulli given z) the recursion's marginalized gradients match brute-force
 enumeration of all (z, x) pairs. Finding: Theorem 1 is the tower property; its content is locality (f′_k
 depends only on x_k).
+"""),
+    'disentangled': (
+        'Reformulation and disentangled representations (seed 002; Tian 2018, Theorems 2, 8, 9)',
+        """\
+Theorem 2 (forward part): on z_α → z_β → x (two child bits, parent relu(wᵀf)), E_{x|z_α}[f_j] is
+Σ_k w_jk E_{z_β|z_α}[E_{x|z_β}[f′_j f_k]] (SymPy, any distributions, gates free; enumeration in torch).
+Finding: as printed, f′_j(z_α) Σ_k w_jk E_{z_β|z_α}[f_k(z_β)] with f′_j(z_α) = E_{x|z_α}[f′_j] is refuted: it
+factors the gate out of the expectation, which needs the gate and the children decorrelated given z_α.
+
+Matrix form F_α = D_α ∘ P_αβ F_β W_βα (β a child of α; rows: values of the latent z, columns: nodes) and
+ΔW_βα = (P_αβ F_β)ᵀ Λ_α G_α. Reading: z has two factors; P decomposes: P_αβ = P¹ ⊗ P² (and, for Theorem 9,
+P(z_α) = p¹ ⊗ p²); F disentangled: F = [F¹ ⊗ 1, 1 ⊗ F²] (a node depends on its group's factor only);
+W separates: W = diag(W¹, W²). SymPy proves, every entry symbolic, that the gated matrix form of a disentangled
+child is [σ(P¹F¹W¹) ⊗ 1, 1 ⊗ σ(P²F²W²)] for any entrywise gate (P²'s rows summing to 1 is what makes it
+work), and that with centred gradients ΔW = diag((P^k F^k)ᵀ diag(p^k) G^k); torch runs the matrix form on
+the joint Kronecker objects. Findings: Theorem 8 as printed runs the wrong way (F_α disentangled ⇒ F_β):
+an entangled direction n ⊗ v of F_β with P¹n = 0 does not reach F_α; it also needs the gating D_α
+disentangled (ReLU of the pre-activation is; an arbitrary D_α is not). Theorem 9 as printed fails: ΔW's
+off-diagonal blocks are E[(P F_β)_k] E[g_j]; they vanish when E_{z_α}[g_j] = 0, which BatchNorm's backward
+pass under ⟨·,·⟩_{z_α} gives (`batchnorm-backward-projection-weighted`).
 """),
     'linear-dynamics': (
         'Linear dynamics: deep linear networks and implicit bias (seed 003; Saxe et al. 2014, Ali et al. 2019, Soudry et al. 2018)',
@@ -302,6 +327,10 @@ SUMMARIES: dict[str, str] = {
     "locally-connected-forward-backward": "node-wise f_j, g_k recursions vs torch.relu / autograd",
     "locally-connected-weight-update": "Δw_jk = E[f_k g_j] over a 3-point data set vs −∇ of the mean loss",
     "locally-connected-marginalized-gradient": "marginalized back-prop vs enumeration of 48 (z, x) pairs",
+    "reformulation-forward": "Theorem 2 with the gate inside E_{x|z_β} vs enumeration of (z_β, x)",
+    "disentangled-forward": "factor-wise σ(P^k F^k W^k) vs relu(P F W) on the joint 6 × 6 objects",
+    "disentangled-weight-update": "diag((P^k F^k)ᵀ diag(p^k) G^k) vs (P F_β)ᵀ Λ G on the joint objects, G centred",
+    "batchnorm-backward-projection-weighted": "E_{z_α}-weighted statistics and inner product",
     "saxe-mode-strength-ode": "autograd d/dt of the lambdified a(t)",
     "saxe-two-layer-gd-modes": "4 GD steps vs the per-mode map; trajectory figure",
     "saxe-larger-modes-first-small-init": "a₀ ≤ 0.05",

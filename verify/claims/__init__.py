@@ -12,6 +12,7 @@ def builtin_claims() -> dict[str, Claim]:
     from ._batchnorm import CLAIMS as batchnorm
     from ._committee import CLAIMS as committee
     from ._covariance_operator import CLAIMS as covariance_operator
+    from ._disentangled import CLAIMS as disentangled
     from ._distillation import CLAIMS as distillation
     from ._kernels import CLAIMS as kernels
     from ._linear_dynamics import CLAIMS as linear_dynamics
@@ -22,5 +23,5 @@ def builtin_claims() -> dict[str, Claim]:
     from ._simsiam import CLAIMS as simsiam
 
     claims = [*population_gradient, *batchnorm, *distillation, *covariance_operator, *recursive_gradient,
-              *locally_connected, *simsiam, *committee, *kernels, *linear_dynamics, *optimization]
+              *locally_connected, *disentangled, *simsiam, *committee, *kernels, *linear_dynamics, *optimization]
     return {c.name: c for c in claims}

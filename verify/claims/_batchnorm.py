@@ -28,7 +28,13 @@ import functools
 import numpy as np
 import sympy as sp
 
-from numerics._batchnorm import backward_operator_grad, batchnorm_formula_grad, batchnorm_grad, normalization_grad
+from numerics._batchnorm import (
+    backward_operator_grad,
+    batchnorm_formula_grad,
+    batchnorm_grad,
+    normalization_grad,
+    weighted_batchnorm_grad,
+)
 from theory._batchnorm import (
     VARIANTS,
     backward_operator,
@@ -40,6 +46,7 @@ from theory._batchnorm import (
     derivation_idempotency_gap,
     derivation_ioffe_szegedy,
     derivation_theorem5,
+    derivation_weighted_theorem5,
     eps_backward_statement,
     ioffe_szegedy_backward,
     normalization_vjp,
@@ -47,10 +54,11 @@ from theory._batchnorm import (
     rowwise,
     theorem5_backward,
     theorem5_statement,
+    weighted_theorem5_backward,
 )
 from verify._claim import Claim
 from verify._sweep import Sweep
-from verify._params import Matrix, Real
+from verify._params import Matrix, Real, Vector
 
 __all__ = [
     "BATCHNORM_PROJECTION",
@@ -60,6 +68,7 @@ __all__ = [
     "BATCHNORM_EPS_IS_PROJECTION",
     "BATCHNORM_EPS_IDEMPOTENT",
     "BATCHNORM_ZERO_MEAN",
+    "BATCHNORM_WEIGHTED_PROJECTION",
     "BYOL_VARIANT_CLAIMS",
     "CLAIMS",
 ]
@@ -70,6 +79,7 @@ SEED_000 = "seed 000_111be25265ff9c8a.txt (BYOL, 'Zero-mean gradient matters', a
 FEATURES, BATCH = (1, 3), (3, 5)  # features x batch, each drawn per example (docs/every-dimension.md)
 EXAMPLES = 25  # exact claims are deterministic; 25 draws + the boundary examples keep each check near 5 s
 DERIVATION_M = 3  # batch size of the symbolic proofs attached to the claims (tests prove m = 2..6)
+WEIGHTED_DERIVATION_M = 2  # the weighted proof at m = 3 takes several seconds: the fast tier proves it
 
 F = Matrix(rows=FEATURES, cols=BATCH)
 G = Matrix(rows="f", cols="f")  # the upstream gradient has f's shape
@@ -103,6 +113,17 @@ def _off_centred(grad_col: sp.Matrix, f_col: sp.Matrix) -> sp.Matrix:
 
 def theorem5_closed_form(f, g, c1):
     return rowwise(theorem5_backward, f, g, c1=c1)
+
+
+def weighted_closed_form(a, f, g, c1):
+    p = softmax_column(a)
+    return rowwise(lambda fc, gc: weighted_theorem5_backward(fc, gc, p, c1), f, g)
+
+
+def softmax_column(a: sp.Matrix) -> sp.Matrix:
+    """P(z_alpha) = softmax(a) (m x 1)."""
+    e = a.applyfunc(sp.exp)
+    return e / sum(e)
 
 
 def eps_closed_form(f, g, eps):
@@ -257,6 +278,25 @@ BATCHNORM_ZERO_MEAN = Claim(
     notes="Affine nn.BatchNorm1d with eps > 0: zero-mean survives eps (orthogonality to f_hat does not).",
 )
 
+BATCHNORM_WEIGHTED_PROJECTION = Claim(
+    name="batchnorm-backward-projection-weighted",
+    params={"a": Vector(dim=BATCH, norm=(0.1, 3.0)), "f": Matrix(rows=FEATURES, cols="a"), "g": G, "c1": C1},
+    closed_form=weighted_closed_form,
+    exact=weighted_batchnorm_grad,
+    derivation=functools.partial(derivation_weighted_theorem5, WEIGHTED_DERIVATION_M),
+    statement=THEOREM5 + r",\ \mu = \mathbb{E}_{z_\alpha}[f],\ \sigma^2 = \mathbb{E}_{z_\alpha}[(f - \mu)^2],\ "
+              r"P^\perp \text{ and } J^\top \text{ under } \langle f, g\rangle_{z_\alpha} = \mathbb{E}_{z_\alpha}[f g]",
+    reference=f"{SEED_002}: 'Batch Norm in Reformulation': 'projection under new inner product "
+              "<f, g>_{z_alpha} = E_{z_alpha}[f(z_alpha) g(z_alpha)]'",
+    family=FAMILY,
+    examples=EXAMPLES,
+    notes="The batch is the m values of z_alpha with P(z_alpha) = softmax(a); mu, sigma^2 are E_{z_alpha}-weighted. "
+          "The gradient is taken under <.,.>_{z_alpha} (dl = <g_f, df>_p when dl = <g, dBN>_p): autograd of "
+          "sum <g, BN(f)>_p gives Lambda g_f, divided by p. Closed form: (c1/sigma) P^perp_{f,1} g, Gram-Schmidt on "
+          "{1, f} under <.,.>_p, so E_{z_alpha}[g_f] = 0 (the centring Theorem 9 needs, disentangled-weight-update). "
+          "The attached proof is at m = 2 (seconds); the slow tier proves m = 3.",
+)
+
 # --------------------------------------------------------------------------- BYOL ablation variants
 
 # (label, property, expected): derived by theory.variant_properties, which the tests recompute.
@@ -312,5 +352,6 @@ CLAIMS = (
     BATCHNORM_EPS_IS_PROJECTION,
     BATCHNORM_EPS_IDEMPOTENT,
     BATCHNORM_ZERO_MEAN,
+    BATCHNORM_WEIGHTED_PROJECTION,
     *BYOL_VARIANT_CLAIMS,
 )
