@@ -13,6 +13,9 @@ Estimators for ``theory._simsiam`` (seed ``001_6773eab5ac926cae.txt``; Chen & He
 | ``X``           | T_k(x)          | augmented views, rows (K, d); encoder F = tanh               |
 | ``v``           | --              | p_k = v_k^2 / sum v^2                                        |
 | ``sigma``, ``c``| --              | output scale (isotropic), collapsed output vector (d,)       |
+| ``W1, W2``      | f               | encoder f(x) = W2 tanh(W1 x), shapes (h, i), (d, h)          |
+| ``X``, ``V``    | T_k(x_m), --    | augmented views of M images, (M, K, i); p_m = softmax(V_m)  |
+| ``h``           | h(z_1)          | a predictor output, (d,)                                     |
 
 No global RNG. The channel-variance estimators come in two forms, one implementation: ``*_at(..., a, b)`` takes
 the standard normal draws of the two independent outputs, a and b (n, d) each -- the built-in claims declare
@@ -38,6 +41,9 @@ __all__ = [
     "anisotropic_channel_variance_at",
     "anisotropic_channel_variance_samples",
     "em_newton_minimizer",
+    "encoder",
+    "optimal_predictor",
+    "predictor_loss",
     "negative_cosine",
     "squared_l2",
     "stop_gradient_gradient",
@@ -79,6 +85,41 @@ def em_newton_minimizer(X: Tensor, v: Tensor, encoder=torch.tanh) -> Tensor:
     (gradient,) = torch.autograd.grad(loss(eta0), eta0)  # (d,)
     H = hessian(loss, eta0.detach())  # (d, d)
     return (eta0 - torch.linalg.solve(H, gradient)).detach()  # (d, d) \ (d,) -> (d,)
+
+
+def encoder(X: Tensor, W1: Tensor, W2: Tensor) -> Tensor:
+    """f(x) = W2 tanh(W1 x) on the last axis of X: (..., i) -> (..., d)."""
+    return torch.tanh(X @ W1.T) @ W2.T  # (..., i) @ (i, h) -> (..., h); (..., h) @ (h, d) -> (..., d)
+
+
+def optimal_predictor(X: Tensor, V: Tensor, W1: Tensor, W2: Tensor, shared: tuple = ()) -> Tensor:
+    """The predictor table minimising E_{x, T, T'}||h(f(T(x))) - sg(f(T'(x)))||^2 (images equally likely, T, T'
+    independent with probabilities p_m = softmax(V_m)), by one Newton step from 0 (exact for a quadratic):
+    one output row per distinct view z_1; ``shared`` pairs ((m, k), (m', k')) are one view. Returns the optimum
+    at every view (m, k), rows in order (M K, d)."""
+    M, K, _ = X.shape
+    p = torch.softmax(V, 1)  # (M, K)
+    z2 = encoder(X, W1, W2).detach()  # (M, K, d): the stop-gradient target
+    alias = {b: a for a, b in shared}
+    rows = sorted({alias.get((m, k), (m, k)) for m in range(M) for k in range(K)})
+    index = torch.tensor([rows.index(alias.get((m, k), (m, k))) for m in range(M) for k in range(K)])  # (M K,)
+
+    def loss(H):  # H: (rows, d)
+        h = H[index].reshape(M, K, 1, -1)  # (M K, d) -> (M, K, 1, d): the predictor at view z_1 = (m, k)
+        sq = ((h - z2[:, None]) ** 2).sum(-1)  # (M, K, 1, d) - (M, 1, K, d) -> (M, K, K): over views (k, k')
+        return (p[:, :, None] * p[:, None, :] * sq).sum() / M
+
+    H0 = torch.zeros(len(rows), z2.shape[-1], dtype=X.dtype, device=X.device, requires_grad=True)  # (rows, d)
+    (gradient,) = torch.autograd.grad(loss(H0), H0)  # (rows, d)
+    Hess = hessian(loss, H0.detach(), vectorize=True).reshape(H0.numel(), H0.numel())  # (rows, d, rows, d) -> (rows d, rows d)
+    H = H0 - torch.linalg.solve(Hess, gradient.reshape(-1)).reshape(H0.shape)  # (rows d,) -> (rows, d)
+    return H.detach()[index]  # (M K, d)
+
+
+def predictor_loss(h: Tensor, X: Tensor, v: Tensor, W1: Tensor, W2: Tensor) -> Tensor:
+    """One image's predictor loss at output h: E_T'||h - sg(f(T'(x)))||^2, X (K, i) the views, p = softmax(v); 0-d."""
+    p = torch.softmax(v, 0)  # (K,)
+    return (p * ((h - encoder(X, W1, W2).detach()) ** 2).sum(-1)).sum()  # (d,) - (K, d) -> (K,) -> ()
 
 
 def _normalized_pair(z: Tensor, n: int) -> Tensor:

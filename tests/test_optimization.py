@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 import pytest
 import sympy as sp
 import torch
@@ -69,7 +71,8 @@ def test_gradient_descent_on_the_quadratic_contracts_each_component_by_its_squar
 # --------------------------------------------------------------------------- the built-in claims
 
 SEEDS = {"pl-rate": 31, "pl-rate-seed-constant": 32, "pl-condition": 33, "rescale-conservation-flow": 34,
-         "rescale-conservation-step": 35}
+         "rescale-conservation-step": 35, "gunasekar-flow-path": 36, "gunasekar-flow-limit": 37,
+         "gunasekar-min-nuclear-norm-gap": 38, "gunasekar-min-nuclear-norm-any-init": 39}
 
 
 @pytest.mark.parametrize("claim", cl.CLAIMS, ids=lambda c: c.name)
@@ -110,3 +113,59 @@ def test_the_flow_law_read_as_exact_for_gradient_descent_is_refuted():
 
     wrong = dataclasses.replace(cl.RESCALE_STEP, name="gd-conserves", derivation=None, examples=3, closed_form=conserved)
     assert check(wrong, seed=0, shrink=False).verdict == "refuted"
+
+
+# --------------------------------------------------------------------------- implicit bias (Gunasekar et al. 2017)
+
+GUNASEKAR = [to.derivation_flow_curve, to.derivation_flow_invariant, to.derivation_flow_limit, to.derivation_gap_bound]
+
+
+@pytest.mark.parametrize("derivation", GUNASEKAR, ids=lambda d: d.__name__)
+def test_gunasekar_derivations_are_proven(derivation):
+    r = derivation()
+    assert r.proven, (r.statement, r.difference)
+
+
+@pytest.mark.parametrize("claim, factor", [
+    (cl.GUNASEKAR_FLOW, 1.01),
+    (cl.GUNASEKAR_FLOW, -1.0),   # ascent instead of descent
+    (cl.GUNASEKAR_LIMIT, 1.01),
+    (cl.GUNASEKAR_GAP, 0.99),    # a 1% tighter bound: refuted at y_1 = y_2, small alpha (tight to alpha^2 / 2)
+], ids=lambda v: getattr(v, "name", str(v)))
+def test_a_gunasekar_slip_is_refuted(claim, factor):
+    assert check(_slipped(claim, factor), seed=0, shrink=False).verdict == "refuted"
+
+
+def test_the_limit_with_the_larger_root_is_refuted():
+    """x_3 from the other root of the quadratic (x_1, x_2 < 0: not PSD) is refuted."""
+    def other_root(alpha, y1, y2):
+        x = to.flow_limit_eigenvalues(alpha, y1, y2)
+        S = y1 + y2 + alpha**2
+        x3 = S - x[2]  # the two roots sum to S
+        return to.Q_FRAME * sp.diag(y1 - x3, y2 - x3, x3) * to.Q_FRAME.T
+
+    wrong = dataclasses.replace(cl.GUNASEKAR_LIMIT, name="other-root", derivation=None, examples=3, closed_form=other_root)
+    assert check(wrong, seed=0, shrink=False).verdict == "refuted"
+
+
+def test_the_gradient_flow_itself_reaches_the_closed_form_limit():
+    """scipy's DOP853 on the full 3 x 3 factor from alpha I, to t = 400, lands on SymPy's X_inf (tolerance: the
+    integrator's rtol 1e-12 over the path, and the remaining exponentially small distance to the limit)."""
+    alpha, y1, y2 = sp.Rational(3, 10), 1, sp.Rational(3, 2)
+    like = torch.zeros((), dtype=F64)
+    A, _, _ = cl._data(like)
+    U = no.gradient_flow_factor(float(alpha) * torch.eye(3, dtype=F64), A, torch.tensor([1.0, 1.5], dtype=F64), 400.0)
+    expected = torch.tensor(np.array(to.flow_limit(alpha, y1, y2).evalf(30), dtype=np.float64), dtype=F64)
+    torch.testing.assert_close(U @ U.T, expected, rtol=0, atol=1e-8)
+
+
+def test_gradient_descent_approaches_the_flow_limit_as_the_step_shrinks():
+    """GD's limit is not the flow's (its steps break the conserved x_1 x_2 / x_3), but the gap shrinks with eta."""
+    alpha, y = 0.3, torch.tensor([1.0, 1.5], dtype=F64)
+    A, _, _ = cl._data(y)
+    expected = torch.tensor(np.array(to.flow_limit(sp.Rational(3, 10), 1, sp.Rational(3, 2)).evalf(30), dtype=np.float64), dtype=F64)
+    gaps = []
+    for eta in (0.04, 0.02):
+        U = no.gradient_descent_factor(alpha * torch.eye(3, dtype=F64), A, y, eta, int(120 / eta))
+        gaps.append(float((U @ U.T - expected).abs().max()))
+    assert gaps[1] < 0.7 * gaps[0] and gaps[0] < 0.05, gaps

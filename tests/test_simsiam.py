@@ -209,3 +209,64 @@ def test_wrong_em_minimizer_is_refuted():
 @pytest.mark.parametrize("d", [4, 6])
 def test_stop_gradient_derivation_for_larger_d(distance, d):
     assert ts.derivation_stop_gradient(distance, d).proven
+
+
+# --------------------------------------------------------------------------- the optimal predictor
+
+from verify._claim import declared  # noqa: E402
+from verify.claims import _simsiam as cs  # noqa: E402
+
+
+@pytest.mark.parametrize("M,K,d", [(1, 2, 1), (2, 2, 2), (2, 3, 2)])
+def test_optimal_predictor_derivation_is_proven(M, K, d):
+    assert ts.derivation_optimal_predictor(M, K, d).proven
+
+
+def test_predictor_loss_decomposition_is_proven():
+    assert ts.derivation_predictor_loss(3, 2).proven
+
+
+def test_shared_view_optimum_is_the_posterior_mixture():
+    """Where images a and b share their first view, SymPy's optimum there is (p_a0 mu_a + p_b0 mu_b) / (p_a0 + p_b0)."""
+    F, p, optimum = ts._generic_predictor_optimum(2, 2, 1, cs.SHARED)
+    normalised = {p[0, 1]: 1 - p[0, 0], p[1, 1]: 1 - p[1, 0]}
+    mu = [ts.augmentation_mean(F[2 * m:2 * m + 2, :], p.row(m))[0] for m in range(2)]
+    mixture = (p[0, 0] * mu[0] + p[1, 0] * mu[1]) / (p[0, 0] + p[1, 0])
+    assert sp.cancel((optimum[0, 0] - mixture).xreplace(normalised)) == 0
+    assert sp.cancel((optimum[2, 0] - mixture).xreplace(normalised)) == 0
+    assert sp.cancel((optimum[0, 0] - mu[0]).xreplace(normalised)) != 0
+
+
+@pytest.mark.roundoff
+def test_newton_predictor_is_the_weighted_mean_of_the_detached_targets():
+    g = torch.Generator().manual_seed(4)
+    X, V = torch.randn(2, 3, 2, generator=g, dtype=F64), torch.randn(2, 3, generator=g, dtype=F64)
+    W1, W2 = torch.randn(3, 2, generator=g, dtype=F64), torch.randn(3, 3, generator=g, dtype=F64)
+    H = ns.optimal_predictor(X, V, W1, W2)  # (6, 3)
+    f, p = ns.encoder(X, W1, W2), torch.softmax(V, 1)  # (2, 3, 3), (2, 3)
+    mean = (p[:, :, None] * f).sum(1)  # (2, 3)
+    # the Newton step solves a block-diagonal system whose blocks are 2 p_mk I / M: a handful of operations on
+    # sums of K products (K + 12), on the scale of the weighted mean of |f|
+    bound = roundoff(F64, 3 * 3 + 12, (p[:, :, None] * f.abs()).sum(1)).repeat_interleave(3, 0)
+    assert_within(H, mean.repeat_interleave(3, 0), bound, "Newton predictor vs E_T f(T(x))")
+
+
+def _predictor_slip(claim, factor):
+    form = declared(claim.closed_form)
+    return dataclasses.replace(claim, name=claim.name + "-slip", derivation=None, examples=5,
+                               closed_form=lambda **kw: factor * form(**kw))
+
+
+@pytest.mark.parametrize("claim,factor", [(cs.SIMSIAM_OPTIMAL_PREDICTOR, 1.01), (cs.SIMSIAM_PREDICTOR_LOSS, 1.01),
+                                          (cs.SIMSIAM_PREDICTOR_MEAN_IS_OPTIMAL, 1.01)], ids=lambda v: getattr(v, "name", str(v)))
+def test_a_predictor_slip_is_refuted(claim, factor):
+    assert check(_predictor_slip(claim, factor), seed=0, shrink=False).verdict == "refuted"
+
+
+def test_the_unweighted_augmentation_mean_is_refuted():
+    """h(z_1) = (1/K) sum_k f(T_k(x)) (the augmentation probabilities dropped) is refuted."""
+    def unweighted(X_a, X_b, v_a, v_b, W1, W2):
+        return cs._per_view_mean()(X_a, X_b, 0 * v_a, 0 * v_b, W1, W2)
+
+    wrong = dataclasses.replace(cs.SIMSIAM_OPTIMAL_PREDICTOR, closed_form=unweighted, derivation=None, examples=3)
+    assert check(wrong, seed=0, shrink=False).verdict == "refuted"

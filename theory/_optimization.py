@@ -17,6 +17,14 @@ Source: seed ``003_fa032fc7f3085293.txt`` (a map of deep-learning theory):
   "modeling discretization": where L(W1 with row i times s, W2 with column i over s) = L for s > 0 (a ReLU
   unit), gradient flow conserves Q_i = ||w_{1,i}||^2 - ||w_{2,i}||^2 (their Theorem 1 / eq. 4), and a
   gradient-descent step of size eta breaks it by exactly eta^2 (||g_{1,i}||^2 - ||g_{2,i}||^2).
+* line ~59: "ex. gunasekar et al 2017: unconstrained matrix completion -- grad descent on U, V yields min nuclear
+  norm solution". Gunasekar, Woodworth, Bhojanapalli, Neyshabur & Srebro, *Implicit regularization in matrix
+  factorization*, NeurIPS 2017 (arXiv:1705.09280), Theorem 1: for X = U U^T, L(U) = 1/2 sum_i (<A_i, X> - y_i)^2
+  with commuting A_i, gradient flow from U(0) = alpha I converges, as alpha -> 0, to the minimum nuclear-norm
+  solution (if the limit fits the data). Their proof: U' = -2 R U, R = sum_i r_i A_i, so
+  U(t) = alpha exp(-2 sum_i s_i(t) A_i) and X(t) = alpha^2 exp(-4 A*(s(t))), s_i(t) = int_0^t r_i. Here 3 x 3
+  with A_1 = Q diag(1, 0, 1) Q^T, A_2 = Q diag(0, 1, 1) Q^T (a rational orthogonal Q): on the flow the
+  eigenvalues x of X keep x_1 x_2 / x_3 = alpha^2 (a conserved quantity), so the limit solves a quadratic.
 
 | code             | paper               | meaning                                                          |
 |------------------|---------------------|------------------------------------------------------------------|
@@ -28,6 +36,11 @@ Source: seed ``003_fa032fc7f3085293.txt`` (a map of deep-learning theory):
 | ``W1, W2``       | theta_A1, theta_A2  | f(x) = W2 relu(W1 x): row i of W1 and column i of W2 rescale     |
 | ``X, Y``         | data                | rows x_n, y_n; L = 1/(2N) sum_n ||f(x_n) - y_n||^2               |
 | ``eta``          | eta                 | gradient-descent step size                                       |
+| ``U``, ``X``     | U, X = U U^T        | the factor (3 x 3) and the matrix it parametrises (Gunasekar)    |
+| ``A_i``          | A_i                 | measurements Q diag(a_i) Q^T, commuting; a_i = rows of A_EIG     |
+| ``y``            | y                   | observations <A_i, X> = y_i, i = 1, 2                            |
+| ``alpha``        | alpha               | initialisation scale, U(0) = alpha I                             |
+| ``s``            | s(t)                | integrated residuals, s_i(t) = int_0^t r_i; U(s) on the flow     |
 
 Derivations. ``derivation_pl_rate``: SymPy's ``rsolve`` solves the recursion e_{t+1} = (1 - mu/L) e_t
 (descent lemma f(x - g/L) <= f - ||g||^2/(2L) with PL ||g||^2 >= 2 mu e) and the solution is the printed
@@ -66,6 +79,20 @@ __all__ = [
     "derivation_pl_constant",
     "derivation_rescale_flow",
     "derivation_rescale_step",
+    "A_EIG",
+    "Q_FRAME",
+    "measurements",
+    "sensing_loss",
+    "flow_curve",
+    "curve_velocity",
+    "flow_limit_eigenvalues",
+    "flow_limit",
+    "min_nuclear_norm",
+    "nuclear_norm_gap_bound",
+    "derivation_flow_curve",
+    "derivation_flow_invariant",
+    "derivation_flow_limit",
+    "derivation_gap_bound",
 ]
 
 
@@ -226,3 +253,119 @@ def derivation_rescale_step() -> Derivation:
     return compare("one GD step breaks the rescale conservation law by exactly eta^2 (||g_1i||^2 - ||g_2i||^2) "
                    "(Kunin et al. 2021, 'modeling discretization')", explicit(derived, "gate"),
                    rescale_step(W1, W2, X, Y, eta, values="gate"), simplify=sp.expand)
+
+
+
+# --------------------------------------------------------------------------- implicit bias of factorisation (Gunasekar)
+
+Q_FRAME = sp.Matrix([[1, 2, 2], [2, 1, -2], [2, -2, 1]]) / 3  # symmetric orthogonal (rational): the common eigenbasis
+A_EIG = sp.Matrix([[1, 0, 1], [0, 1, 1]])  # eigenvalues of A_1, A_2 in Q: <A_1, X> = x_1 + x_3, <A_2, X> = x_2 + x_3
+
+
+def measurements(Q: sp.Matrix = Q_FRAME, a: sp.Matrix = A_EIG) -> list:
+    """A_i = Q diag(a_i) Q^T: symmetric, and commuting (one eigenbasis Q)."""
+    return [Q * sp.diag(*a.row(i)) * Q.T for i in range(a.rows)]
+
+
+def _inner(A: sp.Matrix, X: sp.Matrix) -> sp.Expr:
+    """<A, X> = tr(A^T X) = sum_jk A_jk X_jk."""
+    return sum(A.multiply_elementwise(X), sp.S.Zero)
+
+
+def sensing_loss(U: sp.Matrix, y, A: list) -> sp.Expr:
+    """L(U) = 1/2 sum_i (<A_i, U U^T> - y_i)^2."""
+    X = U * U.T
+    return sum(((_inner(Ai, X) - yi) ** 2 for Ai, yi in zip(A, y)), sp.S.Zero) / 2
+
+
+def flow_curve(alpha, s, Q: sp.Matrix = Q_FRAME, a: sp.Matrix = A_EIG) -> sp.Matrix:
+    """Gunasekar's solution U(s) = alpha exp(-2 sum_i s_i A_i) = alpha Q diag(e^{-2 (a^T s)_j}) Q^T (3 x 3)."""
+    return alpha * Q * sp.diag(*[sp.exp(-2 * (a.col(j).T * s)[0]) for j in range(a.cols)]) * Q.T
+
+
+def curve_velocity(alpha, y, s, Q: sp.Matrix = Q_FRAME, a: sp.Matrix = A_EIG) -> sp.Matrix:
+    """sum_i r_i dU/ds_i at U(s), r_i = <A_i, U U^T> - y_i: the curve's velocity when s' = r (3 x 3)."""
+    U, A = flow_curve(alpha, s, Q, a), measurements(Q, a)
+    X = U * U.T
+    r = [_inner(Ai, X) - yi for Ai, yi in zip(A, y)]
+    return sum((ri * U.diff(si) for ri, si in zip(r, s)), sp.zeros(*U.shape))
+
+
+def derivation_flow_curve() -> Derivation:
+    """-grad_U L at U(s) equals sum_i r_i dU/ds_i for diagonal (commuting) A_i with generic eigenvalues: U(s(t)),
+    s' = r, is the gradient flow from alpha I. (L is invariant under U -> Q U Q^T, A_i -> Q A_i Q^T, so the
+    eigenbasis case is every commuting case.)"""
+    alpha = sp.Symbol("alpha", positive=True)
+    a = sp.Matrix(2, 3, sp.symbols("a_1:3_1:4", real=True))
+    s, y = sp.Matrix(sp.symbols("s_1:3", real=True)), sp.symbols("y_1:3", real=True)
+    Uf = sp.Matrix(3, 3, sp.symbols("u_1:4_1:4", real=True))  # a free 3 x 3 factor: the gradient is over all of U
+    A = measurements(sp.eye(3), a)
+    L = sensing_loss(Uf, y, A)
+    curve = flow_curve(alpha, s, sp.eye(3), a)
+    minus_grad = -Uf.applyfunc(lambda u: sp.diff(L, u)).xreplace(dict(zip(Uf, curve)))
+    return compare("gradient flow on X = U U^T from alpha I with commuting A_i: U(t) = alpha exp(-2 sum_i s_i(t) A_i), "
+                   "s' = r (Gunasekar et al. 2017, proof of Theorem 1)", minus_grad,
+                   curve_velocity(alpha, y, s, sp.eye(3), a), simplify=sp.expand)
+
+
+def derivation_flow_invariant() -> Derivation:
+    """On the flow x_j = alpha^2 e^{-4 (a^T s)_j}; with a = A_EIG, x_1 x_2 / x_3 = alpha^2 for every s."""
+    alpha = sp.Symbol("alpha", positive=True)
+    s = sp.Matrix(sp.symbols("s_1:3", real=True))
+    U = flow_curve(alpha, s, sp.eye(3))
+    x = [(U * U.T)[j, j] for j in range(3)]
+    return compare("x_1 x_2 / x_3 = alpha^2 along the flow (the null space of the measurements, (1, 1, -1), "
+                   "conserved in log x)", sp.simplify(x[0] * x[1] / x[2]), alpha**2)
+
+
+@functools.cache
+def _limit_eigenvalues() -> tuple:
+    """SymPy's solution for generic alpha, y_1, y_2 > 0: (symbols, 3 x 1 eigenvalues)."""
+    alpha, y1, y2 = sp.symbols("alpha y_1 y_2", positive=True)
+    x1, x2, x3 = sp.symbols("x_1:4", real=True)
+    roots = sp.solve([x1 + x3 - y1, x2 + x3 - y2, x1 * x2 - alpha**2 * x3], [x1, x2, x3], dict=True)
+    sample = {alpha: sp.Rational(1, 10), y1: 1, y2: 2}  # which root: the one with x_3 < min(y_1, y_2) here
+    (small,) = [r for r in roots if r[x3].subs(sample) < 1]
+    return (alpha, y1, y2), sp.Matrix([small[x1], small[x2], small[x3]])
+
+
+def flow_limit_eigenvalues(alpha, y1, y2) -> sp.Matrix:
+    """The limit's eigenvalues (x_1, x_2, x_3): SymPy solves x_1 + x_3 = y_1, x_2 + x_3 = y_2, x_1 x_2 = alpha^2 x_3
+    (fit + the conserved quantity); the root with x_1, x_2 >= 0 (the smaller x_3). 3 x 1."""
+    symbols, x = _limit_eigenvalues()
+    return x.xreplace(dict(zip(symbols, (alpha, y1, y2))))
+
+
+def flow_limit(alpha, y1, y2, Q: sp.Matrix = Q_FRAME) -> sp.Matrix:
+    """X_inf(alpha) = Q diag(x_1, x_2, x_3) Q^T (3 x 3)."""
+    return Q * sp.diag(*flow_limit_eigenvalues(alpha, y1, y2)) * Q.T
+
+
+def min_nuclear_norm(y1, y2):
+    """min ||X||_* = tr X over X >= 0, <A_i, X> = y_i: x_3 as large as x_1, x_2 >= 0 allow: y_1 + y_2 - min(y_1, y_2)."""
+    return sp.Max(y1, y2)
+
+
+def nuclear_norm_gap_bound(alpha, y1, y2):
+    """||X_inf(alpha)||_* - min ||X||_* <= alpha sqrt(min(y_1, y_2)): O(alpha), tight as alpha -> 0 at y_1 = y_2."""
+    return alpha * sp.sqrt(sp.Min(y1, y2))
+
+
+def derivation_flow_limit() -> Derivation:
+    """The limit's x_3 is the smaller root (y_1 + y_2 + alpha^2 - sqrt((y_1 + y_2 + alpha^2)^2 - 4 y_1 y_2)) / 2."""
+    alpha, y1, y2 = sp.symbols("alpha y_1 y_2", positive=True)
+    S = y1 + y2 + alpha**2
+    return compare("x_3 = (S - sqrt(S^2 - 4 y_1 y_2)) / 2, S = y_1 + y_2 + alpha^2",
+                   flow_limit_eigenvalues(alpha, y1, y2)[2], (S - sp.sqrt(S**2 - 4 * y1 * y2)) / 2)
+
+
+def derivation_gap_bound() -> Derivation:
+    """With y_2 = y_1 + delta (delta >= 0) the gap g = y_1 - x_3 solves (delta + g) g + alpha^2 g = alpha^2 y_1, so
+    g^2 <= alpha^2 y_1: g <= alpha sqrt(y_1) (and g <= alpha^2 y_1 / delta: O(alpha^2) at fixed delta > 0)."""
+    alpha, y1, delta = sp.symbols("alpha y_1 delta", positive=True)
+    x = flow_limit_eigenvalues(alpha, y1, y1 + delta)
+    trace_gap = sum(x) - (y1 + delta)  # tr X_inf - min nuclear norm (= y_2)
+    g = y1 - x[2]
+    return compare("(delta + g) g + alpha^2 g = alpha^2 y_1 and tr X_inf - y_2 = g (y_2 = y_1 + delta)",
+                   sp.Matrix([sp.expand((delta + g) * g + alpha**2 * g), sp.expand(trace_gap)]),
+                   sp.Matrix([alpha**2 * y1, g]), simplify=sp.simplify)

@@ -154,9 +154,17 @@ rare event (I4 at norm 1e3), so the claims' ranges are capped where that happens
 - A non-collapsed isotropic Gaussian output has per-channel std of its ℓ2-normalised version 1/√d
   (E[z̄ᵢ²] = 1/d derived for symbolic d); Monte Carlo for d = 2, 16, 64; a collapsed output gives 0.
 
+- The optimal predictor ("Predictor: fill the gap"): over all functions h of the view z₁ = f(T(x)), the
+  minimiser of E‖h(z₁) − sg(z₂)‖², z₂ = f(T′(x)), is E_T[f(T(x))] at every view of x (SymPy solves
+  gradient = 0 over a predictor table; one autograd Newton step with a detached target, encoder
+  f(x) = W₂ tanh(W₁x), two images); and E_T′‖h − f(T′(x))‖² = ‖h − E_T f‖² + Var_T f exactly (any other
+  output costs ‖h − mean‖² more; also checked as the bound `>=` with h down to 1e-3 from the mean).
+
 Findings: with a linear predictor h(z) = Az the stop-gradient equivalence fails (the slide's "maintain
 asymmetry"); "η ← E_T[T(x)]" read literally holds only for F = identity; the 1/√d reference needs an
-isotropic, zero-mean output.
+isotropic, zero-mean output; the optimal predictor is E[z₂ | z₁], which is the slide's E_T[f(T(x))] only
+where a view identifies its image (two images sharing a view: the optimum there is the posterior mixture of
+their means, `simsiam-optimal-predictor-shared-view`, expected refuted).
 """),
     'recursive-gradient': (
         'Recursive gradient rule (seed 000; Tian, ICML 2020, Lemma 1)',
@@ -239,7 +247,7 @@ Findings:
   about 0.01–0.07, so the flow uses a 30-digit mpmath exponential.
 """),
     'optimization': (
-        'Optimisation: the PL rate and rescale conservation laws (seed 003; Karimi et al. 2016, Kunin et al. 2021)',
+        'Optimisation: the PL rate, rescale conservation laws, implicit bias of factorisation (seed 003; Karimi et al. 2016, Kunin et al. 2021, Gunasekar et al. 2017)',
         """\
 **PL condition.** For an L-smooth f with ½‖∇f‖² ≥ μ(f − f*), gradient descent with step 1/L gives
 f(x_t) − f* ≤ (1 − μ/L)ᵗ(f(x₀) − f*) (Karimi et al., Theorem 1). `theory/_optimization.py` solves the
@@ -255,12 +263,24 @@ differentiates the loss and proves dQᵢ/dt = 0; the claim sets d/dt‖w₁ᵢ�
 d/dt‖w₂ᵢ‖² from SymPy. One GD step of size η changes Qᵢ by exactly η²(‖g₁ᵢ‖² − ‖g₂ᵢ‖²) (the seed's
 "modeling discretization", derived); "GD conserves Qᵢ" is refuted (tests).
 
+**Implicit bias of matrix factorisation.** X = UUᵀ (3 × 3), L = ½Σᵢ(⟨Aᵢ, X⟩ − yᵢ)² with two commuting
+measurements Aᵢ = Q diag(aᵢ) Qᵀ, gradient flow from U(0) = αI (Gunasekar et al., Theorem 1). SymPy proves
+the flow is U(s) = α exp(−2Σᵢ sᵢAᵢ) with ṡ = r (the claim: autograd −∇L at U(s) from
+`torch.linalg.matrix_exp` against SymPy's Σᵢ rᵢ∂U/∂sᵢ), so the eigenvalues keep x₁x₂/x₃ = α², and solves
+the limit at fixed α from the fit and that conserved quantity; the estimate is the fitting point
+α² exp(A*(ν)) by damped Newton on the dual (no eigenbasis assumed), and a test integrates the flow itself
+onto it. The α → 0 statement is checked at fixed α as a bound: ‖X_∞(α)‖_* − min ‖X‖_* ≤ α√min(y₁, y₂)
+(the minimum by an LP), O(α) and tight at y₁ = y₂; at fixed y₁ ≠ y₂ the gap is O(α²).
+
 Findings:
 - The seed's PL constant has no ½: α = 2μ. The textbook rate read with it, (1 − α/L)ᵗ, is false
   (`pl-rate-seed-constant`, expected refuted: along the μ eigenvector GD gives (1 − μ/L)²ᵗ > (1 − 2μ/L)ᵗ);
   with the seed's α the rate is (1 − α/(2L))ᵗ.
 - The printed ‖∇f‖² ≥ αf ≥ 0 presumes f* = 0 (f stands for f − f*): f + c, c > 0, violates it at its
   minimiser for every α > 0. And the seed's "global convergence" needs L-smoothness besides PL.
+- "Grad descent on U, V yields min nuclear norm solution" needs the small initialisation (α → 0) and, in
+  Gunasekar's theorem, commuting measurements: at α ∈ [0.3, 2] the limit's nuclear norm exceeds the minimum
+  (`gunasekar-min-nuclear-norm-any-init`, expected refuted; at α = 1, y = (1, 1): 1.618 vs 1).
 """),
 }
 

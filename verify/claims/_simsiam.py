@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
+import torch
 
 from numerics import _simsiam as ns
 from theory import _simsiam as ts
@@ -26,7 +27,8 @@ from verify._params import Matrix, Real, Vector
 __all__ = [
     "CLAIMS", "SIMSIAM_STOPGRAD_COSINE", "SIMSIAM_STOPGRAD_L2", "SIMSIAM_PREDICTOR_STOPGRAD",
     "SIMSIAM_EM_MINIMIZER", "SIMSIAM_EM_AS_PRINTED", "SIMSIAM_CHANNEL_VARIANCE", "SIMSIAM_CHANNEL_COLLAPSED",
-    "SIMSIAM_CHANNEL_ANISOTROPIC",
+    "SIMSIAM_CHANNEL_ANISOTROPIC", "SIMSIAM_OPTIMAL_PREDICTOR", "SIMSIAM_OPTIMAL_PREDICTOR_SHARED_VIEW",
+    "SIMSIAM_PREDICTOR_LOSS", "SIMSIAM_PREDICTOR_MEAN_IS_OPTIMAL",
 ]
 
 SEED = "seed 001_6773eab5ac926cae.txt (Self-distillation family slides; Chen & He, CVPR 2021)"
@@ -34,6 +36,7 @@ FAMILY = "simsiam"
 D_OUT = 4  # output dimension of the gradient claims
 K_AUG = 3  # augmentations in the M-step claims
 Z = Vector(D_OUT, norm=(0.1, 10.0))
+D_IN, HIDDEN, D_PRED = 2, 3, 3  # the predictor claims' encoder f(x) = W2 tanh(W1 x): 2 -> 3 -> 3
 
 # typed: gradient identities between losses (and, below, argmins and implications), not closed forms
 STOPGRAD_STATEMENT = (r"\nabla_{(z_1, z_2)}\Big[\tfrac12 D(z_1, \mathrm{sg}(z_2)) + \tfrac12 D(z_2, \mathrm{sg}(z_1))\Big]"
@@ -196,6 +199,132 @@ SIMSIAM_CHANNEL_ANISOTROPIC = Claim(
     notes="Expected refuted: 1/sqrt(d) needs an isotropic (and zero-mean) output.",
 )
 
+# --------------------------------------------------------------------------- the optimal predictor
+
+ENCODER = {"W1": Matrix(HIDDEN, D_IN, norm=(0.1, 3.0)), "W2": Matrix(D_PRED, HIDDEN)}
+IMAGES = {"X_a": Matrix(K_AUG, D_IN), "X_b": Matrix(K_AUG, D_IN), "v_a": Vector(K_AUG, norm=(0.1, 3.0)),
+          "v_b": Vector(K_AUG, norm=(0.1, 3.0)), **ENCODER}
+PREDICTOR_REFERENCE = (f"{SEED}: slide 'Predictor: fill the gap', 'h aims to minimize E_{{z_1}}[||h(z_1) - z_2||_2^2] "
+                       "... the ideal form of h is h(z_1) = E_z[z_2] = E_T[f(T(x))]'")
+SHARED = (((0, 0), (1, 0)),)  # the shared-view claim: image b's first augmented view is image a's first
+
+
+def _views(X_a, X_b, shared: tuple = ()):
+    """The two images' views, with each shared view (m', k') set to (m, k)'s: SymPy (2K x i) or torch (2, K, i)."""
+    if isinstance(X_a, sp.MatrixBase):
+        K = X_a.rows
+        X = sp.Matrix(sp.Matrix.vstack(X_a, X_b).tolist())  # a copy: vstack can share X_b's storage
+        for (m, k), (n, j) in shared:
+            X[n * K + j, :] = X[m * K + k, :]
+        return X
+    X = torch.stack([X_a, X_b])  # (2, K, i)
+    for (m, k), (n, j) in shared:
+        X = X.index_put((torch.tensor(n), torch.tensor(j)), X[m, k])
+    return X
+
+
+def _per_view_mean(shared: tuple = ()):
+    """The slide's h(z_1) = E_T[f(T(x))] at each view (m, k) of image x_m: rows, 2K x d (SymPy)."""
+    def closed_form(X_a, X_b, v_a, v_b, W1, W2):
+        K = X_a.rows
+        F = ts.encoder(W1, W2, _views(X_a, X_b, shared))  # 2K x d
+        return sp.Matrix.vstack(*[ts.augmentation_mean(F[m * K:(m + 1) * K, :], ts.augmentation_probabilities(v)).T
+                                  for m, v in enumerate((v_a, v_b)) for _ in range(K)])
+    return closed_form
+
+
+def _newton_predictor(shared: tuple = ()):
+    def exact(X_a, X_b, v_a, v_b, W1, W2):
+        return ns.optimal_predictor(_views(X_a, X_b, shared), torch.stack([v_a, v_b]), W1, W2, shared)
+    return exact
+
+
+PREDICTOR_STATEMENT = r"\arg\min_h \mathbb{E}_{x, T, T'}\|h(z_1) - \mathrm{sg}(z_2)\|^2 = \mathbb{E}_T[f(T(x))]"
+
+SIMSIAM_OPTIMAL_PREDICTOR = Claim(
+    name="simsiam-optimal-predictor",
+    params=IMAGES,
+    closed_form=_per_view_mean(),
+    exact=_newton_predictor(),
+    derivation=functools.partial(ts.derivation_optimal_predictor, 2, 2, 2),
+    statement=PREDICTOR_STATEMENT + r",\ z_1 = f(T(x)),\ z_2 = f(T'(x))",
+    reference=PREDICTOR_REFERENCE,
+    family=FAMILY,
+    examples=10,
+    notes=(f"Two images, each with K = {K_AUG} augmented views T_k(x) (rows of X_a, X_b) of probabilities "
+           f"softmax(v)_k; encoder f(x) = W2 tanh(W1 x), {D_IN} -> {HIDDEN} -> {D_PRED}; T, T' independent. The "
+           "predictor is any function of z_1: a table with one output per view, minimised by one Newton step "
+           "(autograd gradient and Hessian of the loss with the target detached; exact for a quadratic). "
+           "Closed form: the augmentation mean of f over x's views, the same at each of them."),
+)
+
+SIMSIAM_OPTIMAL_PREDICTOR_SHARED_VIEW = Claim(
+    name="simsiam-optimal-predictor-shared-view",
+    params={"X_a": Matrix(2, 2), "X_b": Matrix(2, 2), "v_a": Vector(2, norm=(0.1, 3.0)), "v_b": Vector(2, norm=(0.1, 3.0)),
+            "W1": Matrix(2, 2, norm=(0.1, 3.0)), "W2": Matrix(2, 2)},  # smaller than IMAGES: its refutation shrinks fast
+    closed_form=_per_view_mean(SHARED),
+    exact=_newton_predictor(SHARED),
+    statement=PREDICTOR_STATEMENT + r"\ \text{when } T_1(x_a) = T_1(x_b)",
+    reference=PREDICTOR_REFERENCE + " ('for ANY image x')",
+    family=FAMILY,
+    expected="refuted",
+    examples=5,
+    notes=("Finding: the optimum is h(z_1) = E[z_2 | z_1], which is E_T[f(T(x))] only where z_1 identifies x. "
+           "Two images with K = 2 views each, encoder 2 -> 2 -> 2; image b's first view is image a's first, so the predictor sees one z_1 for both: its optimum "
+           "there is the mixture (p_a1 E_T f(T(x_a)) + p_b1 E_T f(T(x_b))) / (p_a1 + p_b1) (equal image "
+           "probabilities), the other views keep their image's mean."),
+)
+
+LOSS = {"h": Vector(D_PRED), "X": Matrix(K_AUG, D_IN), "v": Vector(K_AUG, norm=(0.1, 3.0)), **ENCODER}
+
+
+def _printed_predictor_loss(h, X, v, W1, W2):
+    return ts.predictor_loss_decomposition(h, ts.encoder(W1, W2, X), ts.augmentation_probabilities(v))
+
+
+SIMSIAM_PREDICTOR_LOSS = Claim(
+    name="simsiam-predictor-excess-loss",
+    params=LOSS,
+    closed_form=_printed_predictor_loss,
+    exact=ns.predictor_loss,
+    derivation=functools.partial(ts.derivation_predictor_loss, K_AUG, 2),
+    statement=(r"\mathbb{E}_{T'}\|h - \mathrm{sg}(f(T'(x)))\|^2 = \|h - \mathbb{E}_T f(T(x))\|^2"
+               r" + \mathbb{E}_T\|f(T(x)) - \mathbb{E}_T f(T(x))\|^2"),
+    reference=PREDICTOR_REFERENCE + ": the loss at any other h exceeds the loss at the mean by ||h - mean||^2",
+    family=FAMILY,
+    examples=20,
+    notes=(f"One image, K = {K_AUG} views of probabilities softmax(v)_k, the same encoder; h any output. Estimate: "
+           "the loss by torch with the target detached; closed form: bias^2 + variance, each from SymPy."),
+)
+
+
+def _mean_plus(delta, X, v, W1, W2):
+    """The loss at h = E_T f + delta (torch): delta is how far the predictor's output is from the mean."""
+    p = torch.softmax(v, 0)  # (K,)
+    mu = p @ ns.encoder(X, W1, W2)  # (K,) @ (K, d) -> (d,)
+    return ns.predictor_loss(mu + delta, X, v, W1, W2)
+
+
+def _loss_at_mean(X, v, W1, W2):
+    F, p = ts.encoder(W1, W2, X), ts.augmentation_probabilities(v)
+    return ts.predictor_loss(ts.augmentation_mean(F, p), F, p)
+
+
+SIMSIAM_PREDICTOR_MEAN_IS_OPTIMAL = Claim(
+    name="simsiam-predictor-mean-is-optimal",
+    params={"delta": Vector(D_PRED, norm=(1e-3, 10.0)), "X": LOSS["X"], "v": LOSS["v"], **ENCODER},
+    closed_form=_loss_at_mean,
+    exact=_mean_plus,
+    relation=">=",
+    derivation=functools.partial(ts.derivation_predictor_loss, K_AUG, 2),
+    statement=r"\mathbb{E}_{T'}\|h - \mathrm{sg}(f(T'(x)))\|^2 \ge \mathbb{E}_{T'}\|\mathbb{E}_T f(T(x)) - f(T'(x))\|^2",
+    reference=PREDICTOR_REFERENCE,
+    family=FAMILY,
+    examples=20,
+    notes=("The bound form: the loss at h = E_T f + delta (torch) is at least the loss at the mean (SymPy), "
+           "|delta| down to 1e-3, where the bound is tight to 1e-6 of its terms."),
+)
+
 CLAIMS = (
     SIMSIAM_STOPGRAD_COSINE,
     SIMSIAM_STOPGRAD_L2,
@@ -205,4 +334,8 @@ CLAIMS = (
     *SIMSIAM_CHANNEL_VARIANCE,
     SIMSIAM_CHANNEL_COLLAPSED,
     SIMSIAM_CHANNEL_ANISOTROPIC,
+    SIMSIAM_OPTIMAL_PREDICTOR,
+    SIMSIAM_OPTIMAL_PREDICTOR_SHARED_VIEW,
+    SIMSIAM_PREDICTOR_LOSS,
+    SIMSIAM_PREDICTOR_MEAN_IS_OPTIMAL,
 )
