@@ -264,3 +264,12 @@ def test_dkpp_gradient_matches_kd_only_outside_the_dark_knowledge():
     Tt = np.asarray(c["params"]["Tt"])
     s, i = divmod(c["component"], n)
     assert i != int(np.argmax(Tt[s]))  # the refuting component is a dark-knowledge one
+
+
+def test_hintons_limit_is_order_one_in_1_over_T_and_not_order_two():
+    """T^2 grad - P(z - t)/n = c_1 / T + O(T^-2): measured order 1 on every example's ladder; the order-2 statement is
+    refuted at a shrunk example with n >= 3 classes (c_1 vanishes at n = 2)."""
+    r = check(BY_NAME["hinton-limit-order"], seed=0)
+    assert r.verdict == "verified" and 0.9 < r.order["measured_min"] < 1.1
+    cx = check(BY_NAME["hinton-limit-order-2"], seed=0).counterexample
+    assert len(cx["params"]["z"]) >= 3 and abs(cx["order"]["measured"] - 1) < 0.05

@@ -72,7 +72,17 @@ def test_gradient_descent_on_the_quadratic_contracts_each_component_by_its_squar
 
 SEEDS = {"pl-rate": 31, "pl-rate-seed-constant": 32, "pl-condition": 33, "rescale-conservation-flow": 34,
          "rescale-conservation-step": 35, "gunasekar-flow-path": 36, "gunasekar-flow-limit": 37,
-         "gunasekar-min-nuclear-norm-gap": 38, "gunasekar-min-nuclear-norm-any-init": 39}
+         "gunasekar-min-nuclear-norm-gap": 38, "gunasekar-min-nuclear-norm-any-init": 39,
+         "gunasekar-nuclear-norm-order": 40, "gunasekar-nuclear-norm-order-2": 41}
+
+
+def test_the_order_claims_measure_order_one_where_y1_equals_y2_and_two_elsewhere():
+    """Gunasekar's alpha -> 0 rate: uniform order 1 (y_1 = y_2: g ~ alpha sqrt(y)), order 2 at distinct y."""
+    r = check(cl.GUNASEKAR_ORDER, seed=0)
+    assert r.verdict == "verified"
+    assert abs(r.order["measured_min"] - 1) < 0.05 and abs(r.order["measured_max"] - 2) < 0.05
+    cx = check(cl.GUNASEKAR_ORDER_2, seed=0).counterexample
+    assert cx["params"]["y1"] == cx["params"]["y2"] and abs(cx["order"]["measured"] - 1) < 0.05
 
 
 @pytest.mark.parametrize("claim", cl.CLAIMS, ids=lambda c: c.name)

@@ -109,9 +109,9 @@ class Limit:
 
     def describe(self) -> str:
         """``O(T^-3) as T -> oo`` / ``O(h^2) as h -> 0`` / ``O(|h - 1|^2) as h -> 1``."""
-        p = f"{self.order:g}"
+        p = "" if self.order == 1 else f"^{self.order:g}"
         if self.infinite:
-            return f"O({self.name}^-{p}) as {self.name} -> oo"
+            return f"O({self.name}^-{self.order:g}) as {self.name} -> oo"
         if self.to == 0:
-            return f"O({self.name}^{p}) as {self.name} -> 0"
-        return f"O(|{self.name} - {self.to:g}|^{p}) as {self.name} -> {self.to:g}"
+            return f"O({self.name}{p}) as {self.name} -> 0"
+        return f"O(|{self.name} - {self.to:g}|{p}) as {self.name} -> {self.to:g}"

@@ -168,7 +168,12 @@ def statistic_symbol(name: str | None, spaced: bool = False) -> str:
 def order_text(o: dict) -> str:
     """A limit= counterexample's ladder in one line: the measured order, its bound and where it was measured."""
     name, pair = o["parameter"], o["pair"]
-    stated = f"stated O({name}^-{o['stated']:g})" if o["to"] == "oo" else f"stated O(|{name} - {o['to']:g}|^{o['stated']:g})"
+    if o["to"] == "oo":
+        stated = f"stated O({name}^-{o['stated']:g})"
+    elif o["to"] == 0:
+        stated = f"stated O({name}^{o['stated']:g})"
+    else:
+        stated = f"stated O(|{name} - {o['to']:g}|^{o['stated']:g})"
     if o.get("measured") is None:
         return f"order not measured (fewer than two rungs resolved); {stated}"
     at = ", ".join(f"{o['rungs'][i]:.4g}" for i in pair)
