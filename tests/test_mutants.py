@@ -98,3 +98,16 @@ def test_equivalence_check_finds_a_witness_before_simplify():
     assert not _witness(relu[0], h[0] * sp.Heaviside(h[0], 0))       # equal everywhere: no witness
     p = sp.Symbol("p", positive=True)
     assert _equivalent(sp.sqrt(p**2), p)            # true only for p > 0: the witness respects the assumption
+
+
+def test_a_bound_with_room_records_tightened_mutants_within_its_slack_and_kills_the_violated_ones():
+    """x^2 <= x^2 + 1 on [-3, 3]: dropping the 1 (x^2 <= x^2) is still true -- within the slack; halving x^2 (x^2 <=
+    x^2 / 2 + 1) is violated for |x| > sqrt 2 and must be killed; doubling it is looser everywhere -- implied."""
+    claim = Claim(name="room", params={"x": Real(-3.0, 3.0)}, closed_form=lambda x: x ** 2 + 1, exact=lambda x: x ** 2,
+                  relation="<=", examples=10)
+    cert = certify(claim, check)
+    fate = {m["mutation"]: m for m in cert["mutants"]}
+    assert fate["drop term 1"]["within_slack"] and not fate["drop term 1"]["killed"]
+    assert fate["halve term x**2"]["killed"]
+    assert fate["double term x**2"].get("implied")
+    assert cert["survived"] == 0 and cert["within_slack"] >= 1

@@ -156,11 +156,12 @@ def _details(r) -> list[str]:
         out.append(f"    {r.undecidable_examples} example(s) skipped as undecidable in float64 (a jump of the closed form within round-off)")
     m = r.mutants
     if m:
-        implied = f", {m['implied']} implied by the bound" if m.get("implied") else ""
+        implied = (f", {m['implied']} implied by the bound" if m.get("implied") else "") + (
+            f", {m['within_slack']} within the bound's slack" if m.get("within_slack") else "")
         out.append(f"    mutants: {m['killed']}/{m['total']} killed, {m['equivalent']} provably equivalent{implied}, "
                    f"{m['survived']} survived ({m['seconds']:.1f}s)")
         out += [f"      SURVIVED: {x['mutation']}" for x in m["mutants"]
-                if not x["killed"] and not x.get("equivalent") and not x.get("implied")]
+                if not x["killed"] and not x.get("equivalent") and not x.get("implied") and not x.get("within_slack")]
     if r.error and r.verdict != "error":
         out.append(f"    {r.error}")
     out += [f"    warning: {w}" for w in r.warnings]

@@ -21,7 +21,11 @@ which the certificate records. For a bound (``relation="<="`` / ``">="``) a muta
 bound than the original (mutant >= original for "<=") at every point the certificate evaluates (the claim's
 boundary examples), so a correct estimator cannot violate it there and no check could kill it; the certificate
 records such mutants as ``implied`` and, like equivalent ones, does not count them as survivors. The tightened
-mutants (a constant or term halved where that tightens it, signs flipped) are the ones a bound's check must kill. At most ``limit`` mutants are run, chosen evenly across operators.
+mutants (a constant or term halved where that tightens it, signs flipped) are the ones a bound's check must kill --
+unless the bound has room: a tightened mutant that still held at every example checked, the estimate on its right
+side (the check's statistic 0: no violation beyond round-off anywhere), is recorded ``within_slack`` (a true bound as
+far as the examples go: smaller than the original's slack), not as a survivor. A survivor of a bound is a mutant
+the estimate violated somewhere without the check refuting it. At most ``limit`` mutants are run, chosen evenly across operators.
 """
 
 from __future__ import annotations
@@ -182,12 +186,17 @@ def certify(claim: Claim, check: Callable, *, seed: int = 0, device="cpu", limit
             row["equivalent"] = all(_equivalent(m, o) for m, o in zip(comps, compiled.components))
             if not row["equivalent"] and claim.relation != "==":
                 row["implied"] = _implied(claim, compiled, closed_form)
+                # a bound with room: the mutated bound held at every example checked, the estimate on its right
+                # side (statistic 0: no violation beyond round-off anywhere), so the mutation is within the bound's
+                # slack there -- a true statement as far as the examples go, not a blind spot of the check
+                row["within_slack"] = not row["implied"] and float(r.statistic.get("value", 1.0)) == 0.0
         rows.append(row)
     killed = sum(r["killed"] for r in rows)
     equivalent = sum(r.get("equivalent", False) for r in rows)
     implied = sum(r.get("implied", False) for r in rows)
-    out = {"total": len(rows), "killed": killed, "equivalent": equivalent, "implied": implied,
-           "survived": len(rows) - killed - equivalent - implied, "mutants": rows,
+    slack = sum(r.get("within_slack", False) for r in rows)
+    out = {"total": len(rows), "killed": killed, "equivalent": equivalent, "implied": implied, "within_slack": slack,
+           "survived": len(rows) - killed - equivalent - implied - slack, "mutants": rows,
            "seconds": round(time.perf_counter() - start, 3)}
     if sizes:
         out["sizes"] = sizes

@@ -288,7 +288,8 @@ def _mutant_lines(c: dict) -> list[str]:
     m = c.get("mutants")
     if not m:
         return []
-    implied = f", {m['implied']} implied by the bound" if m.get("implied") else ""
+    implied = (f", {m['implied']} implied by the bound" if m.get("implied") else "") + (
+        f", {m['within_slack']} within the bound's slack" if m.get("within_slack") else "")
     head = (f"Mutation certificate: {m['killed']} of {m['total']} mutants of the closed form killed, "
             f"{m['equivalent']} provably equivalent{implied}, {m['survived']} survived")
     return [head] + [f"{_mutant_fate(x)}: {x['mutation']}" for x in m["mutants"]]
@@ -297,6 +298,8 @@ def _mutant_lines(c: dict) -> list[str]:
 def _mutant_fate(x: dict) -> str:
     if x["killed"]:
         return "killed"
+    if x.get("within_slack"):
+        return "within the bound's slack (held at every example)"
     return "equivalent" if x.get("equivalent") else "implied by the bound" if x.get("implied") else "survived"
 
 
