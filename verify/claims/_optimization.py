@@ -271,6 +271,11 @@ GUNASEKAR_LIMIT = Claim(
 )
 
 
+def _limit_nuclear_norm(alpha, y1, y2):
+    """||X_inf(alpha)||_* of the flow's limit (gunasekar-flow-limit's Newton estimate)."""
+    return torch.linalg.matrix_norm(_flow_limit(alpha, y1, y2), ord="nuc")
+
+
 def _nuclear_norm_gap(alpha, y1, y2):
     """||X_inf(alpha)||_* (torch) - min ||X||_* over the PSD fits (scipy LP)."""
     A, Q, a = _data(alpha)
@@ -301,7 +306,7 @@ GUNASEKAR_ANY_INIT = Claim(
     name="gunasekar-min-nuclear-norm-any-init",
     params={"alpha": Real(0.3, 2.0), **OBSERVATIONS},
     closed_form=to.min_nuclear_norm,
-    exact=lambda alpha, y1, y2: torch.linalg.matrix_norm(_flow_limit(alpha, y1, y2), ord="nuc"),
+    exact=_limit_nuclear_norm,
     statement=r"\|\lim_{t\to\infty} U U^\top\|_* = \min_{X \succeq 0,\, \langle A_i, X\rangle = y_i} \|X\|_* = \max(y_1, y_2)\ \text{from } U(0) = \alpha I,\ \alpha \in [0.3, 2]",
     reference=f"{SEED} line ~59, read without the small initialisation",
     family=FAMILY,
@@ -318,7 +323,7 @@ def _gunasekar_order(name: str, order: int, notes: str, **extra) -> Claim:
         name=name,
         params={"alpha": Real(0.05, 0.3), **OBSERVATIONS},
         closed_form=to.min_nuclear_norm,
-        exact=lambda alpha, y1, y2: torch.linalg.matrix_norm(_flow_limit(alpha, y1, y2), ord="nuc"),
+        exact=_limit_nuclear_norm,
         limit=Limit("alpha", to=0, order=order),
         statement=(r"\|\lim_{t\to\infty} U U^\top\|_* - \min_{X \succeq 0,\, \langle A_i, X\rangle = y_i} \|X\|_* = "
                    rf"O(\alpha^{{{order}}}),\ \alpha \to 0\ \text{{from }} U(0) = \alpha I"),
